@@ -1,0 +1,1 @@
+"""The museum command, and later the HTTP API and job queue wiring."""

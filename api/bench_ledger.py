@@ -1,0 +1,724 @@
+"""`museum bench ledger`: ledger appends beside raw inserts on the same database, and verify speed.
+
+For each backend (a SQLite file in `workdir`; PostgreSQL in a fresh database made and dropped
+here) the bench
+
+1. registers a few artists and makes one donation each through the real service (untimed setup),
+2. warms up, then times exactly `events` appends through the ledger's real path, in the mix the
+   service produces: `Donation` creations (`Donation.make` + `ledger.save`, one event and one
+   transaction each) and consent changes (`ledger.grant_consent` / `ledger.revoke_consent`:
+   get, command, save; one event and one transaction each),
+3. replays the very records the ledger stored during the timed loop (same originator ids,
+   versions, topics and state bytes) as plain inserts into a table of the same shape, one row
+   and one commit per transaction, on the same database and with the same durability settings;
+   steps 2 and 3 alternate in `ROUNDS` rounds so that the machine's changing load (a shared
+   disk, a busy server) weighs on both sides of the ratio alike,
+4. times full `ledger.donate()` calls (image checks, sealing, blob writes, receipt) as info,
+5. signs a tree head and times `verify()` over the whole log (at least `events` events).
+
+Nothing here asserts a timing: the figures are reported, each beside its target.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import random
+import sqlite3
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from PIL import Image
+from psycopg import sql
+from pydantic import SecretStr
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.engine import make_url
+
+from ledger.application import MuseumLedger
+from ledger.crypto import DataKey, MasterKey
+from ledger.domain import Donation, Stage
+from ledger.runtime import open_ledger
+from ledger.schemas import (
+    ArtistCreate,
+    DonationCreate,
+    DonationTags,
+    MuseumLabel,
+    RightsAttestation,
+    StageCreate,
+)
+from ledger.sealing import originator_text
+from ledger.settings import Settings
+from ledger.vocabulary import Emotion, FailureType
+
+TARGET_APPEND_TO_RAW_RATIO = 0.5
+TARGET_VERIFY_EVENTS_PER_S = 50_000.0
+TARGETS: dict[str, float] = {
+    "append_to_raw_ratio": TARGET_APPEND_TO_RAW_RATIO,
+    "verify_events_per_s": TARGET_VERIFY_EVENTS_PER_S,
+}
+
+ARTISTS = 6
+ROUNDS = 10  # timed rounds of ledger appends, each followed by the raw replay of its rows
+# One cycle of the timed loop: two new donations, then one consent granted and later revoked.
+CYCLE = ("donation", "donation", "grant", "revoke")
+TOGGLED_PURPOSE = "research"
+STAGE_ROLES = ("sketch", "failure", "final")
+IMAGE_SIDE = 64
+RAW_TABLE = "bench_raw_events"
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+WORDS = [
+    "harbour",
+    "dusk",
+    "lamp",
+    "pier",
+    "horizon",
+    "boat",
+    "ink",
+    "wash",
+    "paper",
+    "line",
+    "ochre",
+    "smudge",
+    "shadow",
+    "figure",
+    "hand",
+    "perspective",
+    "vanishing",
+    "point",
+    "sketch",
+    "again",
+    "layer",
+    "glaze",
+    "crack",
+    "canvas",
+    "brush",
+    "charcoal",
+    "tone",
+    "light",
+    "morning",
+    "grid",
+    "proportion",
+    "scale",
+    "fold",
+    "margin",
+    "corner",
+    "storm",
+    "quiet",
+    "window",
+    "street",
+    "market",
+    "colour",
+    "mistake",
+    "patience",
+    "studio",
+    "deadline",
+    "rework",
+    "erase",
+    "texture",
+    "grain",
+    "the",
+    "a",
+    "of",
+    "and",
+    "it",
+    "I",
+    "kept",
+    "tried",
+]
+CULTURES = ("andalusian", "yoruba", "sami", "quechua", "bengali", "maori")
+REGIONS = ("southern-europe", "west-africa", "northern-europe", "andes", "south-asia", "oceania")
+GENRES = ("seascape", "portrait", "still-life", "landscape", "abstract", "street")
+
+
+# --- deterministic, realistic payloads ------------------------------------------------------
+
+
+class Payloads:
+    """Donor text and small PNG images from a seeded generator: same sizes run after run."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+        self.images = 0
+
+    def text(self, low: int, high: int) -> str:
+        target = self.rng.randint(low, high)
+        words: list[str] = []
+        length = 0
+        while length < target:
+            word = self.rng.choice(WORDS)
+            words.append(word)
+            length += len(word) + 1
+        return " ".join(words)[:target].strip()
+
+    def label(self) -> MuseumLabel:
+        return MuseumLabel(
+            title=self.text(15, 60).title(),
+            creative_intent=self.text(120, 400),
+            failure_type=self.rng.choice(list(FailureType)).value,
+            failure_detail=self.text(80, 300),
+            emotion=self.rng.choice(list(Emotion)).value,
+            era=self.text(8, 24),
+            social_context=self.text(40, 200),
+            failure_note=self.text(100, 400),
+        )
+
+    def label_text(self, label: MuseumLabel) -> str:
+        """The JSON the service seals as the label (the same fields as `_seal_label`)."""
+        return json.dumps(
+            {
+                "title": label.title,
+                "creative_intent": label.creative_intent,
+                "failure_detail": label.failure_detail,
+                "era": label.era,
+                "social_context": label.social_context,
+                "failure_note": label.failure_note,
+            }
+        )
+
+    def caption(self) -> str:
+        return self.text(60, 240)
+
+    def tags(self) -> DonationTags:
+        return DonationTags(
+            culture=(self.rng.choice(CULTURES),),
+            region=(self.rng.choice(REGIONS),),
+            genre=(self.rng.choice(GENRES),),
+        )
+
+    def image(self) -> bytes:
+        """A 64x64 RGB PNG of seeded noise: tiny, valid, and different every call."""
+        self.images += 1
+        pixels = random.Random(self.images).randbytes(  # noqa: S311 - reproducible pixels
+            IMAGE_SIDE * IMAGE_SIDE * 3
+        )
+        buffer = io.BytesIO()
+        Image.frombytes("RGB", (IMAGE_SIDE, IMAGE_SIDE), pixels).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    def donation_request(self, artist_id: UUID) -> DonationCreate:
+        stages = tuple(
+            StageCreate(role, self.image(), self.caption(), T0 + timedelta(days=index))
+            for index, role in enumerate(STAGE_ROLES)
+        )
+        return DonationCreate(
+            artist_id=artist_id,
+            stages=stages,
+            label=self.label(),
+            attestation=RightsAttestation(affirmed=True),
+            tags=self.tags(),
+            consents=("exhibit", "train"),
+        )
+
+    def donation_spec(self, key: DataKey, artist_id: UUID) -> dict[str, Any]:
+        """Arguments of `Donation.make` sealed as `ledger.donate` seals them (images stand-in)."""
+        donation_id = uuid.uuid4()
+        stages = []
+        for index, role in enumerate(STAGE_ROLES):
+            context = f"donation/{donation_id}/stage/{index}"
+            image_stand_in = self.rng.randbytes(32)
+            stages.append(
+                Stage(
+                    index=index,
+                    role=role,
+                    created_at=(T0 + timedelta(days=index)).isoformat(),
+                    blob_id=self.rng.randbytes(32).hex(),
+                    fingerprint=key.fingerprint(image_stand_in),
+                    media_type="image/png",
+                    width=IMAGE_SIDE,
+                    height=IMAGE_SIDE,
+                    byte_size=self.rng.randint(12_300, 12_400),
+                    caption_sealed=key.seal_text(self.caption(), context + "/caption"),
+                )
+            )
+        label = self.label()
+        tags = self.tags()
+        return {
+            "donation_id": donation_id,
+            "artist_id": artist_id,
+            "stages": stages,
+            "label_sealed": key.seal_text(self.label_text(label), f"donation/{donation_id}/label"),
+            "failure_type": label.failure_type,
+            "emotion": label.emotion,
+            "tags": {
+                "culture": list(tags.culture),
+                "region": list(tags.region),
+                "genre": list(tags.genre),
+            },
+            "attestation": {"affirmed": True, "statement_sha256": "0" * 64},
+            "consents": ["exhibit", "train"],
+        }
+
+
+# --- the ledger side ------------------------------------------------------------------------
+
+
+@dataclass
+class AppendRun:
+    events: int
+    seconds: float
+    seconds_by_kind: dict[str, float]
+    events_by_kind: dict[str, int]
+    first_id: int  # notification ids of the appended events: (first_id, last_id]
+    last_id: int
+
+
+class Appender:
+    """Appends events through the ledger's real path, in the mix of `CYCLE`."""
+
+    def __init__(self, ledger: MuseumLedger, artists: Sequence[UUID], payloads: Payloads) -> None:
+        self.ledger = ledger
+        self.artists = list(artists)
+        self.keys = {artist_id: ledger.data_key(artist_id) for artist_id in self.artists}
+        self.payloads = payloads
+
+    def run(self, events: int) -> AppendRun:
+        kinds = [CYCLE[i % len(CYCLE)] for i in range(events)]
+        specs = []
+        for n in range(kinds.count("donation")):  # sealing is the service's work before the event
+            artist_id = self.artists[n % len(self.artists)]
+            specs.append(self.payloads.donation_spec(self.keys[artist_id], artist_id))
+        first_id = _max_id(self.ledger)
+        created: list[UUID] = []
+        toggled = 0
+        seconds_by_kind: dict[str, float] = dict.fromkeys((*CYCLE, "donation_save"), 0.0)
+        events_by_kind: dict[str, int] = dict.fromkeys(CYCLE, 0)
+        perf = time.perf_counter
+        began = perf()
+        for kind in kinds:
+            t0 = perf()
+            if kind == "donation":
+                donation = Donation.make(**specs[len(created)])
+                t_save = perf()
+                appended = len(self.ledger.save(donation))
+                seconds_by_kind["donation_save"] += perf() - t_save
+                created.append(donation.id)
+            elif kind == "grant":
+                appended = int(self.ledger.grant_consent(created[toggled], TOGGLED_PURPOSE))
+            else:
+                appended = int(self.ledger.revoke_consent(created[toggled], TOGGLED_PURPOSE))
+                toggled += 1
+            seconds_by_kind[kind] += perf() - t0
+            events_by_kind[kind] += appended
+        seconds = perf() - began
+        last_id = _max_id(self.ledger)
+        total = sum(events_by_kind.values())
+        if total != events:
+            raise RuntimeError(f"the bench appended {total} events, expected {events}")
+        return AppendRun(
+            total, seconds, dict(seconds_by_kind), dict(events_by_kind), first_id, last_id
+        )
+
+
+def _max_id(ledger: MuseumLedger) -> int:
+    return int(ledger.recorder.max_notification_id() or 0)
+
+
+@dataclass(frozen=True)
+class Row:
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+def stored_rows(ledger: MuseumLedger, first_id: int, last_id: int) -> list[Row]:
+    """The records the ledger stored with notification ids in (first_id, last_id]."""
+    rows: list[Row] = []
+    start = first_id
+    while start < last_id:
+        page = ledger.recorder.select_notifications(
+            start, 5000, stop=last_id, inclusive_of_start=False
+        )
+        if not page:
+            break
+        rows += [
+            Row(originator_text(n.originator_id), n.originator_version, n.topic, bytes(n.state))
+            for n in page
+        ]
+        start = page[-1].id
+    return rows
+
+
+# --- the raw side: same database, same durability, no ledger ----------------------------------
+
+
+class RawSQLite:
+    """Plain `sqlite3`, opened the way eventsourcing opens it: autocommit, explicit BEGIN, WAL."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        # Same shape as eventsourcing's `stored_events` (rowid is the notification id).
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {RAW_TABLE} (originator_id TEXT, originator_version INTEGER, "
+            "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"
+        )
+        self.statement = (
+            f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state) "  # noqa: S608
+            "VALUES (?, ?, ?, ?)"
+        )
+
+    def durability(self) -> str:
+        mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(
+            self.conn.execute("PRAGMA synchronous").fetchone()[0], "?"
+        )
+        return f"journal_mode={mode}, synchronous={sync} (SQLite default; eventsourcing sets none)"
+
+    def insert(self, rows: Sequence[Row]) -> float:
+        params = [(r.originator_id, r.originator_version, r.topic, r.state) for r in rows]
+        conn, statement = self.conn, self.statement
+        began = time.perf_counter()
+        for row in params:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN")
+            cursor.execute(statement, row)
+            _ = cursor.lastrowid
+            conn.commit()
+        return time.perf_counter() - began
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class RawPostgres:
+    """Plain `psycopg`, default settings: one INSERT ... RETURNING and one COMMIT per row."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conn = psycopg.connect(conninfo)
+        self.conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (originator_id uuid NOT NULL, originator_version bigint NOT NULL, "
+                "topic text, state bytea, id bigserial, PRIMARY KEY (originator_id, originator_version))"
+            ).format(sql.Identifier(RAW_TABLE))
+        )
+        self.conn.execute(
+            sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (id)").format(
+                sql.Identifier(RAW_TABLE + "_id"), sql.Identifier(RAW_TABLE)
+            )
+        )
+        self.conn.commit()
+        self.statement = sql.SQL(
+            "INSERT INTO {} (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s) "
+            "RETURNING id"
+        ).format(sql.Identifier(RAW_TABLE))
+
+    def durability(self) -> str:
+        row = self.conn.execute(
+            "SELECT current_setting('synchronous_commit'), current_setting('fsync')"
+        ).fetchone()
+        self.conn.commit()
+        return "server defaults" if row is None else f"synchronous_commit={row[0]}, fsync={row[1]}"
+
+    def insert(self, rows: Sequence[Row]) -> float:
+        params = [(UUID(r.originator_id), r.originator_version, r.topic, r.state) for r in rows]
+        conn, statement = self.conn, self.statement
+        began = time.perf_counter()
+        for row in params:
+            with conn.cursor() as cursor:
+                cursor.execute(statement, row, prepare=True)
+                cursor.fetchone()
+            conn.commit()
+        return time.perf_counter() - began
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# --- one backend ----------------------------------------------------------------------------
+
+
+def _rate(count: float, seconds: float) -> float:
+    return count / seconds if seconds > 0 else 0.0
+
+
+def _chunks(total: int, rounds: int) -> list[int]:
+    """`total` split into `rounds` near-equal positive parts (fewer when `total` is small)."""
+    rounds = max(1, min(rounds, total))
+    return [total // rounds + (1 if n < total % rounds else 0) for n in range(rounds)]
+
+
+def _bench_backend(
+    backend: str,
+    settings: Settings,
+    events: int,
+    raw_factory: Callable[[], RawSQLite | RawPostgres],
+) -> dict[str, Any]:
+    began = time.perf_counter()
+    payloads = Payloads(seed=0)
+    ledger = open_ledger(settings)
+    raw: RawSQLite | RawPostgres | None = None
+    try:
+        # Setup, untimed: artists, and one full donation each (also warms the donate path).
+        artists = [
+            ledger.register_artist(
+                ArtistCreate(f"Bench Artist {n}", f"Legal Name {n}", f"artist{n}@example.org")
+            )
+            for n in range(ARTISTS)
+        ]
+        for artist_id in artists:
+            ledger.donate(payloads.donation_request(artist_id))
+        appender = Appender(ledger, artists, payloads)
+        raw = raw_factory()
+        durability = raw.durability()
+        warm = appender.run(max(8, min(200, events // 10)))
+        raw.insert(stored_rows(ledger, warm.first_id, warm.last_id))
+
+        # Timed: ledger appends and their raw replay alternate in rounds, so that a change in the
+        # machine's load during the run weighs on both sides of the ratio alike.
+        appended = 0
+        append_seconds = raw_seconds = 0.0
+        seconds_by_kind: Counter[str] = Counter()
+        events_by_kind: Counter[str] = Counter()
+        sizes: list[int] = []
+        mix: Counter[str] = Counter()
+        for chunk in _chunks(events, ROUNDS):
+            run = appender.run(chunk)
+            rows = stored_rows(ledger, run.first_id, run.last_id)
+            if len(rows) != run.events:
+                raise RuntimeError(
+                    f"the ledger stored {len(rows)} events in a timed round, "
+                    f"the bench counted {run.events}"
+                )
+            raw_seconds += raw.insert(rows)
+            appended += run.events
+            append_seconds += run.seconds
+            seconds_by_kind.update(run.seconds_by_kind)
+            events_by_kind.update(run.events_by_kind)
+            sizes += [len(r.state) for r in rows]
+            mix.update(r.topic.rsplit(":", 1)[-1] for r in rows)
+
+        donations = max(3, min(100, events // 20))
+        donate_seconds = 0.0
+        for n in range(donations):  # making the request (PNG encoding) is the client's work
+            request = payloads.donation_request(artists[n % len(artists)])
+            t0 = time.perf_counter()
+            ledger.donate(request)
+            donate_seconds += time.perf_counter() - t0
+        donate_events = (
+            2 * donations
+        )  # DonationMade and the artist's DonationAdded, one transaction
+
+        t0 = time.perf_counter()
+        ledger.integrity.sign_head()
+        sign_seconds = time.perf_counter() - t0
+        reports = [ledger.integrity.verify() for _ in range(2)]  # the first one warms up
+        report = min(reports, key=lambda r: r.seconds)
+    finally:
+        if raw is not None:
+            raw.close()
+        ledger.close()
+        ledger.engine.dispose()
+
+    append_rate = _rate(appended, append_seconds)
+    raw_rate = _rate(len(sizes), raw_seconds)
+    ratio = append_rate / raw_rate if raw_rate > 0 else 0.0
+    save_rate = _rate(events_by_kind["donation"], seconds_by_kind["donation_save"])
+    verify_rate = _rate(report.events, report.seconds)
+    consent_events = events_by_kind["grant"] + events_by_kind["revoke"]
+    consent_seconds = seconds_by_kind["grant"] + seconds_by_kind["revoke"]
+    return {
+        "backend": backend,
+        "skipped": False,
+        "events": appended,
+        "rounds": len(_chunks(events, ROUNDS)),
+        "append_seconds": append_seconds,
+        "append_events_per_s": append_rate,
+        "append_mix": dict(sorted(mix.items())),
+        "donation_append_events_per_s": _rate(
+            events_by_kind["donation"], seconds_by_kind["donation"]
+        ),
+        "donation_save_only_events_per_s": save_rate,
+        "consent_change_events_per_s": _rate(consent_events, consent_seconds),
+        "head_every_events": settings.head_every_events,
+        "state_bytes_mean": sum(sizes) / len(sizes) if sizes else 0.0,
+        "state_bytes_min": min(sizes, default=0),
+        "state_bytes_max": max(sizes, default=0),
+        "raw_rows": len(sizes),
+        "raw_seconds": raw_seconds,
+        "raw_inserts_per_s": raw_rate,
+        "raw_durability": durability,
+        "append_to_raw_ratio": ratio,
+        "save_only_to_raw_ratio": save_rate / raw_rate if raw_rate > 0 else 0.0,
+        "verify_events": report.events,
+        "verify_seconds": report.seconds,
+        "verify_events_per_s": verify_rate,
+        "sign_head_seconds": sign_seconds,
+        "donate_calls": donations,
+        "donate_seconds": donate_seconds,
+        "donations_per_s": _rate(donations, donate_seconds),
+        "donate_events_per_s": _rate(donate_events, donate_seconds),
+        "meets_target": {
+            "append_to_raw_ratio": ratio >= TARGET_APPEND_TO_RAW_RATIO,
+            "verify_events_per_s": verify_rate >= TARGET_VERIFY_EVENTS_PER_S,
+        },
+        "seconds_total": time.perf_counter() - began,
+    }
+
+
+def _bench_sqlite(events: int, workdir: Path) -> dict[str, Any]:
+    home = workdir / "sqlite"
+    settings = Settings(
+        home=home, database_url=None, master_key=SecretStr(MasterKey.generate_text())
+    )
+    return _bench_backend("sqlite", settings, events, lambda: RawSQLite(settings.sqlite_path))
+
+
+def _bench_postgres(
+    events: int, workdir: Path, postgres_url: str
+) -> tuple[dict[str, Any], str | None]:
+    """Bench in a fresh `museum_bench_<random>` database on the server; it is always dropped."""
+    admin_url = make_url(postgres_url).set(drivername="postgresql")
+    admin_conninfo = admin_url.render_as_string(hide_password=False)
+    shown = admin_url.render_as_string(hide_password=True)
+    name = f"museum_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(admin_conninfo, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        reason = f"cannot reach PostgreSQL at {shown}: {' '.join(str(exc).split())}"
+        return {"backend": "postgres", "skipped": True, "reason": reason}, None
+    with admin:
+        row = admin.execute("SHOW server_version").fetchone()
+        version = None if row is None else str(row[0])
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        conninfo = admin_url.set(database=name).render_as_string(hide_password=False)
+        settings = Settings(
+            home=workdir / "postgres",
+            database_url=conninfo,
+            master_key=SecretStr(MasterKey.generate_text()),
+        )
+        figures = _bench_backend("postgres", settings, events, lambda: RawPostgres(conninfo))
+        figures["database"] = name
+        return figures, version
+    finally:
+        with psycopg.connect(admin_conninfo, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _machine(postgres_version: str | None) -> dict[str, Any]:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 0
+    return {
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgres_server": postgres_version,
+        "eventsourcing": metadata.version("eventsourcing"),
+    }
+
+
+def run_ledger_bench(
+    *, events: int = 2000, postgres_url: str | None, workdir: Path
+) -> dict[str, Any]:
+    """Measure both backends (PostgreSQL only with a URL); return JSON-ready figures."""
+    if events < 1:
+        raise ValueError("the bench needs at least one event")
+    began = time.perf_counter()
+    workdir.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, Any] = {"bench": "ledger", "events": events, "targets": dict(TARGETS)}
+    figures["sqlite"] = _bench_sqlite(events, workdir)
+    postgres_version = None
+    if postgres_url is None:
+        figures["postgres"] = {
+            "backend": "postgres",
+            "skipped": True,
+            "reason": "no PostgreSQL URL given (--postgres-url)",
+        }
+    else:
+        figures["postgres"], postgres_version = _bench_postgres(events, workdir, postgres_url)
+    figures["backends"] = [b for b in ("sqlite", "postgres") if not figures[b]["skipped"]]
+    figures["machine"] = _machine(postgres_version)
+    figures["seconds_total"] = time.perf_counter() - began
+    return figures
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _verdict(value: str, ok: bool) -> Text:
+    return Text(f"{value} {'✓' if ok else '✗'}", style="green" if ok else "red")
+
+
+def render_ledger_bench(figures: dict[str, Any]) -> Table:
+    """One table: a column per backend, a row per figure, targets on the right."""
+    backends = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+    machine = figures.get("machine", {})
+    postgres_version = str(machine.get("postgres_server") or "n/a").split(" ")[0]
+    skipped = [
+        f"\n{label} skipped: {figures[backend].get('reason', 'not measured')}"
+        for backend, label in backends.items()
+        if figures.get(backend, {}).get("skipped", True)
+    ]
+    table = Table(
+        title=f"Ledger bench: {figures.get('events')} events appended per backend",
+        caption=(
+            f"{machine.get('cpu_count')} CPUs · Python {machine.get('python')} · "
+            f"{machine.get('platform')} · SQLite {machine.get('sqlite')} · "
+            f"PostgreSQL {postgres_version} · "
+            f"{figures.get('seconds_total', 0.0):.1f} s in all" + "".join(skipped)
+        ),
+    )
+    table.add_column("figure")
+    for label in backends.values():
+        table.add_column(label, justify="right")
+    table.add_column("target", justify="right")
+    targets = figures.get("targets", TARGETS)
+
+    def cell(backend: str, key: str, fmt: str) -> str | Text:
+        data = figures.get(backend, {})
+        if data.get("skipped", True):
+            return Text("skipped", style="dim")
+        value = data[key]
+        text = format(value, fmt)
+        if key in data.get("meets_target", {}):
+            return _verdict(text, bool(data["meets_target"][key]))
+        return text
+
+    rows: list[tuple[str, str, str, str]] = [
+        ("appended events (timed)", "events", ",d", ""),
+        ("ledger appends, events/s", "append_events_per_s", ",.0f", ""),
+        ("  donations created, events/s", "donation_append_events_per_s", ",.0f", ""),
+        ("  consent changes, events/s", "consent_change_events_per_s", ",.0f", ""),
+        (
+            "  ledger.save() of a donation alone, events/s",
+            "donation_save_only_events_per_s",
+            ",.0f",
+            "",
+        ),
+        ("raw inserts, rows/s", "raw_inserts_per_s", ",.0f", ""),
+        ("ledger ÷ raw", "append_to_raw_ratio", ".2f", f"≥ {targets['append_to_raw_ratio']:g}"),
+        ("ledger.save() alone ÷ raw (info)", "save_only_to_raw_ratio", ".2f", ""),
+        (
+            "verify, events/s",
+            "verify_events_per_s",
+            ",.0f",
+            f"≥ {targets['verify_events_per_s']:,.0f}",
+        ),
+        ("verified events", "verify_events", ",d", ""),
+        ("full donate(), donations/s", "donations_per_s", ",.1f", ""),
+        ("mean stored event, bytes", "state_bytes_mean", ",.0f", ""),
+    ]
+    for label, key, fmt, target in rows:
+        table.add_row(label, *(cell(b, key, fmt) for b in backends), target)
+    return table

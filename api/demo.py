@@ -1,0 +1,93 @@
+"""`museum demo`: seed the founding collection and show that the ledger proves itself."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from generation.collection import donation_request, founding_collection
+from ledger.application import MuseumLedger
+from ledger.receipt import verify_receipt
+from ledger.runtime import open_ledger
+from ledger.settings import get_settings
+
+
+def seed_collection(
+    museum: MuseumLedger, console: Console, *, artists: int, seed: int
+) -> dict[str, int]:
+    """Register the artists, donate their process series, then exercise consent and erasure."""
+    drafts = founding_collection(n_artists=artists, seed=seed)
+    counts: Counter[str] = Counter()
+    donations = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("seeding the founding collection", total=len(drafts))
+        for draft in drafts:
+            artist_id = museum.register_artist(draft.artist)
+            counts["artists"] += 1
+            for item in draft.donations:
+                result = museum.donate(donation_request(artist_id, item))
+                donations.append(result.donation_id)
+                counts["donations"] += 1
+                counts["stages"] += len(item.stages)
+            progress.advance(task)
+    # A few donors change their minds, as they do: the ledger keeps every change.
+    for donation_id in donations[::7]:
+        counts["consents_revoked"] += museum.revoke_consent(donation_id, "train")
+    for donation_id in donations[3::5]:
+        counts["consents_granted"] += museum.grant_consent(donation_id, "commercial")
+    museum.give_feedback(
+        "donation",
+        donations[0],
+        1,
+        "Moved the horizon up a third.",
+        "Try the lamps before the boats.",
+        "curator: M. Okafor",
+    )
+    # The last founding artist asks to be forgotten.
+    museum.erase_artist(museum.artist_ids()[-1], "demo: the donor withdrew")
+    counts["erasures"] = 1
+    return dict(counts)
+
+
+def run_demo(console: Console, *, artists: int, seed: int) -> None:
+    museum = open_ledger(get_settings())
+    try:
+        existing = museum.artist_ids()
+        if existing:
+            console.print(
+                f"The founding collection is already seeded ({len(existing)} artists); reusing it."
+            )
+            counts: dict[str, int] = {"artists": len(existing)}
+        else:
+            counts = seed_collection(museum, console, artists=artists, seed=seed)
+        head = museum.integrity.sign_head()
+        report = museum.integrity.verify()
+        first_donation = museum.get_artist(museum.artist_ids()[0]).donation_ids[0]
+        receipt = museum.integrity.receipt_for(first_donation, 1)
+        verify_receipt(receipt, museum.integrity.public_key_hex)
+
+        table = Table(title="Museum of Failures — founding collection")
+        table.add_column("what")
+        table.add_column("count", justify="right")
+        for name, value in counts.items():
+            table.add_row(name.replace("_", " "), str(value))
+        table.add_row("events in the ledger", str(report.events))
+        console.print(table)
+        console.print(
+            f"ledger verified: {report.events} events, {report.heads} signed heads checked "
+            f"({report.events_per_second:,.0f} events/s)"
+        )
+        console.print("signed tree head:")
+        console.print_json(
+            json.dumps(head.as_dict() | {"public_key": museum.integrity.public_key_hex})
+        )
+        console.print(
+            f"receipt of the first donation (event {receipt['event']['notification_id']}) "
+            "verified offline against that key"
+        )
+    finally:
+        museum.close()

@@ -1,0 +1,1 @@
+"""Gradient-based attribution of generations to donated items (filled by the attribution issue)."""

@@ -1,0 +1,497 @@
+"""The ledger service: every museum act is get → command → save, then sealed into the log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, DomainEvent
+from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import get_topic
+from sqlalchemy.engine import Engine
+
+from ledger.blobs import BlobStore
+from ledger.crypto import DataKey, MasterKey
+from ledger.domain import Artist, Donation, Feedback, FoundingRoll, PseudonymClaim, Stage
+from ledger.domain.artist import FOUNDING_SEATS
+from ledger.domain.donation import consent_at, consent_trail
+from ledger.errors import ConfigurationError, Conflict, InvalidInput, KeyShredded, NotFound
+from ledger.images import inspect_image
+from ledger.log import VerifiableLog
+from ledger.schemas import ArtistCreate, DonationCreate, DonationTags, MuseumLabel
+from ledger.sealing import (
+    LeafSealer,
+    SealedPostgresApplicationRecorder,
+    SealedSQLiteApplicationRecorder,
+)
+from ledger.store import HeadTable, KeyVault, LeafTable
+from ledger.vocabulary import Purpose, parse
+
+ERASED_DONOR = "erased donor"
+AggregateT = TypeVar("AggregateT", bound=Aggregate)
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+MAX_LABEL_TEXT = 2000
+MAX_CAPTION = 1000
+REGISTRATION_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class DonationResult:
+    donation_id: UUID
+    receipt: dict[str, Any]
+
+
+def _text(value: str, what: str, *, limit: int, required: bool = True) -> str:
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"{what} is required")
+    if len(value) > limit:
+        raise InvalidInput(f"{what} is {len(value)} characters; the limit is {limit}")
+    return value
+
+
+def _aware(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(f"{what} must carry a time zone (e.g. 2024-05-01T10:00:00+00:00)")
+    return moment.astimezone(UTC)
+
+
+def _tags(tags: DonationTags) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name in ("culture", "region", "genre"):
+        values = list(getattr(tags, name))
+        if len(values) > 8:
+            raise InvalidInput(f"at most 8 {name} tags")
+        for value in values:
+            if not SLUG.match(value):
+                raise InvalidInput(
+                    f"{name} tag {value!r} must be a lowercase slug (a-z, 0-9, '-'), 1-32 chars"
+                )
+        out[name] = sorted(set(values))
+    return out
+
+
+class MuseumLedger(Application[UUID]):
+    """The application service. Personal text and images are sealed before any event exists."""
+
+    name = "museum"
+    is_snapshotting_enabled = False
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        master: MasterKey,
+        engine: Engine,
+        blobs: BlobStore,
+        head_every_events: int = 1000,
+    ) -> None:
+        super().__init__(env=env)
+        recorder = self.recorder
+        if not isinstance(
+            recorder, SealedSQLiteApplicationRecorder | SealedPostgresApplicationRecorder
+        ):
+            raise ConfigurationError(
+                "the ledger must be opened with a sealing recorder (ledger.runtime)"
+            )
+        recorder.sealer = LeafSealer(master.leaf_mac_key)
+        self.master = master
+        self.engine = engine
+        self.vault = KeyVault(engine)
+        self.blobs = blobs
+        self.integrity = VerifiableLog(recorder, LeafTable(engine), HeadTable(engine), master)
+        self.head_every_events = head_every_events
+        self._events_since_head = 0
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, and sign a tree head every `head_every_events` events (heads at intervals)."""
+        recordings = super().save(*objs, **kwargs)
+        self._events_since_head += len(recordings)
+        if self.head_every_events and self._events_since_head >= self.head_every_events:
+            self.integrity.sign_head()
+            self._events_since_head = 0
+        return recordings
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def data_key(self, artist_id: UUID) -> DataKey:
+        wrapped = self.vault.get(artist_id)
+        if wrapped is None:
+            raise KeyShredded(
+                f"the data key of artist {artist_id} was destroyed: their content is erased"
+            )
+        return self.master.unwrap(artist_id, wrapped)
+
+    # --- artists ----------------------------------------------------------------------------
+
+    def register_artist(self, request: ArtistCreate) -> UUID:
+        pseudonym = _text(request.pseudonym, "pseudonym", limit=64)
+        identity = {
+            "legal_name": _text(request.legal_name, "legal name", limit=200),
+            "contact": _text(request.contact, "contact", limit=320),
+        }
+        token = self.master.index_token(" ".join(pseudonym.casefold().split()))
+        if self._exists(PseudonymClaim.create_id(token)):
+            raise Conflict(f"the pseudonym {pseudonym!r} is taken")
+        artist_id = uuid4()
+        key, wrapped = self.master.new_data_key(artist_id)
+        self.vault.put(artist_id, wrapped)
+        try:
+            for _ in range(REGISTRATION_ATTEMPTS):
+                roll = self._founding_roll()
+                number = roll.enrol(artist_id)
+                artist = Artist(
+                    id=artist_id,
+                    pseudonym_sealed=key.seal_text(pseudonym, "pseudonym"),
+                    identity_sealed=key.seal_text(json.dumps(identity), "identity"),
+                    anonymous=request.anonymous,
+                    founding_number=number,
+                )
+                claim = PseudonymClaim(token=token, artist_id=artist_id)
+                try:
+                    self.save(artist, claim, *([roll] if number is not None else []))
+                except IntegrityError:
+                    if self._exists(claim.id):
+                        raise Conflict(f"the pseudonym {pseudonym!r} is taken") from None
+                    continue  # another registration took the next founding seat first
+                return artist_id
+            raise Conflict("registration kept colliding with concurrent registrations; try again")
+        except BaseException:
+            self.vault.destroy(artist_id)
+            raise
+
+    def _founding_roll(self) -> FoundingRoll:
+        try:
+            roll: FoundingRoll = self.repository.get(FoundingRoll.ROLL_ID)
+        except AggregateNotFoundError:
+            return FoundingRoll(seats=FOUNDING_SEATS)
+        return roll
+
+    def _is_generation(self, aggregate_id: UUID) -> bool:
+        """Generations are recorded by the model milestone; until then none exists."""
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return type(aggregate).__name__ == "Generation"
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def get_artist(self, artist_id: UUID) -> Artist:
+        return self._get(artist_id, Artist, "artist")
+
+    def grant_founding(self, artist_id: UUID, curator: str, note: str = "") -> None:
+        artist = self.get_artist(artist_id)
+        artist.grant_founding(curator=curator, note=note)
+        self.save(artist)
+
+    def artist_view(self, artist_id: UUID) -> dict[str, Any]:
+        """What may be shown publicly: pseudonym, or "erased donor" once the key is gone."""
+        artist = self.get_artist(artist_id)
+        try:
+            pseudonym = self.data_key(artist_id).unseal_text(artist.pseudonym_sealed, "pseudonym")
+        except KeyShredded:
+            pseudonym = ERASED_DONOR
+        return {
+            "artist_id": str(artist_id),
+            "pseudonym": pseudonym,
+            "anonymous": artist.anonymous,
+            "founding": artist.founding,
+            "founding_number": artist.founding_number,
+            "donations": [str(d) for d in artist.donation_ids],
+            "erased": artist.erased,
+            "erasure_deadline": artist.erasure_deadline.isoformat()
+            if artist.erasure_deadline
+            else None,
+            "erasure_completed": artist.erasure_certificate is not None,
+        }
+
+    def identity(self, artist_id: UUID) -> dict[str, str]:
+        """Legal name and contact, for payouts and compliance only."""
+        artist = self.get_artist(artist_id)
+        result: dict[str, str] = json.loads(
+            self.data_key(artist_id).unseal_text(artist.identity_sealed, "identity")
+        )
+        return result
+
+    def artist_ids(self) -> list[UUID]:
+        topic = get_topic(Artist.ArtistRegistered)
+        ids: list[UUID] = []
+        start: int | None = None
+        while page := self.recorder.select_notifications(
+            start, 1000, topics=[topic], inclusive_of_start=start is None
+        ):
+            ids += [UUID(str(n.originator_id)) for n in page]
+            start = page[-1].id
+        return ids
+
+    # --- donations --------------------------------------------------------------------------
+
+    def donate(self, request: DonationCreate) -> DonationResult:
+        """Validate everything, seal and store the images, record `DonationMade`, return a receipt."""
+        artist = self.get_artist(request.artist_id)
+        artist.check_active()
+        key = self.data_key(request.artist_id)
+        donation_id = uuid4()
+        label = self._seal_label(key, donation_id, request.label)
+        sealed_images: list[bytes] = []
+        stages: list[Stage] = []
+        for index, stage in enumerate(request.stages):
+            facts = inspect_image(stage.image, f"image of stage {index}")
+            context = f"donation/{donation_id}/stage/{index}"
+            sealed = key.seal_bytes(stage.image, context + "/image")
+            sealed_images.append(sealed)
+            stages.append(
+                Stage(
+                    index=index,
+                    role=stage.role,
+                    created_at=_aware(stage.created_at, f"time of stage {index}").isoformat(),
+                    blob_id=hashlib.sha256(sealed).hexdigest(),
+                    fingerprint=key.fingerprint(stage.image),
+                    media_type=facts.media_type,
+                    width=facts.width,
+                    height=facts.height,
+                    byte_size=facts.byte_size,
+                    caption_sealed=key.seal_text(
+                        _text(
+                            stage.caption,
+                            f"caption of stage {index}",
+                            limit=MAX_CAPTION,
+                            required=False,
+                        ),
+                        context + "/caption",
+                    ),
+                )
+            )
+        donation = Donation.make(
+            donation_id=donation_id,
+            artist_id=request.artist_id,
+            stages=stages,
+            label_sealed=label,
+            failure_type=request.label.failure_type,
+            emotion=request.label.emotion,
+            tags=_tags(request.tags),
+            attestation=None
+            if request.attestation is None
+            else {
+                "affirmed": request.attestation.affirmed,
+                "statement_sha256": hashlib.sha256(
+                    request.attestation.statement.encode()
+                ).hexdigest(),
+            },
+            consents=request.consents,
+        )
+        artist.add_donation(donation.id)
+        created = [blob_id for blob_id, new in map(self.blobs.put, sealed_images) if new]
+        try:
+            recordings = self.save(donation, artist)
+        except BaseException:
+            for blob_id in created:
+                self.blobs.discard(blob_id)
+            raise
+        return DonationResult(
+            donation.id, self.integrity.receipt(self._notification_id(recordings, donation.id))
+        )
+
+    def _seal_label(self, key: DataKey, donation_id: UUID, label: MuseumLabel) -> str:
+        text = {
+            "title": _text(label.title, "title", limit=200),
+            "creative_intent": _text(
+                label.creative_intent, "creative intent", limit=MAX_LABEL_TEXT
+            ),
+            "failure_detail": _text(
+                label.failure_detail, "failure detail", limit=MAX_LABEL_TEXT, required=False
+            ),
+            "era": _text(label.era, "era", limit=200, required=False),
+            "social_context": _text(
+                label.social_context, "social context", limit=MAX_LABEL_TEXT, required=False
+            ),
+            "failure_note": _text(label.failure_note, "failure note", limit=MAX_LABEL_TEXT),
+        }
+        return key.seal_text(json.dumps(text), f"donation/{donation_id}/label")
+
+    @staticmethod
+    def _notification_id(recordings: Iterable[Recording[UUID]], originator_id: UUID) -> int:
+        for recording in recordings:
+            if recording.domain_event.originator_id == originator_id:
+                return recording.notification.id
+        raise NotFound(f"no event of {originator_id} was recorded")
+
+    def get_donation(self, donation_id: UUID) -> Donation:
+        return self._get(donation_id, Donation, "donation")
+
+    def donation_view(self, donation_id: UUID) -> dict[str, Any]:
+        donation = self.get_donation(donation_id)
+        try:
+            key: DataKey | None = self.data_key(donation.artist_id)
+        except KeyShredded:
+            key = None
+        label: dict[str, Any] = {"failure_type": donation.failure_type, "emotion": donation.emotion}
+        if key is not None:
+            label |= json.loads(
+                key.unseal_text(donation.label_sealed, f"donation/{donation_id}/label")
+            )
+        stages = []
+        for stage in donation.stages:
+            context = f"donation/{donation_id}/stage/{stage.index}/caption"
+            stages.append(
+                {
+                    "index": stage.index,
+                    "role": stage.role,
+                    "created_at": stage.created_at,
+                    "media_type": stage.media_type,
+                    "width": stage.width,
+                    "height": stage.height,
+                    "blob_id": stage.blob_id,
+                    "caption": None
+                    if key is None
+                    else key.unseal_text(stage.caption_sealed, context),
+                }
+            )
+        return {
+            "donation_id": str(donation_id),
+            "artist_id": str(donation.artist_id),
+            "label": label,
+            "tags": donation.tags,
+            "stages": stages,
+            "consents": sorted(donation.consents),
+            "withdrawn": donation.withdrawn,
+            "erased": key is None,
+        }
+
+    def stage_image(self, donation_id: UUID, index: int) -> bytes:
+        donation = self.get_donation(donation_id)
+        if not 0 <= index < len(donation.stages):
+            raise NotFound(f"donation {donation_id} has no stage {index}")
+        stage = donation.stages[index]
+        key = self.data_key(donation.artist_id)
+        return key.unseal_bytes(
+            self.blobs.get(stage.blob_id), f"donation/{donation_id}/stage/{index}/image"
+        )
+
+    # --- consent ----------------------------------------------------------------------------
+
+    def grant_consent(self, donation_id: UUID, purpose: str) -> bool:
+        donation = self.get_donation(donation_id)
+        changed = donation.grant(purpose)
+        self.save(donation)
+        return changed
+
+    def revoke_consent(self, donation_id: UUID, purpose: str) -> bool:
+        donation = self.get_donation(donation_id)
+        changed = donation.revoke(purpose)
+        self.save(donation)
+        return changed
+
+    def consent_at(self, donation_id: UUID, purpose: str, at: datetime | None = None) -> bool:
+        """Did `purpose` consent hold for the donation at `at` (now if omitted)? Answered from events."""
+        purpose = parse(Purpose, purpose, "consent purpose")
+        self.get_donation(donation_id)
+        moment = datetime.now(UTC) if at is None else _aware(at, "the time asked about")
+        return consent_at(self._domain_events(donation_id), purpose, moment)
+
+    def consent_trail(self, donation_id: UUID) -> list[dict[str, Any]]:
+        self.get_donation(donation_id)
+        return consent_trail(self._domain_events(donation_id))
+
+    # --- feedback ---------------------------------------------------------------------------
+
+    def give_feedback(
+        self,
+        target_kind: str,
+        target_id: UUID,
+        stage_index: int | None,
+        tried: str,
+        next_try: str,
+        author: str,
+    ) -> UUID:
+        feedback = Feedback.give(target_kind, target_id, stage_index, tried, next_try, author)
+        if target_kind == "donation":
+            donation = self.get_donation(target_id)
+            if stage_index is not None and stage_index >= len(donation.stages):
+                raise InvalidInput(f"donation {target_id} has no stage {stage_index}")
+        elif not self._is_generation(target_id):
+            raise NotFound(f"no generation {target_id}")
+        self.save(feedback)
+        return feedback.id
+
+    # --- erasure ----------------------------------------------------------------------------
+
+    def erase_artist(
+        self, artist_id: UUID, reason: str, *, dependent_runs: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """Withdraw, revoke, shred the key; complete now unless models still depend on the items.
+
+        Safe to repeat: each step is skipped once done, so an interrupted erasure is resumed.
+        """
+        artist = self.get_artist(artist_id)
+        if not artist.erased:
+            artist.request_erasure(reason=_text(reason, "reason", limit=500, required=False))
+            donations = [self.get_donation(d) for d in artist.donation_ids]
+            for donation in donations:
+                if not donation.withdrawn:
+                    donation.withdraw_for_erasure()
+            self.save(artist, *donations)
+        if not artist.key_shredded:
+            self.vault.destroy(artist_id)
+            artist.record_key_shredded()
+            self.save(artist)
+        runs = list(dependent_runs)
+        if artist.erasure_certificate is None and not runs:
+            return self.complete_erasure(artist_id, retraining_runs=[])
+        return self.erasure_status(artist_id)
+
+    def complete_erasure(self, artist_id: UUID, retraining_runs: list[str]) -> dict[str, Any]:
+        artist = self.get_artist(artist_id)
+        head = self.integrity.sign_head()
+        certificate = {
+            "artist_id": str(artist_id),
+            "requested_at": artist.erasure_requested_at.isoformat()
+            if artist.erasure_requested_at
+            else None,
+            "deadline": artist.erasure_deadline.isoformat() if artist.erasure_deadline else None,
+            "donations_withdrawn": [str(d) for d in artist.donation_ids],
+            "key_shredded": artist.key_shredded,
+            "retraining_runs": retraining_runs,
+            "tree_head": head.as_dict(),
+        }
+        artist.complete_erasure(certificate=certificate)
+        self.save(artist)
+        return self.erasure_status(artist_id)
+
+    def erasure_status(self, artist_id: UUID) -> dict[str, Any]:
+        artist = self.get_artist(artist_id)
+        return {
+            "artist_id": str(artist_id),
+            "requested_at": artist.erasure_requested_at.isoformat()
+            if artist.erasure_requested_at
+            else None,
+            "deadline": artist.erasure_deadline.isoformat() if artist.erasure_deadline else None,
+            "key_shredded": artist.key_shredded,
+            "completed": artist.erasure_certificate is not None,
+            "certificate": artist.erasure_certificate,
+        }
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _domain_events(self, aggregate_id: UUID) -> Iterator[DomainEvent]:
+        for domain_event in self.events.get(aggregate_id):
+            if isinstance(domain_event, DomainEvent):
+                yield domain_event
+
+    def _get(self, aggregate_id: UUID, kind: type[AggregateT], what: str) -> AggregateT:
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {what} {aggregate_id}") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"no {what} {aggregate_id}")
+        return aggregate

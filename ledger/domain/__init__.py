@@ -1,0 +1,7 @@
+"""Aggregates of the museum. Pure: no I/O, no keys; they receive already-sealed text."""
+
+from ledger.domain.artist import Artist, FoundingRoll, PseudonymClaim
+from ledger.domain.donation import Donation, Stage
+from ledger.domain.feedback import Feedback
+
+__all__ = ["Artist", "Donation", "Feedback", "FoundingRoll", "PseudonymClaim", "Stage"]

@@ -1,0 +1,317 @@
+"""The verifiable log: signed tree heads, receipts, consistency proofs and the full audit."""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from eventsourcing.persistence import ApplicationRecorder, Notification
+
+from ledger import merkle
+from ledger.crypto import MasterKey
+from ledger.errors import IntegrityViolation, NotFound, ProofError
+from ledger.sealing import LeafSealer, originator_text, record_leaf
+from ledger.store import HeadTable, LeafTable
+
+HEAD_FORMAT = b"failure-museum-tree-head/v1"
+
+
+def head_message(tree_size: int, timestamp_ms: int, root_hash: bytes) -> bytes:
+    """The exact bytes an Ed25519 tree-head signature covers."""
+    return HEAD_FORMAT + struct.pack(">QQ", tree_size, timestamp_ms) + root_hash
+
+
+@dataclass(frozen=True)
+class SignedTreeHead:
+    tree_size: int
+    root_hash: bytes
+    timestamp_ms: int
+    key_id: str
+    signature: bytes
+    head_id: int | None = None
+
+    def verify(self, public_key: Ed25519PublicKey) -> None:
+        try:
+            public_key.verify(
+                self.signature, head_message(self.tree_size, self.timestamp_ms, self.root_hash)
+            )
+        except InvalidSignature:
+            raise ProofError(
+                f"tree head {self.head_id} (size {self.tree_size}) has a bad signature"
+            ) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "head_id": self.head_id,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash.hex(),
+            "timestamp_ms": self.timestamp_ms,
+            "timestamp": datetime.fromtimestamp(self.timestamp_ms / 1000, UTC).isoformat(),
+            "key_id": self.key_id,
+            "signature": self.signature.hex(),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SignedTreeHead:
+        return cls(
+            int(row["tree_size"]),
+            bytes(row["root_hash"]),
+            int(row["timestamp_ms"]),
+            str(row["key_id"]),
+            bytes(row["signature"]),
+            int(row["head_id"]),
+        )
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    events: int
+    heads: int
+    latest_head: SignedTreeHead | None
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else float("inf")
+
+
+class VerifiableLog:
+    """Reads leaves and records; only it signs heads. Leaf hashes are cached (the log only grows)."""
+
+    def __init__(
+        self, recorder: ApplicationRecorder, leaves: LeafTable, heads: HeadTable, master: MasterKey
+    ) -> None:
+        self.recorder = recorder
+        self.leaves = leaves
+        self.heads = heads
+        self.master = master
+        self.sealer = LeafSealer(master.leaf_mac_key)
+        self._ids: list[int] = []
+        self._hashes: list[bytes] = []
+        self._lock = threading.Lock()
+
+    @property
+    def public_key_hex(self) -> str:
+        return self.master.public_key_bytes.hex()
+
+    def _refresh(self) -> None:
+        last = self._ids[-1] if self._ids else -1
+        for nid, leaf, mac in self.leaves.iterate_after(last):
+            if not self.sealer.check(nid, leaf, mac):
+                raise IntegrityViolation(
+                    f"leaf of notification {nid} has a bad MAC", len(self._ids)
+                )
+            self._ids.append(nid)
+            self._hashes.append(leaf)
+
+    def size(self) -> int:
+        with self._lock:
+            self._refresh()
+            return len(self._ids)
+
+    def sign_head(self) -> SignedTreeHead:
+        """Sign the current tree; reuses the latest head when nothing was appended since."""
+        with self._lock:
+            self._refresh()
+            size = len(self._hashes)
+            latest = self.latest_head()
+            if (
+                latest is not None
+                and latest.tree_size == size
+                and latest.key_id == self.master.key_id
+            ):
+                return latest
+            root_hash = merkle.root(self._hashes)
+            timestamp_ms = int(time.time() * 1000)
+            signature = self.master.signing_key.sign(head_message(size, timestamp_ms, root_hash))
+            head_id = self.heads.add(size, root_hash, timestamp_ms, self.master.key_id, signature)
+            return SignedTreeHead(
+                size, root_hash, timestamp_ms, self.master.key_id, signature, head_id
+            )
+
+    def latest_head(self) -> SignedTreeHead | None:
+        row = self.heads.latest()
+        return None if row is None else SignedTreeHead.from_row(row)
+
+    def head(self, head_id: int) -> SignedTreeHead:
+        for row in self.heads.all():
+            if row["head_id"] == head_id:
+                return SignedTreeHead.from_row(row)
+        raise NotFound(f"no signed tree head {head_id}")
+
+    def receipt(self, notification_id: int) -> dict[str, Any]:
+        """Event bytes, inclusion path and a signed head that covers the event."""
+        head = self.latest_head()
+        with self._lock:
+            self._refresh()
+            position = bisect.bisect_left(self._ids, notification_id)
+            if position == len(self._ids) or self._ids[position] != notification_id:
+                raise NotFound(f"no event with notification id {notification_id} in the ledger")
+        if head is None or head.tree_size <= position:
+            head = self.sign_head()
+        records = self.recorder.select_notifications(notification_id, 1)
+        if not records or records[0].id != notification_id:
+            raise NotFound(f"no event with notification id {notification_id} in the ledger")
+        record = records[0]
+        with self._lock:
+            path = merkle.inclusion_proof(self._hashes, position, head.tree_size)
+        return {
+            "event": notification_as_dict(record),
+            "inclusion": {
+                "leaf_index": position,
+                "tree_size": head.tree_size,
+                "path": [node.hex() for node in path],
+            },
+            "head": head.as_dict(),
+            "public_key": self.public_key_hex,
+        }
+
+    def receipt_for(self, originator_id: Any, originator_version: int) -> dict[str, Any]:
+        for record in self._records():
+            if (
+                record.originator_id == originator_id
+                and record.originator_version == originator_version
+            ):
+                return self.receipt(record.id)
+        raise NotFound(f"no event {originator_id} v{originator_version} in the ledger")
+
+    def consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+        with self._lock:
+            self._refresh()
+            new_size = len(self._hashes) if new_size is None else new_size
+            proof = merkle.consistency_proof(self._hashes, old_size, new_size)
+            old_root, new_root = (
+                merkle.root(self._hashes[:old_size]),
+                merkle.root(self._hashes[:new_size]),
+            )
+        return {
+            "old_size": old_size,
+            "new_size": new_size,
+            "old_root": old_root.hex(),
+            "new_root": new_root.hex(),
+            "path": [node.hex() for node in proof],
+        }
+
+    def _records(self, batch: int = 10_000) -> Iterator[Notification]:
+        start: int | None = None
+        while True:
+            page = (
+                self.recorder.select_notifications(start, batch, inclusive_of_start=False)
+                if start is not None
+                else self.recorder.select_notifications(None, batch)
+            )
+            yield from page
+            if len(page) < batch:
+                return
+            start = page[-1].id
+
+    def verify(self) -> VerificationReport:
+        """Recompute every leaf from the stored records and every signed head from the leaves.
+
+        Raises IntegrityViolation naming the first position that does not match: a changed,
+        removed, inserted or reordered record, a leaf with a bad MAC, or a bad signed head.
+        """
+        began = time.perf_counter()
+        heads = [SignedTreeHead.from_row(row) for row in self.heads.all()]
+        public_key = self.master.public_key
+        for head in heads:
+            if head.key_id != self.master.key_id:
+                raise IntegrityViolation(
+                    f"tree head {head.head_id} was signed by unknown key {head.key_id}"
+                )
+            try:
+                head.verify(public_key)
+            except ProofError as exc:
+                raise IntegrityViolation(str(exc)) from None
+        checkpoints: dict[int, list[SignedTreeHead]] = {}
+        for head in heads:
+            checkpoints.setdefault(head.tree_size, []).append(head)
+        for head in checkpoints.pop(0, []):
+            if head.root_hash != merkle.EMPTY_ROOT:
+                raise IntegrityViolation(
+                    f"tree head {head.head_id} of the empty log has a wrong root", 0
+                )
+        frontier = merkle.Frontier()
+        leaves = self.leaves.iterate_after()
+        position = 0
+        for record in self._records():
+            leaf_row = next(leaves, None)
+            try:
+                computed = record_leaf(
+                    record.id,
+                    record.originator_id,
+                    record.originator_version,
+                    record.topic,
+                    record.state,
+                )
+            except (TypeError, ValueError, struct.error, OverflowError):
+                raise IntegrityViolation(
+                    f"position {position}: event {record.id} has columns of the wrong type",
+                    position,
+                ) from None
+            if leaf_row is None:
+                raise IntegrityViolation(
+                    f"position {position}: event {record.id} has no sealed leaf "
+                    "(forged, or written around the ledger)",
+                    position,
+                )
+            nid, leaf, mac = leaf_row
+            if not self.sealer.check(nid, leaf, mac):
+                raise IntegrityViolation(
+                    f"position {position}: the leaf of event {nid} has a bad MAC", position
+                )
+            if nid != record.id:
+                what = "missing" if nid < record.id else "inserted"
+                raise IntegrityViolation(
+                    f"position {position}: expected event {nid}, found event {record.id} "
+                    f"(an event is {what})",
+                    position,
+                )
+            if leaf != computed:
+                raise IntegrityViolation(
+                    f"position {position}: event {record.id} ({originator_text(record.originator_id)} "
+                    f"v{record.originator_version}) does not match its sealed leaf (changed or swapped)",
+                    position,
+                )
+            frontier.append(leaf)
+            position += 1
+            for head in checkpoints.pop(position, []):
+                if frontier.root() != head.root_hash:
+                    raise IntegrityViolation(
+                        f"tree head {head.head_id} (size {head.tree_size}) does not match the log",
+                        position - 1,
+                    )
+        extra = next(leaves, None)
+        if extra is not None:
+            raise IntegrityViolation(
+                f"position {position}: sealed event {extra[0]} is missing from the store", position
+            )
+        if checkpoints:
+            size = min(checkpoints)
+            raise IntegrityViolation(
+                f"signed tree head of size {size} covers more events than the store holds ({position}): "
+                "events were removed",
+                position,
+            )
+        return VerificationReport(
+            position, len(heads), heads[-1] if heads else None, time.perf_counter() - began
+        )
+
+
+def notification_as_dict(record: Notification) -> dict[str, Any]:
+    return {
+        "notification_id": record.id,
+        "originator_id": originator_text(record.originator_id),
+        "originator_version": record.originator_version,
+        "topic": record.topic,
+        "state": base64.b64encode(bytes(record.state)).decode("ascii"),
+    }

@@ -1,0 +1,139 @@
+"""SQL access to the tables beside the event store: key vault, leaves and signed heads."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+
+from ledger.tables import artist_keys, ledger_leaves, tree_heads
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # Deleted key-vault rows are overwritten with zeros, not left in free pages.
+            cursor.execute("PRAGMA secure_delete=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe to call on every start."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class KeyVault:
+    """Wrapped artist data keys. Destroying a row is the act of crypto-shredding."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def put(self, artist_id: UUID, wrapped: bytes) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                artist_keys.insert().values(
+                    artist_id=artist_id.hex,
+                    wrapped_key=wrapped,
+                    created_at_ms=int(time.time() * 1000),
+                )
+            )
+
+    def get(self, artist_id: UUID) -> bytes | None:
+        with self.engine.connect() as c:
+            row = c.execute(
+                sa.select(artist_keys.c.wrapped_key).where(artist_keys.c.artist_id == artist_id.hex)
+            ).first()
+        return None if row is None else bytes(row[0])
+
+    def destroy(self, artist_id: UUID) -> bool:
+        """Delete the wrapped key and scrub what the database engine keeps of it."""
+        with self.engine.begin() as c:
+            deleted = c.execute(
+                artist_keys.delete().where(artist_keys.c.artist_id == artist_id.hex)
+            ).rowcount
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as c:
+                c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql("VACUUM artist_keys")
+        return bool(deleted)
+
+
+class LeafTable:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def after(self, notification_id: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+        with self.engine.connect() as c:
+            rows = c.execute(
+                sa.select(
+                    ledger_leaves.c.notification_id, ledger_leaves.c.leaf_hash, ledger_leaves.c.mac
+                )
+                .where(ledger_leaves.c.notification_id > notification_id)
+                .order_by(ledger_leaves.c.notification_id)
+                .limit(limit)
+            ).all()
+        return [(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+
+    def iterate_after(
+        self, last: int = -1, batch: int = 20_000
+    ) -> Iterator[tuple[int, bytes, bytes]]:
+        while rows := self.after(last, batch):
+            yield from rows
+            last = rows[-1][0]
+
+
+class HeadTable:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self, tree_size: int, root_hash: bytes, timestamp_ms: int, key_id: str, signature: bytes
+    ) -> int:
+        with self.engine.begin() as c:
+            result = c.execute(
+                tree_heads.insert().values(
+                    tree_size=tree_size,
+                    root_hash=root_hash,
+                    timestamp_ms=timestamp_ms,
+                    key_id=key_id,
+                    signature=signature,
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def all(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(tree_heads).order_by(tree_heads.c.head_id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def latest(self) -> dict[str, Any] | None:
+        with self.engine.connect() as c:
+            row = (
+                c.execute(sa.select(tree_heads).order_by(tree_heads.c.head_id.desc()).limit(1))
+                .mappings()
+                .first()
+            )
+        return None if row is None else dict(row)

@@ -1,0 +1,1 @@
+"""Schema of the tables beside the event store, applied with Alembic (`ledger.store.migrate`)."""

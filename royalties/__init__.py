@@ -1,0 +1,1 @@
+"""Revenue splitting, postings, statements and payouts (filled by the royalties issue)."""

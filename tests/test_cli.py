@@ -1,0 +1,133 @@
+"""The `museum` command as a person runs it: a real subprocess, real files, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def museum(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MUSEUM_")}
+    environment |= {"MUSEUM_HOME": str(home)} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("museum") / "var"
+    result = museum(home, "demo", "--no-serve", "--artists", "6")
+    assert result.returncode == 0, result.stderr
+    assert "ledger verified" in result.stdout
+    assert "verified offline" in result.stdout
+    return home
+
+
+def test_demo_is_repeatable_and_reuses_the_collection(seeded: Path) -> None:
+    again = museum(seeded, "demo", "--no-serve")
+    assert again.returncode == 0, again.stderr
+    assert "already seeded (6 artists)" in again.stdout
+
+
+def test_verify_head_proof_and_offline_receipt(seeded: Path, tmp_path: Path) -> None:
+    verify = museum(seeded, "ledger", "verify", "--json")
+    assert verify.returncode == 0, verify.stderr
+    figures = json.loads(verify.stdout)
+    assert figures["ok"]
+    assert figures["events"] > 20
+
+    head = json.loads(museum(seeded, "ledger", "head", "--json").stdout)
+    assert head["tree_size"] == figures["events"]
+
+    proof = museum(seeded, "ledger", "proof", "3")
+    assert proof.returncode == 0, proof.stderr
+    receipt_file = tmp_path / "receipt.json"
+    receipt_file.write_text(proof.stdout)
+    checked = museum(
+        seeded, "ledger", "check-receipt", str(receipt_file), "--public-key", head["public_key"]
+    )
+    assert checked.returncode == 0, checked.stderr
+
+    receipt = json.loads(proof.stdout)
+    receipt["event"]["originator_version"] += 1
+    receipt_file.write_text(json.dumps(receipt))
+    forged = museum(
+        seeded, "ledger", "check-receipt", str(receipt_file), "--public-key", head["public_key"]
+    )
+    assert forged.returncode != 0
+    assert forged.stderr.count("\n") == 1
+    assert forged.stderr.startswith("error:")
+
+
+def test_verify_fails_and_names_the_position_after_tampering(seeded: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "var"
+    subprocess.run(["cp", "-r", str(seeded), str(copy)], check=True)
+    with sqlite3.connect(copy / "ledger.sqlite3") as db:
+        db.execute("UPDATE stored_events SET state = state || x'20' WHERE rowid = 7")
+    result = museum(copy, "ledger", "verify")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ledger verification failed: position 6:")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("ledger", "proof", "999999"), "no event with notification id 999999"),
+        (("ledger", "proof", "seven"), "expected a notification id"),
+        (("ledger", "consistency", "999999"), "must lie between"),
+        (("ledger", "nonsense"), "No such command"),
+        (("demo", "--artists", "0"), "--artists"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr(seeded: Path, args: tuple[str, ...], needle: str) -> None:
+    result = museum(seeded, *args)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error:")
+    assert needle in result.stderr
+
+
+def test_postgres_without_master_key_is_refused(tmp_path: Path) -> None:
+    result = museum(
+        tmp_path,
+        "ledger",
+        "verify",
+        env={"MUSEUM_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"},
+    )
+    assert result.returncode == 1
+    assert "no development key is made for it" in result.stderr
+    assert not (tmp_path / "master.key").exists()
+
+
+def test_every_subcommand_has_help(seeded: Path) -> None:
+    for args in (
+        ("--help",),
+        ("demo", "--help"),
+        ("ledger", "--help"),
+        ("ledger", "verify", "--help"),
+        ("ledger", "head", "--help"),
+        ("ledger", "proof", "--help"),
+        ("ledger", "consistency", "--help"),
+        ("ledger", "check-receipt", "--help"),
+        ("ledger", "new-master-key", "--help"),
+        ("bench", "--help"),
+        ("bench", "ledger", "--help"),
+    ):
+        result = museum(seeded, *args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "Usage:" in result.stdout
