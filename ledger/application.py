@@ -31,7 +31,7 @@ from ledger.sealing import (
     SealedPostgresApplicationRecorder,
     SealedSQLiteApplicationRecorder,
 )
-from ledger.store import HeadTable, KeyVault, LeafTable
+from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
 from ledger.vocabulary import Purpose, parse
 
 ERASED_DONOR = "erased donor"
@@ -106,7 +106,12 @@ class MuseumLedger(Application[UUID]):
         self.engine = engine
         self.vault = KeyVault(engine)
         self.blobs = blobs
-        self.integrity = VerifiableLog(recorder, LeafTable(engine), HeadTable(engine), master)
+        self.integrity = VerifiableLog(
+            RecordTable(engine, recorder.events_table_name),
+            LeafTable(engine),
+            HeadTable(engine),
+            master,
+        )
         self.head_every_events = head_every_events
         self._events_since_head = 0
 

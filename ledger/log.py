@@ -7,20 +7,19 @@ import bisect
 import struct
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from eventsourcing.persistence import ApplicationRecorder, Notification
 
 from ledger import merkle
 from ledger.crypto import MasterKey
 from ledger.errors import IntegrityViolation, NotFound, ProofError
 from ledger.sealing import LeafSealer, originator_text, record_leaf
-from ledger.store import HeadTable, LeafTable
+from ledger.store import HeadTable, LeafTable, Record, RecordTable
 
 HEAD_FORMAT = b"failure-museum-tree-head/v1"
 
@@ -88,15 +87,16 @@ class VerifiableLog:
     """Reads leaves and records; only it signs heads. Leaf hashes are cached (the log only grows)."""
 
     def __init__(
-        self, recorder: ApplicationRecorder, leaves: LeafTable, heads: HeadTable, master: MasterKey
+        self, records: RecordTable, leaves: LeafTable, heads: HeadTable, master: MasterKey
     ) -> None:
-        self.recorder = recorder
+        self.records = records
         self.leaves = leaves
         self.heads = heads
         self.master = master
         self.sealer = LeafSealer(master.leaf_mac_key)
         self._ids: list[int] = []
         self._hashes: list[bytes] = []
+        self._frontier = merkle.Frontier()
         self._lock = threading.Lock()
 
     @property
@@ -112,6 +112,7 @@ class VerifiableLog:
                 )
             self._ids.append(nid)
             self._hashes.append(leaf)
+            self._frontier.append(leaf)
 
     def size(self) -> int:
         with self._lock:
@@ -130,7 +131,7 @@ class VerifiableLog:
                 and latest.key_id == self.master.key_id
             ):
                 return latest
-            root_hash = merkle.root(self._hashes)
+            root_hash = self._frontier.root()
             timestamp_ms = int(time.time() * 1000)
             signature = self.master.signing_key.sign(head_message(size, timestamp_ms, root_hash))
             head_id = self.heads.add(size, root_hash, timestamp_ms, self.master.key_id, signature)
@@ -158,14 +159,13 @@ class VerifiableLog:
                 raise NotFound(f"no event with notification id {notification_id} in the ledger")
         if head is None or head.tree_size <= position:
             head = self.sign_head()
-        records = self.recorder.select_notifications(notification_id, 1)
-        if not records or records[0].id != notification_id:
+        record = next(self.records.iterate_after(notification_id - 1, 1), None)
+        if record is None or record[0] != notification_id:
             raise NotFound(f"no event with notification id {notification_id} in the ledger")
-        record = records[0]
         with self._lock:
             path = merkle.inclusion_proof(self._hashes, position, head.tree_size)
         return {
-            "event": notification_as_dict(record),
+            "event": record_as_dict(record),
             "inclusion": {
                 "leaf_index": position,
                 "tree_size": head.tree_size,
@@ -175,14 +175,11 @@ class VerifiableLog:
             "public_key": self.public_key_hex,
         }
 
-    def receipt_for(self, originator_id: Any, originator_version: int) -> dict[str, Any]:
-        for record in self._records():
-            if (
-                record.originator_id == originator_id
-                and record.originator_version == originator_version
-            ):
-                return self.receipt(record.id)
-        raise NotFound(f"no event {originator_id} v{originator_version} in the ledger")
+    def receipt_for(self, originator_id: UUID, originator_version: int) -> dict[str, Any]:
+        notification_id = self.records.notification_id(originator_id, originator_version)
+        if notification_id is None:
+            raise NotFound(f"no event {originator_id} v{originator_version} in the ledger")
+        return self.receipt(notification_id)
 
     def consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
         with self._lock:
@@ -200,19 +197,6 @@ class VerifiableLog:
             "new_root": new_root.hex(),
             "path": [node.hex() for node in proof],
         }
-
-    def _records(self, batch: int = 10_000) -> Iterator[Notification]:
-        start: int | None = None
-        while True:
-            page = (
-                self.recorder.select_notifications(start, batch, inclusive_of_start=False)
-                if start is not None
-                else self.recorder.select_notifications(None, batch)
-            )
-            yield from page
-            if len(page) < batch:
-                return
-            start = page[-1].id
 
     def verify(self) -> VerificationReport:
         """Recompute every leaf from the stored records and every signed head from the leaves.
@@ -243,43 +227,38 @@ class VerifiableLog:
         frontier = merkle.Frontier()
         leaves = self.leaves.iterate_after()
         position = 0
-        for record in self._records():
+        check_mac = self.sealer.check
+        for record_id, originator_id, version, topic, state in self.records.iterate_after():
             leaf_row = next(leaves, None)
             try:
-                computed = record_leaf(
-                    record.id,
-                    record.originator_id,
-                    record.originator_version,
-                    record.topic,
-                    record.state,
-                )
-            except (TypeError, ValueError, struct.error, OverflowError):
+                computed = record_leaf(record_id, originator_id, version, topic, state)
+            except (TypeError, ValueError, AttributeError, struct.error, OverflowError):
                 raise IntegrityViolation(
-                    f"position {position}: event {record.id} has columns of the wrong type",
+                    f"position {position}: event {record_id} has columns of the wrong type",
                     position,
                 ) from None
             if leaf_row is None:
                 raise IntegrityViolation(
-                    f"position {position}: event {record.id} has no sealed leaf "
+                    f"position {position}: event {record_id} has no sealed leaf "
                     "(forged, or written around the ledger)",
                     position,
                 )
             nid, leaf, mac = leaf_row
-            if not self.sealer.check(nid, leaf, mac):
+            if not check_mac(nid, leaf, mac):
                 raise IntegrityViolation(
                     f"position {position}: the leaf of event {nid} has a bad MAC", position
                 )
-            if nid != record.id:
-                what = "missing" if nid < record.id else "inserted"
+            if nid != record_id:
+                what = "missing" if nid < record_id else "inserted"
                 raise IntegrityViolation(
-                    f"position {position}: expected event {nid}, found event {record.id} "
+                    f"position {position}: expected event {nid}, found event {record_id} "
                     f"(an event is {what})",
                     position,
                 )
             if leaf != computed:
                 raise IntegrityViolation(
-                    f"position {position}: event {record.id} ({originator_text(record.originator_id)} "
-                    f"v{record.originator_version}) does not match its sealed leaf (changed or swapped)",
+                    f"position {position}: event {record_id} ({originator_text(originator_id)} "
+                    f"v{version}) does not match its sealed leaf (changed or swapped)",
                     position,
                 )
             frontier.append(leaf)
@@ -307,11 +286,12 @@ class VerifiableLog:
         )
 
 
-def notification_as_dict(record: Notification) -> dict[str, Any]:
+def record_as_dict(record: Record) -> dict[str, Any]:
+    notification_id, originator_id, originator_version, topic, state = record
     return {
-        "notification_id": record.id,
-        "originator_id": originator_text(record.originator_id),
-        "originator_version": record.originator_version,
-        "topic": record.topic,
-        "state": base64.b64encode(bytes(record.state)).decode("ascii"),
+        "notification_id": notification_id,
+        "originator_id": originator_text(originator_id),
+        "originator_version": originator_version,
+        "topic": topic,
+        "state": base64.b64encode(bytes(state)).decode("ascii"),
     }

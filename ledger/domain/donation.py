@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -32,7 +32,8 @@ class Stage:
     caption_sealed: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: every field is immutable, and dataclasses.asdict deep-copies.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def check_stages(stages: Sequence[Stage]) -> None:
