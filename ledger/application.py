@@ -19,7 +19,15 @@ from sqlalchemy.engine import Engine
 
 from ledger.blobs import BlobStore
 from ledger.crypto import DataKey, MasterKey
-from ledger.domain import Artist, Donation, Feedback, FoundingRoll, PseudonymClaim, Stage
+from ledger.domain import (
+    Artist,
+    Donation,
+    Feedback,
+    FoundingRoll,
+    Generation,
+    PseudonymClaim,
+    Stage,
+)
 from ledger.domain.artist import FOUNDING_SEATS
 from ledger.domain.donation import consent_at, consent_trail
 from ledger.errors import ConfigurationError, Conflict, InvalidInput, KeyShredded, NotFound
@@ -180,12 +188,11 @@ class MuseumLedger(Application[UUID]):
         return roll
 
     def _is_generation(self, aggregate_id: UUID) -> bool:
-        """Generations are recorded by the model milestone; until then none exists."""
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return False
-        return type(aggregate).__name__ == "Generation"
+        return isinstance(aggregate, Generation)
 
     def _exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))

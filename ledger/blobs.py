@@ -1,4 +1,4 @@
-"""Content-addressed store for sealed image bytes. Only ciphertext ever reaches it."""
+"""Content-addressed blob store: donors' images (always sealed) and the museum's own artefacts."""
 
 from __future__ import annotations
 

@@ -3,5 +3,16 @@
 from ledger.domain.artist import Artist, FoundingRoll, PseudonymClaim
 from ledger.domain.donation import Donation, Stage
 from ledger.domain.feedback import Feedback
+from ledger.domain.model import Generation, ModelRegistry, TrainingRun
 
-__all__ = ["Artist", "Donation", "Feedback", "FoundingRoll", "PseudonymClaim", "Stage"]
+__all__ = [
+    "Artist",
+    "Donation",
+    "Feedback",
+    "FoundingRoll",
+    "Generation",
+    "ModelRegistry",
+    "PseudonymClaim",
+    "Stage",
+    "TrainingRun",
+]

@@ -13,7 +13,15 @@ MAX_TEXT = 4000
 
 
 class Feedback(Aggregate):
-    @event("FeedbackGiven")
+    class FeedbackGiven(Aggregate.Created):
+        target_kind: str
+        target_id: UUID
+        stage_index: int | None
+        tried: str
+        next_try: str
+        author: str
+
+    @event(FeedbackGiven)
     def __init__(
         self,
         target_kind: str,

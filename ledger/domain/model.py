@@ -1,0 +1,263 @@
+"""Training runs, the model registry and generations: what the museum's model learned from, and made."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.artist import MUSEUM_NAMESPACE
+from ledger.errors import Conflict, InvalidInput
+
+RUN_STATES = ("running", "completed", "failed")
+
+
+class TrainingRun(Aggregate):
+    """One training run. Its snapshot says exactly which items, with which consent, it may use.
+
+    Progress and checkpoints are recorded by step; a retried job replays the same deterministic
+    steps, so records for steps already present are ignored instead of duplicated.
+    """
+
+    class TrainingRunStarted(Aggregate.Created):
+        config: dict[str, Any]
+        seed: int
+        shards: int
+        items: list[dict[str, Any]]
+        consents_relied_on: list[dict[str, Any]]
+        feedback_used: list[str]
+        job_id: str
+
+    @staticmethod
+    def create_id(job_id: str) -> UUID:
+        return uuid5(MUSEUM_NAMESPACE, "training-run:" + job_id)
+
+    @event(TrainingRunStarted)
+    def __init__(
+        self,
+        config: dict[str, Any],
+        seed: int,
+        shards: int,
+        items: list[dict[str, Any]],
+        consents_relied_on: list[dict[str, Any]],
+        feedback_used: list[str],
+        job_id: str,
+    ) -> None:
+        self.config = config
+        self.seed = seed
+        self.shards = shards
+        self.items = items
+        self.consents_relied_on = consents_relied_on
+        self.feedback_used = feedback_used
+        self.job_id = job_id
+        self.state = "running"
+        self.last_progress_step: dict[int, int] = {}
+        self.losses: list[dict[str, Any]] = []
+        self.checkpoints: list[dict[str, Any]] = []
+        self.samples: list[dict[str, Any]] = []
+        self.final_loss: float | None = None
+        self.failure: str | None = None
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        job_id: str,
+        config: dict[str, Any],
+        seed: int,
+        shards: int,
+        items: list[dict[str, Any]],
+        consents_relied_on: list[dict[str, Any]],
+        feedback_used: list[str],
+    ) -> TrainingRun:
+        if not items:
+            raise InvalidInput(
+                "no donated stage has training consent: there is nothing to train on"
+            )
+        if shards < 1 or shards > len(items):
+            raise InvalidInput(f"shards must be between 1 and the number of items ({len(items)})")
+        if not 0 <= seed < 2**63:
+            raise InvalidInput("the seed must be between 0 and 2**63 - 1")
+        return cls(
+            job_id=job_id,
+            config=config,
+            seed=seed,
+            shards=shards,
+            items=items,
+            consents_relied_on=consents_relied_on,
+            feedback_used=feedback_used,
+        )
+
+    def check_running(self) -> None:
+        if self.state != "running":
+            raise Conflict(f"training run {self.id} is {self.state}")
+
+    def record_progress(self, shard: int, step: int, loss: float) -> bool:
+        self.check_running()
+        if step <= self.last_progress_step.get(shard, -1):
+            return False
+        self._record_progress(shard=shard, step=step, loss=loss)
+        return True
+
+    @event("TrainingProgressRecorded")
+    def _record_progress(self, shard: int, step: int, loss: float) -> None:
+        self.last_progress_step[shard] = step
+        self.losses.append({"shard": shard, "step": step, "loss": loss})
+
+    def record_sample_grid(self, shard: int, step: int, blob_id: str) -> bool:
+        self.check_running()
+        if any(s["shard"] == shard and s["step"] == step for s in self.samples):
+            return False
+        self._record_sample_grid(shard=shard, step=step, blob_id=blob_id)
+        return True
+
+    @event("SampleGridRecorded")
+    def _record_sample_grid(self, shard: int, step: int, blob_id: str) -> None:
+        self.samples.append({"shard": shard, "step": step, "blob_id": blob_id})
+
+    def record_checkpoint(self, shard: int, step: int, checkpoint_hash: str, blob_id: str) -> bool:
+        self.check_running()
+        for known in self.checkpoints:
+            if known["shard"] == shard and known["step"] == step:
+                if known["hash"] != checkpoint_hash:
+                    raise Conflict(
+                        f"checkpoint of shard {shard} at step {step} differs from the one recorded: "
+                        "training is not reproducing; the run must be failed, not overwritten"
+                    )
+                return False
+        self._record_checkpoint(
+            shard=shard, step=step, checkpoint_hash=checkpoint_hash, blob_id=blob_id
+        )
+        return True
+
+    @event("CheckpointSaved")
+    def _record_checkpoint(self, shard: int, step: int, checkpoint_hash: str, blob_id: str) -> None:
+        self.checkpoints.append(
+            {"shard": shard, "step": step, "hash": checkpoint_hash, "blob_id": blob_id}
+        )
+
+    def final_checkpoints(self) -> list[dict[str, Any]]:
+        """The last checkpoint of every shard, in shard order: what the model version is made of."""
+        last: dict[int, dict[str, Any]] = {}
+        for checkpoint in self.checkpoints:
+            if (
+                checkpoint["shard"] not in last
+                or checkpoint["step"] > last[checkpoint["shard"]]["step"]
+            ):
+                last[checkpoint["shard"]] = checkpoint
+        return [last[shard] for shard in sorted(last)]
+
+    def complete(self, final_loss: float) -> None:
+        self.check_running()
+        shards_with_checkpoints = {c["shard"] for c in self.checkpoints}
+        if shards_with_checkpoints != set(range(self.shards)):
+            raise Conflict("a run completes only when every shard has a checkpoint")
+        self._complete(final_loss=final_loss)
+
+    @event("TrainingRunCompleted")
+    def _complete(self, final_loss: float) -> None:
+        self.state = "completed"
+        self.final_loss = final_loss
+
+    def fail(self, reason: str) -> None:
+        self.check_running()
+        self._fail(reason=reason[:2000] or "unknown failure")
+
+    @event("TrainingRunFailed")
+    def _fail(self, reason: str) -> None:
+        self.state = "failed"
+        self.failure = reason
+
+    def item_ids(self) -> list[str]:
+        return [item["item_id"] for item in self.items]
+
+
+class ModelRegistry(Aggregate):
+    """The one registry: which run is training now, which model versions exist, which is deployed."""
+
+    REGISTRY_ID = uuid5(MUSEUM_NAMESPACE, "model-registry")
+
+    @staticmethod
+    def create_id() -> UUID:
+        return ModelRegistry.REGISTRY_ID
+
+    @event("ModelRegistryOpened")
+    def __init__(self) -> None:
+        self.active_run: UUID | None = None
+        self.versions: list[UUID] = []
+        self.deployed: UUID | None = None
+
+    def begin(self, run_id: UUID) -> None:
+        if self.active_run is not None and self.active_run != run_id:
+            raise Conflict(
+                f"training run {self.active_run} is already running; wait for it to finish"
+            )
+        if self.active_run is None:
+            self._begin(run_id=run_id)
+
+    @event("TrainingSlotTaken")
+    def _begin(self, run_id: UUID) -> None:
+        self.active_run = run_id
+
+    def end(self, run_id: UUID, *, completed: bool) -> None:
+        if self.active_run != run_id:
+            raise Conflict(f"training run {run_id} does not hold the training slot")
+        self._end(run_id=run_id, completed=completed)
+
+    @event("TrainingSlotReleased")
+    def _end(self, run_id: UUID, completed: bool) -> None:
+        self.active_run = None
+        if completed:
+            self.versions.append(run_id)
+
+    def deploy(self, run_id: UUID) -> None:
+        if run_id not in self.versions:
+            raise InvalidInput(
+                f"unknown model version {run_id}: only completed runs can be deployed"
+            )
+        if self.deployed != run_id:
+            self._deploy(run_id=run_id)
+
+    @event("ModelDeployed")
+    def _deploy(self, run_id: UUID) -> None:
+        self.deployed = run_id
+
+
+class Generation(Aggregate):
+    """An image the museum's model made, and everything needed to make it again."""
+
+    class GenerationMade(Aggregate.Created):
+        model_version: UUID
+        checkpoint_hashes: list[str]
+        seed: int
+        steps: int
+        conditioning: dict[str, str]
+        blob_id: str
+        output_sha256: str
+        job_id: str
+
+    @staticmethod
+    def create_id(job_id: str) -> UUID:
+        return uuid5(MUSEUM_NAMESPACE, "generation:" + job_id)
+
+    @event(GenerationMade)
+    def __init__(
+        self,
+        model_version: UUID,
+        checkpoint_hashes: list[str],
+        seed: int,
+        steps: int,
+        conditioning: dict[str, str],
+        blob_id: str,
+        output_sha256: str,
+        job_id: str,
+    ) -> None:
+        self.model_version = model_version
+        self.checkpoint_hashes = checkpoint_hashes
+        self.seed = seed
+        self.steps = steps
+        self.conditioning = conditioning
+        self.blob_id = blob_id
+        self.output_sha256 = output_sha256
+        self.job_id = job_id

@@ -1,0 +1,332 @@
+"""Ledger service for the model: consent snapshots, runs, checkpoints, deployment, generations.
+
+Everything here is keyed by job id, so a job that is retried after its worker died records each
+fact once: the run, its progress by step, its checkpoints by (shard, step), the generation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import DomainEvent
+from eventsourcing.utils import get_topic
+
+from ledger.application import MuseumLedger
+from ledger.domain import Donation, Feedback
+from ledger.domain.donation import consent_at
+from ledger.domain.model import Generation, ModelRegistry, TrainingRun
+from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.vocabulary import Emotion, Purpose, StageRole, parse
+
+FEEDBACK_WEIGHT_STEP = 0.5
+FEEDBACK_WEIGHT_CAP = 3.0
+
+
+@dataclass(frozen=True)
+class TrainingItem:
+    """A donated stage as a training run sees it. `weight` comes from process feedback."""
+
+    item_id: str
+    donation_id: UUID
+    stage_index: int
+    artist_id: UUID
+    role: str
+    emotion: str
+    blob_id: str
+    fingerprint: str
+    weight: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "donation_id": str(self.donation_id),
+            "stage_index": self.stage_index,
+            "artist_id": str(self.artist_id),
+            "role": self.role,
+            "emotion": self.emotion,
+            "blob_id": self.blob_id,
+            "fingerprint": self.fingerprint,
+            "weight": self.weight,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingItem:
+        return cls(
+            item_id=data["item_id"],
+            donation_id=UUID(data["donation_id"]),
+            stage_index=int(data["stage_index"]),
+            artist_id=UUID(data["artist_id"]),
+            role=data["role"],
+            emotion=data["emotion"],
+            blob_id=data["blob_id"],
+            fingerprint=data["fingerprint"],
+            weight=float(data["weight"]),
+        )
+
+
+@dataclass(frozen=True)
+class ConsentSnapshot:
+    items: list[TrainingItem]
+    consents_relied_on: list[dict[str, Any]]
+    feedback_used: list[str]
+
+
+def feedback_weight(feedback_count: int) -> float:
+    """Stages of a donation that received process feedback are seen more often, up to 3×."""
+    return min(FEEDBACK_WEIGHT_CAP, 1.0 + FEEDBACK_WEIGHT_STEP * feedback_count)
+
+
+class ModelRecords:
+    """Thin service over the ledger application; holds no state of its own."""
+
+    def __init__(self, ledger: MuseumLedger) -> None:
+        self.ledger = ledger
+
+    # --- reading the collection -------------------------------------------------------------
+
+    def _ids_with_topic(self, topic: str) -> list[UUID]:
+        ids: list[UUID] = []
+        start: int | None = None
+        recorder = self.ledger.recorder
+        while page := recorder.select_notifications(
+            start, 1000, topics=[topic], inclusive_of_start=start is None
+        ):
+            ids += [UUID(str(n.originator_id)) for n in page]
+            start = page[-1].id
+        return ids
+
+    def donation_ids(self) -> list[UUID]:
+        return self._ids_with_topic(get_topic(Donation.DonationMade))
+
+    def _feedback_by_donation(self) -> dict[UUID, list[str]]:
+        by_donation: dict[UUID, list[str]] = {}
+        for feedback_id in self._ids_with_topic(get_topic(Feedback.FeedbackGiven)):
+            feedback: object = self.ledger.repository.get(feedback_id)
+            if isinstance(feedback, Feedback) and feedback.target_kind == "donation":
+                by_donation.setdefault(feedback.target_id, []).append(str(feedback_id))
+        return by_donation
+
+    def consent_snapshot(self) -> ConsentSnapshot:
+        """Every stage whose donation has `train` consent now, and the consent event relied on."""
+        feedback = self._feedback_by_donation()
+        items: list[TrainingItem] = []
+        relied: list[dict[str, Any]] = []
+        used: list[str] = []
+        for donation_id in self.donation_ids():
+            donation = self.ledger.get_donation(donation_id)
+            if not donation.consent_holds(Purpose.TRAIN):
+                continue
+            relied.append(self._consent_event(donation_id))
+            notes = feedback.get(donation_id, [])
+            used += notes
+            for stage in donation.stages:
+                items.append(
+                    TrainingItem(
+                        item_id=f"{donation_id}:{stage.index}",
+                        donation_id=donation_id,
+                        stage_index=stage.index,
+                        artist_id=donation.artist_id,
+                        role=stage.role,
+                        emotion=donation.emotion,
+                        blob_id=stage.blob_id,
+                        fingerprint=stage.fingerprint,
+                        weight=feedback_weight(len(notes)),
+                    )
+                )
+        return ConsentSnapshot(items, relied, sorted(used))
+
+    def _consent_event(self, donation_id: UUID) -> dict[str, Any]:
+        """The last event that made `train` consent hold: what the run relies on."""
+        relied: DomainEvent | None = None
+        for domain_event in self.ledger.events.get(donation_id):
+            made = (
+                isinstance(domain_event, Donation.DonationMade)
+                and Purpose.TRAIN in domain_event.consents
+            )
+            granted = (
+                isinstance(domain_event, Donation.ConsentGranted)
+                and domain_event.purpose == Purpose.TRAIN
+            )
+            if made or granted:
+                relied = domain_event  # type: ignore[assignment]
+        if relied is None:
+            raise Conflict(f"donation {donation_id} has no train consent to rely on")
+        return {
+            "donation_id": str(donation_id),
+            "event": type(relied).__name__,
+            "version": relied.originator_version,
+            "at": relied.timestamp.isoformat(),
+        }
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def registry(self) -> ModelRegistry:
+        try:
+            registry: ModelRegistry = self.ledger.repository.get(ModelRegistry.REGISTRY_ID)
+        except AggregateNotFoundError:
+            return ModelRegistry()
+        return registry
+
+    def start_run(
+        self, *, job_id: str, config: dict[str, Any], seed: int, shards: int
+    ) -> TrainingRun:
+        """Snapshot consented items and take the training slot; a retried job gets its run back."""
+        run_id = TrainingRun.create_id(job_id)
+        try:
+            existing: TrainingRun = self.ledger.repository.get(run_id)
+            return existing
+        except AggregateNotFoundError:
+            pass
+        snapshot = self.consent_snapshot()
+        run = TrainingRun.start(
+            job_id=job_id,
+            config=config,
+            seed=seed,
+            shards=shards,
+            items=[item.as_dict() for item in snapshot.items],
+            consents_relied_on=snapshot.consents_relied_on,
+            feedback_used=snapshot.feedback_used,
+        )
+        registry = self.registry()
+        registry.begin(run.id)
+        self.ledger.save(run, registry)
+        return run
+
+    def get_run(self, run_id: UUID) -> TrainingRun:
+        try:
+            run: TrainingRun = self.ledger.repository.get(run_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no training run or model version {run_id}") from None
+        if not isinstance(run, TrainingRun):
+            raise NotFound(f"no training run or model version {run_id}")
+        return run
+
+    def record_progress(self, run_id: UUID, shard: int, step: int, loss: float) -> None:
+        run = self.get_run(run_id)
+        if run.record_progress(shard, step, loss):
+            self.ledger.save(run)
+
+    def record_sample_grid(self, run_id: UUID, shard: int, step: int, png: bytes) -> None:
+        run = self.get_run(run_id)
+        blob_id, _ = self.ledger.blobs.put(png)
+        if run.record_sample_grid(shard, step, blob_id):
+            self.ledger.save(run)
+
+    def record_checkpoint(
+        self, run_id: UUID, shard: int, step: int, checkpoint_hash: str, payload: bytes
+    ) -> None:
+        run = self.get_run(run_id)
+        blob_id, _ = self.ledger.blobs.put(payload)
+        if run.record_checkpoint(shard, step, checkpoint_hash, blob_id):
+            self.ledger.save(run)
+
+    def complete_run(self, run_id: UUID, final_loss: float, *, deploy: bool = True) -> TrainingRun:
+        run = self.get_run(run_id)
+        if run.state == "completed":
+            return run
+        run.complete(final_loss)
+        registry = self.registry()
+        registry.end(run_id, completed=True)
+        if deploy:
+            registry.deploy(run_id)
+        self.ledger.save(run, registry)
+        return run
+
+    def fail_run(self, run_id: UUID, reason: str) -> None:
+        run = self.get_run(run_id)
+        if run.state != "running":
+            return
+        run.fail(reason)
+        registry = self.registry()
+        registry.end(run_id, completed=False)
+        self.ledger.save(run, registry)
+
+    def deploy(self, run_id: UUID) -> None:
+        registry = self.registry()
+        registry.deploy(run_id)
+        self.ledger.save(registry)
+
+    def model_version(self, version: UUID | None = None) -> TrainingRun:
+        """A completed run by id, or the deployed one."""
+        if version is None:
+            version = self.registry().deployed
+            if version is None:
+                raise NotFound("no model version is deployed yet: train one first (museum train)")
+        run = self.get_run(version)
+        if run.state != "completed":
+            raise InvalidInput(f"run {version} is {run.state}, not a usable model version")
+        return run
+
+    def audit_run(self, run_id: UUID) -> list[dict[str, Any]]:
+        """For compliance: did every item of the run have `train` consent when the run started?"""
+        run = self.get_run(run_id)
+        started = run.created_on
+        findings = []
+        for item in run.items:
+            donation_id = UUID(item["donation_id"])
+            held = consent_at(
+                (e for e in self.ledger.events.get(donation_id) if isinstance(e, DomainEvent)),
+                Purpose.TRAIN,
+                started,
+            )
+            findings.append({"item_id": item["item_id"], "train_consent_at_start": held})
+        return findings
+
+    # --- generations ------------------------------------------------------------------------
+
+    def record_generation(
+        self,
+        *,
+        job_id: str,
+        run: TrainingRun,
+        seed: int,
+        steps: int,
+        role: str,
+        emotion: str,
+        png: bytes,
+    ) -> Generation:
+        generation_id = Generation.create_id(job_id)
+        try:
+            existing: Generation = self.ledger.repository.get(generation_id)
+            return existing
+        except AggregateNotFoundError:
+            pass
+        blob_id, _ = self.ledger.blobs.put(png)
+        generation = Generation(
+            job_id=job_id,
+            model_version=run.id,
+            checkpoint_hashes=[c["hash"] for c in run.final_checkpoints()],
+            seed=seed,
+            steps=steps,
+            conditioning={
+                "role": parse(StageRole, role, "stage role"),
+                "emotion": parse(Emotion, emotion, "emotion"),
+            },
+            blob_id=blob_id,
+            output_sha256=hashlib.sha256(png).hexdigest(),
+        )
+        self.ledger.save(generation)
+        return generation
+
+    def get_generation(self, generation_id: UUID) -> Generation:
+        try:
+            generation: Generation = self.ledger.repository.get(generation_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no generation {generation_id}") from None
+        if not isinstance(generation, Generation):
+            raise NotFound(f"no generation {generation_id}")
+        return generation
+
+    def generations(self) -> list[UUID]:
+        return self._ids_with_topic(get_topic(Generation.GenerationMade))
+
+    def training_history(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for run_id in self._ids_with_topic(get_topic(TrainingRun.TrainingRunStarted)):
+            counts[self.get_run(run_id).state] += 1
+        return counts
