@@ -229,6 +229,17 @@ class ModelRecords:
         run = self.get_run(run_id)
         if run.state == "completed":
             return run
+        withdrawn = sorted(
+            {
+                item["donation_id"]
+                for item in run.items
+                if self.ledger.get_donation(UUID(item["donation_id"])).withdrawn
+            }
+        )
+        if withdrawn:
+            # The run may hold their images in memory already: it must not become a model.
+            self.fail_run(run_id, f"donations withdrawn during training: {', '.join(withdrawn)}")
+            raise Conflict(f"run {run_id} failed: {len(withdrawn)} of its donations were withdrawn")
         run.complete(final_loss)
         registry = self.registry()
         registry.end(run_id, completed=True)
@@ -276,6 +287,24 @@ class ModelRecords:
             )
             findings.append({"item_id": item["item_id"], "train_consent_at_start": held})
         return findings
+
+    # --- erasure ----------------------------------------------------------------------------
+
+    def versions_using(self, artist_id: UUID) -> list[UUID]:
+        """Completed model versions trained on any of the artist's stages."""
+        wanted = str(artist_id)
+        return [
+            run_id
+            for run_id in self._ids_with_topic(get_topic(TrainingRun.TrainingRunStarted))
+            if (run := self.get_run(run_id)).state == "completed"
+            and any(item["artist_id"] == wanted for item in run.items)
+        ]
+
+    def erase_artist(self, artist_id: UUID, reason: str) -> dict[str, Any]:
+        """Erase, and keep the erasure open until every model version that used them is retrained."""
+        versions = [str(v) for v in self.versions_using(artist_id)]
+        status = self.ledger.erase_artist(artist_id, reason, dependent_runs=versions)
+        return status | {"awaiting_retraining_of": [] if status["completed"] else versions}
 
     # --- generations ------------------------------------------------------------------------
 
