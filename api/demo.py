@@ -10,7 +10,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from generation.collection import donation_request, founding_collection
+from generation.service import RunProgress, generate, train_run
 from ledger.application import MuseumLedger
+from ledger.model_records import ModelRecords
 from ledger.receipt import verify_receipt
 from ledger.runtime import open_ledger
 from ledger.settings import get_settings
@@ -47,13 +49,70 @@ def seed_collection(
         "Try the lamps before the boats.",
         "curator: M. Okafor",
     )
-    # The last founding artist asks to be forgotten.
-    museum.erase_artist(museum.artist_ids()[-1], "demo: the donor withdrew")
+    # The last founding artist asks to be forgotten (before any model could learn from them).
+    ModelRecords(museum).erase_artist(museum.artist_ids()[-1], "demo: the donor withdrew")
     counts["erasures"] = 1
     return dict(counts)
 
 
-def run_demo(console: Console, *, artists: int, seed: int) -> None:
+EXHIBITION = (
+    ("sketch", "curiosity"),
+    ("failure", "frustration"),
+    ("failure", "doubt"),
+    ("revision", "calm"),
+    ("final", "joy"),
+    ("final", "pride"),
+)
+
+
+def train_and_exhibit(
+    museum: MuseumLedger, console: Console, *, preset: str, steps: int | None, seed: int
+) -> list[tuple[str, str, str]]:
+    """Train the first model version if none is deployed, then make the opening exhibition."""
+    records = ModelRecords(museum)
+    if records.registry().deployed is None:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"training the museum's model ({preset})", total=None)
+
+            def report(update: RunProgress) -> None:
+                total = update.total_steps * update.shards
+                progress.update(
+                    task,
+                    total=total,
+                    completed=update.shard * update.total_steps + update.step,
+                    description=f"training shard {update.shard + 1}/{update.shards}, "
+                    f"loss {update.loss:.3f}",
+                )
+
+            run = train_run(
+                museum,
+                job_id=f"demo-training-{seed}",
+                preset_name=preset,
+                seed=seed,
+                steps=steps,
+                on_progress=report,
+            )
+        console.print(
+            f"model version {run.id} trained on {len(run.items)} consented stages, "
+            f"final loss {run.final_loss:.4f}"
+        )
+    shown = []
+    for index, (role, emotion) in enumerate(EXHIBITION):
+        generation = generate(
+            museum,
+            job_id=f"demo-exhibition-{seed}-{index}",
+            role=role,
+            emotion=emotion,
+            seed=seed * 1000 + index,
+            steps=50,
+        )
+        shown.append((role, emotion, str(generation.id)))
+    return shown
+
+
+def run_demo(
+    console: Console, *, artists: int, seed: int, preset: str = "demo", steps: int | None = None
+) -> None:
     museum = open_ledger(get_settings())
     try:
         existing = museum.artist_ids()
@@ -64,6 +123,7 @@ def run_demo(console: Console, *, artists: int, seed: int) -> None:
             counts: dict[str, int] = {"artists": len(existing)}
         else:
             counts = seed_collection(museum, console, artists=artists, seed=seed)
+        exhibition = train_and_exhibit(museum, console, preset=preset, steps=steps, seed=seed)
         head = museum.integrity.sign_head()
         report = museum.integrity.verify()
         first_donation = museum.get_artist(museum.artist_ids()[0]).donation_ids[0]
@@ -77,6 +137,12 @@ def run_demo(console: Console, *, artists: int, seed: int) -> None:
             table.add_row(name.replace("_", " "), str(value))
         table.add_row("events in the ledger", str(report.events))
         console.print(table)
+        shown = Table(title="The opening exhibition (generated, recorded in the ledger)")
+        for column in ("stage role", "emotion", "generation", "image"):
+            shown.add_column(column)
+        for row in exhibition:
+            shown.add_row(*row)
+        console.print(shown)
         console.print(
             f"ledger verified: {report.events} events, {report.heads} signed heads checked "
             f"({report.events_per_second:,.0f} events/s)"

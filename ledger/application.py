@@ -198,7 +198,7 @@ class MuseumLedger(Application[UUID]):
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def get_artist(self, artist_id: UUID) -> Artist:
-        return self._get(artist_id, Artist, "artist")
+        return self.get_aggregate(artist_id, Artist, "artist")
 
     def grant_founding(self, artist_id: UUID, curator: str, note: str = "") -> None:
         artist = self.get_artist(artist_id)
@@ -338,7 +338,7 @@ class MuseumLedger(Application[UUID]):
         raise NotFound(f"no event of {originator_id} was recorded")
 
     def get_donation(self, donation_id: UUID) -> Donation:
-        return self._get(donation_id, Donation, "donation")
+        return self.get_aggregate(donation_id, Donation, "donation")
 
     def donation_view(self, donation_id: UUID) -> dict[str, Any]:
         donation = self.get_donation(donation_id)
@@ -499,7 +499,8 @@ class MuseumLedger(Application[UUID]):
             if isinstance(domain_event, DomainEvent):
                 yield domain_event
 
-    def _get(self, aggregate_id: UUID, kind: type[AggregateT], what: str) -> AggregateT:
+    def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], what: str) -> AggregateT:
+        """The aggregate of that id and kind, or NotFound naming what was asked for."""
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:

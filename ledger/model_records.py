@@ -198,13 +198,7 @@ class ModelRecords:
         return run
 
     def get_run(self, run_id: UUID) -> TrainingRun:
-        try:
-            run: TrainingRun = self.ledger.repository.get(run_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"no training run or model version {run_id}") from None
-        if not isinstance(run, TrainingRun):
-            raise NotFound(f"no training run or model version {run_id}")
-        return run
+        return self.ledger.get_aggregate(run_id, TrainingRun, "training run or model version")
 
     def record_progress(self, run_id: UUID, shard: int, step: int, loss: float) -> None:
         run = self.get_run(run_id)
@@ -343,13 +337,7 @@ class ModelRecords:
         return generation
 
     def get_generation(self, generation_id: UUID) -> Generation:
-        try:
-            generation: Generation = self.ledger.repository.get(generation_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"no generation {generation_id}") from None
-        if not isinstance(generation, Generation):
-            raise NotFound(f"no generation {generation_id}")
-        return generation
+        return self.ledger.get_aggregate(generation_id, Generation, "generation")
 
     def generations(self) -> list[UUID]:
         return self._ids_with_topic(get_topic(Generation.GenerationMade))
