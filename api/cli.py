@@ -48,12 +48,18 @@ def demo(
     artists: Annotated[
         int, typer.Option(min=1, max=500, help="Artists in the founding collection.")
     ] = 36,
-    seed: Annotated[int, typer.Option(help="Seed of the generated collection.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the collection and the model.")] = 0,
+    preset: Annotated[
+        str, typer.Option(help="Model preset to train: tiny, demo or full.")
+    ] = "demo",
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Override the preset's training steps.")
+    ] = None,
 ) -> None:
-    """Seed a demo founding collection, then verify the ledger and print its signed head."""
+    """Seed the founding collection, train the first model, open the exhibition, prove the ledger."""
     from api.demo import run_demo
 
-    run_demo(out, artists=artists, seed=seed)
+    run_demo(out, artists=artists, seed=seed, preset=preset, steps=steps)
     if not no_serve:
         out.print("The exhibition site is not part of this build yet; nothing to serve. Done.")
 
@@ -186,6 +192,311 @@ def bench_ledger(
         print(json.dumps(figures))
     else:
         out.print(render_ledger_bench(figures))
+
+
+# --- the model: train, generate, and the job worker ------------------------------------------
+
+
+def _say(text: str) -> None:
+    """One line of plain output (no wrapping, no highlighting: it is read by scripts too)."""
+    out.print(text, highlight=False, soft_wrap=True)
+
+
+_JOB_ID_HELP = "Job id (default: a fresh one). Submitting an id again never runs the job twice."
+
+
+def _job_id(value: str | None) -> str:
+    import re
+    from uuid import uuid4
+
+    if value is None:
+        return uuid4().hex
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}", value):
+        raise typer.BadParameter(
+            "--job-id takes 1 to 128 letters, digits, '.', '_', ':' or '-' (starting with a "
+            "letter or digit)"
+        )
+    return value
+
+
+def _as_refusal(exc: ValueError) -> LedgerError:
+    """A `ValueError` (bad preset, bad number) as the ledger's own one-line refusal."""
+    from ledger.errors import InvalidInput
+
+    return exc if isinstance(exc, LedgerError) else InvalidInput(str(exc))
+
+
+class _TrainingDisplay:
+    """Training progress: a rich bar on a terminal, one plain line per report otherwise."""
+
+    def __init__(self, console: Console, *, quiet: bool) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.bar: Any = None
+        self.task: Any = None
+        self.last: tuple[int, int] = (-1, -1)
+
+    def __enter__(self) -> _TrainingDisplay:
+        if not self.quiet and self.console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, shard: int, shards: int, step: int, total_steps: int, loss: float) -> None:
+        if self.quiet or (shard, step) <= self.last:
+            return
+        self.last = (shard, step)
+        done = shard * total_steps + step
+        if self.bar is None:
+            self.console.print(
+                f"shard {shard + 1}/{shards} step {step}/{total_steps} loss {loss:.4f}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            return
+        if self.task is None:
+            self.task = self.bar.add_task("training", total=shards * total_steps, loss="…")
+        self.bar.update(
+            self.task,
+            completed=done,
+            description=f"training shard {shard + 1}/{shards}",
+            loss=f"{loss:.4f}",
+        )
+
+
+class _LedgerProgress:
+    """Follow a queued training job through the progress its worker records in the ledger."""
+
+    def __init__(self, display: _TrainingDisplay, job_id: str) -> None:
+        from ledger.domain.model import TrainingRun
+
+        self.display = display
+        self.run_id = TrainingRun.create_id(job_id)
+        self.ledger: Any = None
+        self.seen = 0
+
+    def __call__(self) -> None:
+        from ledger.errors import NotFound
+        from ledger.model_records import ModelRecords
+
+        if self.display.quiet:
+            return
+        if self.ledger is None:
+            self.ledger = _open()
+        try:
+            run = ModelRecords(self.ledger).get_run(self.run_id)
+        except NotFound:
+            return  # not started yet
+        steps = int(run.config["train"]["steps"])
+        for entry in run.losses[self.seen :]:
+            self.display.update(entry["shard"], run.shards, entry["step"], steps, entry["loss"])
+        self.seen = len(run.losses)
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger.engine.dispose()
+
+
+def _no_worker(queue: str) -> None:
+    _say(f"waiting for a worker: none is running on queue {queue!r} (start one: museum worker)")
+
+
+def _submitted(submission: Any, as_json: bool) -> None:
+    if not submission.created and not as_json:
+        _say(
+            f"job {submission.job_id} was submitted before ({submission.status}); "
+            "following it instead of running it again"
+        )
+
+
+@app.command()
+def train(
+    preset: Annotated[str, typer.Option(help="Model preset: tiny, demo or full.")] = "demo",
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the run (0 to 2**63 - 1).")] = 0,
+    shards: Annotated[
+        int, typer.Option(min=1, help="Compartments trained apart, so an erasure retrains one.")
+    ] = 1,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Optimiser steps per shard (default: the preset's).")
+    ] = None,
+    job_id: Annotated[str | None, typer.Option("--job-id", help=_JOB_ID_HELP)] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="With a job queue: submit, print the ids, exit.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Train a model version on the donated items whose training consent holds now.
+
+    Runs on a worker when MUSEUM_REDIS_URL names a job queue (start one with `museum worker`),
+    in this process otherwise.
+    """
+    from ledger.domain.model import TrainingRun
+    from ledger.settings import get_settings
+
+    job = _job_id(job_id)
+    arguments: dict[str, Any] = {"preset": preset, "seed": seed, "shards": shards, "steps": steps}
+    run_id = TrainingRun.create_id(job)
+    try:
+        from api import jobs
+
+        jobs.validate("train", **arguments)
+        with _TrainingDisplay(out, quiet=as_json) as display:
+            if not as_json:
+                _say(f"training job {job} (run {run_id}), preset {preset}")
+            if get_settings().redis_url:
+                submission = jobs.submit("train", job, **arguments)
+                _submitted(submission, as_json)
+                if no_wait:
+                    payload = {"job_id": job, "run_id": str(run_id), "status": submission.status}
+                    if as_json:
+                        print(json.dumps(payload))
+                    else:
+                        _say(f"queued; follow it with: museum train --job-id {job}")
+                    return
+                follow = _LedgerProgress(display, job)
+                try:
+                    result = jobs.wait_for_result(
+                        job, on_poll=follow, on_no_worker=None if as_json else _no_worker
+                    )
+                finally:
+                    follow.close()
+            else:
+
+                def report(progress: Any) -> None:
+                    display.update(
+                        progress.shard,
+                        progress.shards,
+                        progress.step,
+                        progress.total_steps,
+                        progress.loss,
+                    )
+
+                result = jobs.run_job_inline("train", job, on_progress=report, **arguments)
+    except ValueError as exc:
+        raise _as_refusal(exc) from None
+    except KeyboardInterrupt:
+        if get_settings().redis_url:
+            _fail(
+                f"stopped following job {job}, which goes on; follow it: museum train --job-id {job}",
+                130,
+            )
+        _fail(
+            f"interrupted: run {run_id} holds the training slot; resume: museum train --job-id {job}",
+            130,
+        )
+    if as_json:
+        print(json.dumps(result))
+        return
+    deployed = " (deployed)" if result.get("deployed") else ""
+    _say(
+        f"run {result['run_id']} {result['state']}: {result['items']} items, "
+        f"{result['shards']} shard(s) × {result['steps']} steps"
+    )
+    _say(f"model version: {result['run_id']}{deployed}")
+    _say(f"final loss: {result['final_loss']:.6f}")
+
+
+@app.command()
+def generate(
+    role: Annotated[str, typer.Option(help="Stage role to condition on, e.g. failure.")],
+    emotion: Annotated[str, typer.Option(help="Emotion to condition on, e.g. doubt.")],
+    seed: Annotated[
+        int, typer.Option(min=0, help="Sampling seed: the same seed gives the same image.")
+    ] = 0,
+    steps: Annotated[int, typer.Option(min=1, help="Denoising steps (up to 1000).")] = 50,
+    version: Annotated[
+        str | None, typer.Option(help="Model version (a training run id); default: deployed.")
+    ] = None,
+    job_id: Annotated[str | None, typer.Option("--job-id", help=_JOB_ID_HELP)] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", dir_okay=False, help="Write the image to this PNG file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Make one image with the museum's model and record it as a generation."""
+    import os
+
+    from ledger.settings import get_settings
+
+    job = _job_id(job_id)
+    if out_file is not None:
+        folder = out_file.resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise typer.BadParameter(f"--out: cannot write into {folder}")
+    arguments: dict[str, Any] = {
+        "role": role,
+        "emotion": emotion,
+        "seed": seed,
+        "steps": steps,
+        "version": version,
+    }
+    try:
+        from api import jobs
+
+        if get_settings().redis_url:
+            _submitted(jobs.submit("generate", job, **arguments), as_json)
+            result = jobs.wait_for_result(job, on_no_worker=None if as_json else _no_worker)
+        else:
+            result = jobs.run_job_inline("generate", job, **arguments)
+    except ValueError as exc:
+        raise _as_refusal(exc) from None
+    if out_file is not None:
+        museum = _open()
+        try:
+            png = museum.blobs.get(result["blob_id"])
+        finally:
+            museum.close()
+            museum.engine.dispose()
+        try:
+            out_file.write_bytes(png)
+        except OSError as exc:
+            raise LedgerError(
+                f"generation {result['generation_id']} is recorded, but {out_file} could not be "
+                f"written: {exc.strerror or exc}"
+            ) from None
+        result["out"] = str(out_file)
+    if as_json:
+        print(json.dumps(result))
+        return
+    _say(f"generation {result['generation_id']} (job {job})")
+    _say(f"model version: {result['model_version']}")
+    _say(f"output sha256: {result['output_sha256']}")
+    if out_file is not None:
+        _say(f"wrote {out_file}")
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option("--burst", help="Exit once the queue is empty.")] = False,
+) -> None:
+    """Run a job worker for training and generation (needs MUSEUM_REDIS_URL); stop with Ctrl-C."""
+    try:
+        from api.jobs import run_worker
+
+        run_worker(burst=burst)
+    except ValueError as exc:
+        raise _as_refusal(exc) from None
 
 
 def _fail(message: str, code: int) -> None:

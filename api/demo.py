@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from generation.collection import donation_request, founding_collection
-from generation.service import RunProgress, generate, train_run
+from generation.service import RunProgress, generate, run_config, train_run
 from ledger.application import MuseumLedger
 from ledger.model_records import ModelRecords
 from ledger.receipt import verify_receipt
@@ -113,6 +113,7 @@ def train_and_exhibit(
 def run_demo(
     console: Console, *, artists: int, seed: int, preset: str = "demo", steps: int | None = None
 ) -> None:
+    run_config(preset, steps=steps)  # refuse a bad preset before anything is recorded
     museum = open_ledger(get_settings())
     try:
         existing = museum.artist_ids()

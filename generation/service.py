@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import torch
+from eventsourcing.persistence import IntegrityError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
@@ -44,7 +45,10 @@ class RunProgress:
 
 
 def run_config(preset_name: str, *, steps: int | None = None) -> tuple[ModelConfig, TrainConfig]:
-    model_config, train_config = preset(preset_name)
+    try:
+        model_config, train_config = preset(preset_name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     if steps is not None:
         if not 1 <= steps <= 1_000_000:
             raise InvalidInput("steps must be between 1 and 1,000,000")
@@ -118,9 +122,11 @@ def train_run(
     except KeyShredded as exc:
         records.fail_run(run.id, f"an item was erased while the run trained: {exc}")
         raise
-    except Conflict:
+    except (Conflict, IntegrityError):
+        # Already failed by the ledger, or another copy of this job is recording the run.
         raise
-    except (ValueError, RuntimeError) as exc:
+    except Exception as exc:
+        # Any other failure must not leave the run holding the training slot.
         records.fail_run(run.id, f"{type(exc).__name__}: {exc}")
         raise
 

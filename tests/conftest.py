@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+# Tests run two xdist workers on two cores: one torch thread each, set before torch loads.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 import uuid
 from collections.abc import Iterator
 from pathlib import Path

@@ -30,7 +30,9 @@ def museum(
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("museum") / "var"
-    result = museum(home, "demo", "--no-serve", "--artists", "6")
+    result = museum(
+        home, "demo", "--no-serve", "--artists", "6", "--preset", "tiny", "--steps", "20"
+    )
     assert result.returncode == 0, result.stderr
     assert "ledger verified" in result.stdout
     assert "verified offline" in result.stdout
@@ -38,7 +40,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_demo_is_repeatable_and_reuses_the_collection(seeded: Path) -> None:
-    again = museum(seeded, "demo", "--no-serve")
+    again = museum(seeded, "demo", "--no-serve", "--preset", "tiny", "--steps", "20")
     assert again.returncode == 0, again.stderr
     assert "already seeded (6 artists)" in again.stdout
 
@@ -92,6 +94,7 @@ def test_verify_fails_and_names_the_position_after_tampering(seeded: Path, tmp_p
         (("ledger", "consistency", "999999"), "must lie between"),
         (("ledger", "nonsense"), "No such command"),
         (("demo", "--artists", "0"), "--artists"),
+        (("demo", "--preset", "huge"), "unknown preset 'huge'"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr(seeded: Path, args: tuple[str, ...], needle: str) -> None:

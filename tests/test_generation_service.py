@@ -87,7 +87,7 @@ def test_bad_requests_record_nothing(ledger: MuseumLedger) -> None:
     before = ledger.recorder.max_notification_id()
     with pytest.raises(InvalidInput, match="nothing to train on"):
         train_run(ledger, job_id="still-empty", steps=STEPS)
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(InvalidInput, match="unknown preset"):
         train_run(ledger, job_id="bad-preset", preset_name="enormous")
     with pytest.raises(InvalidInput, match="steps"):
         train_run(ledger, job_id="bad-steps", steps=0)

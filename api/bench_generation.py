@@ -1,0 +1,627 @@
+"""`museum bench generation`: training and sampling speed of the museum's own model, and what
+compartmentalised (sharded) training costs in quality.
+
+Pure model code only (no ledger): the items come from `generation.collection`, built in code.
+
+1. Training speed: for each preset and device (the CPU, and CUDA when there is one), the real
+   `generation.training.train` runs `warm-up + timed` optimiser steps on items of
+   `founding_collection` drawn at the preset's resolution; the figure is the timed steps over
+   the time `train` itself counts for them (its per-step clock, reported every step), so the
+   warm-up, the data decoding and the final checkpoint are left out.
+2. Sampling speed: a freshly built UNet of each preset in `MuseumPipeline` generates a batch of
+   16 images with `inference_steps` DDIM steps (PNG encoding included), after one short warm-up
+   call; images per second over `repeats` timed calls.
+3. Cost of sharding: the tiny preset on scikit-learn's digits (classes 0-3, 720 scans at
+   16x16), 20% of the items held back. For each shard count S the training items are split with
+   `sharded_assignment` and each shard trains its own UNet for `total_steps / S` steps at the
+   preset's batch size, so every S gets the same total budget of optimiser steps (and of
+   examples seen, and about the same compute). The score is the held-back denoising loss
+   (`denoising_loss`, epsilon MSE) over fixed timesteps spread across the schedule and fixed,
+   seeded noise, of the shard ENSEMBLE (`UNetEnsemble`, the mean of the shards' noise
+   predictions, exactly what `MuseumPipeline` generates with); the ratio to S = 1 has a target
+   of at most 1.10. It trains on the CPU on every machine, so its figures compare across them.
+
+Nothing here asserts a timing: the figures are reported, each beside its target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from typing import Any, cast
+
+import numpy as np
+import torch
+from diffusers.models.unets.unet_2d import UNet2DModel
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from generation.collection import digits_collection, founding_collection
+from generation.model import (
+    build_unet,
+    images_to_tensor,
+    label_to_class,
+    sampling_scheduler,
+    training_scheduler,
+)
+from generation.presets import ModelConfig, preset
+from generation.sampling import MuseumPipeline, UNetEnsemble
+from generation.training import (
+    Progress,
+    TrainingItem,
+    denoising_loss,
+    sharded_assignment,
+    train,
+)
+
+TARGET_SHARD_LOSS_RATIO = 1.10
+TARGETS: dict[str, float] = {"shard_loss_ratio": TARGET_SHARD_LOSS_RATIO}
+
+BUDGET = (
+    "same total optimiser steps: each of S shards trains total_steps / S steps at the preset's "
+    "batch size on its own items (same examples seen, about the same compute)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """How much of each measurement to do: the full run, or a few seconds' worth for tests."""
+
+    warmup_steps: dict[str, int]
+    timed_steps: dict[str, int]
+    founding_artists: int
+    generate_batch: int
+    inference_steps: int
+    generate_repeats: int
+    digit_classes: tuple[int, ...]
+    held_back_share: float
+    shard_total_steps: int
+    eval_timesteps: int
+
+    def warmup(self, preset_name: str) -> int:
+        return self.warmup_steps.get(preset_name, self.warmup_steps["other"])
+
+    def timed(self, preset_name: str) -> int:
+        return self.timed_steps.get(preset_name, self.timed_steps["other"])
+
+
+FULL = _Plan(
+    warmup_steps={"tiny": 10, "demo": 5, "other": 3},
+    timed_steps={"tiny": 60, "demo": 30, "other": 10},
+    founding_artists=12,
+    generate_batch=16,
+    inference_steps=50,
+    generate_repeats=3,
+    digit_classes=(0, 1, 2, 3),
+    held_back_share=0.2,
+    shard_total_steps=1600,
+    eval_timesteps=16,
+)
+QUICK = _Plan(
+    warmup_steps={"tiny": 1, "demo": 1, "other": 1},
+    timed_steps={"tiny": 4, "demo": 2, "other": 2},
+    founding_artists=4,
+    generate_batch=16,
+    inference_steps=4,
+    generate_repeats=1,
+    digit_classes=(0, 1),
+    held_back_share=0.2,
+    shard_total_steps=8,
+    eval_timesteps=4,
+)
+SHARD_PRESET = "tiny"
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def _founding_items(config: ModelConfig, artists: int, seed: int) -> list[TrainingItem]:
+    """Every stage of a small founding collection at the preset's resolution, decoded once."""
+    items: list[TrainingItem] = []
+    for a, artist in enumerate(
+        founding_collection(n_artists=artists, size=config.resolution, seed=seed)
+    ):
+        for d, donation in enumerate(artist.donations):
+            images = images_to_tensor([stage.image for stage in donation.stages], config)
+            for s, stage in enumerate(donation.stages):
+                class_id = label_to_class(stage.role, donation.label.emotion)
+                items.append(TrainingItem(f"founding/{a}/{d}/{s}", images[s], class_id))
+    return items
+
+
+def _digit_items(config: ModelConfig, classes: Sequence[int], seed: int) -> list[TrainingItem]:
+    """The digits as the ledger would hand them to training: finals labelled by their emotion."""
+    items: list[TrainingItem] = []
+    for a, artist in enumerate(
+        digits_collection(classes=classes, size=config.resolution, seed=seed)
+    ):
+        images = images_to_tensor([d.stages[0].image for d in artist.donations], config)
+        for d, donation in enumerate(artist.donations):
+            stage = donation.stages[0]
+            class_id = label_to_class(stage.role, donation.label.emotion)
+            items.append(TrainingItem(f"{artist.style}/{a}/{d}", images[d], class_id))
+    return items
+
+
+# --- 1. training speed ----------------------------------------------------------------------
+
+
+def _parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _training_speed(
+    preset_name: str,
+    items: Sequence[TrainingItem],
+    device: str,
+    warmup: int,
+    timed: int,
+    seed: int,
+) -> dict[str, Any]:
+    model_config, train_config = preset(preset_name)
+    total = warmup + timed
+    config = dataclasses.replace(
+        train_config,
+        steps=total,
+        seed=seed,
+        log_every=1,
+        checkpoint_every=0,
+        sample_every=0,
+    )
+    # `train` reports `step / seconds so far` every step: its own clock, optimiser steps only.
+    clock: dict[int, float] = {0: 0.0}
+
+    def progress(report: Progress) -> None:
+        if report.step in (warmup, total):
+            clock[report.step] = report.step / report.steps_per_second
+
+    result = train(items, model_config, config, device=device, on_progress=progress)
+    seconds = clock[total] - clock[warmup]
+    steps_per_s = timed / seconds if seconds > 0 else 0.0
+    return {
+        "preset": preset_name,
+        "device": device,
+        "device_name": _device_name(device),
+        "resolution": model_config.resolution,
+        "channels": model_config.channels,
+        "parameters": _parameters(result.model),
+        "ema": train_config.ema,
+        "items": len(items),
+        "batch_size": train_config.batch_size,
+        "warmup_steps": warmup,
+        "timed_steps": timed,
+        "seconds": seconds,
+        "steps_per_s": steps_per_s,
+        "examples_per_s": steps_per_s * train_config.batch_size,
+        "final_loss": result.final_loss,
+    }
+
+
+# --- 2. sampling speed ----------------------------------------------------------------------
+
+
+def _sampling_speed(
+    preset_name: str, device: str, batch: int, steps: int, repeats: int, seed: int
+) -> dict[str, Any]:
+    model_config, _ = preset(preset_name)
+    unet = build_unet(model_config, seed=seed)
+    unet.eval()
+    pipe = MuseumPipeline(
+        unets=unet,
+        scheduler=sampling_scheduler(model_config),
+        null_class_id=model_config.null_class_id,
+    )
+    class_ids = [i % model_config.num_labelled_classes for i in range(batch)]
+    pipe(class_ids, seed=seed, num_inference_steps=min(2, steps), device=device)  # warm-up
+    seconds = 0.0
+    for repeat in range(repeats):
+        began = time.perf_counter()
+        out = pipe(class_ids, seed=seed + repeat, num_inference_steps=steps, device=device)
+        seconds += time.perf_counter() - began
+        if len(out.png) != batch:
+            raise RuntimeError(f"the pipeline made {len(out.png)} images, expected {batch}")
+    images = batch * repeats
+    return {
+        "preset": preset_name,
+        "device": device,
+        "device_name": _device_name(device),
+        "batch": batch,
+        "inference_steps": steps,
+        "repeats": repeats,
+        "seconds": seconds,
+        "seconds_per_batch": seconds / repeats,
+        "images_per_s": images / seconds if seconds > 0 else 0.0,
+        "unet_steps_per_s": steps * repeats / seconds if seconds > 0 else 0.0,
+    }
+
+
+# --- 3. cost of sharding --------------------------------------------------------------------
+
+
+def _split(
+    items: Sequence[TrainingItem], share: float, seed: int
+) -> tuple[list[TrainingItem], list[TrainingItem]]:
+    """A seeded share of the items held back from every training run, the rest to train on."""
+    order = np.random.default_rng([seed, 7]).permutation(len(items)).tolist()
+    cut = max(1, round(share * len(items)))
+    held = sorted(order[:cut])
+    kept = sorted(order[cut:])
+    return [items[i] for i in kept], [items[i] for i in held]
+
+
+@dataclasses.dataclass(frozen=True)
+class _HeldBack:
+    """Held-back images with fixed timesteps and fixed noise: a deterministic loss of weights."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    timesteps: list[int]
+    noise: list[torch.Tensor]  # one (N, C, H, W) draw per timestep
+
+    @classmethod
+    def make(
+        cls, items: Sequence[TrainingItem], config: ModelConfig, count: int, seed: int
+    ) -> _HeldBack:
+        images = torch.stack([item.image for item in items if isinstance(item.image, torch.Tensor)])
+        if images.shape[0] != len(items):
+            raise ValueError("held-back items must be decoded tensors")
+        labels = torch.tensor([item.class_id for item in items], dtype=torch.long)
+        span = config.num_train_timesteps
+        timesteps = [min(span - 1, int((k + 0.5) * span / count)) for k in range(count)]
+        generator = torch.Generator("cpu").manual_seed(seed)
+        noise = [torch.randn(images.shape, generator=generator) for _ in timesteps]
+        return cls(images, labels, timesteps, noise)
+
+    def loss(self, model: UNet2DModel | UNetEnsemble, config: ModelConfig) -> float:
+        """Mean epsilon MSE over every held-back item at every fixed timestep.
+
+        An ensemble goes through `denoising_loss` as it is: it takes the UNet's call
+        (`model(noisy, t, class_labels=...).sample`) and averages its members' predictions.
+        """
+        unet = cast(UNet2DModel, model)
+        scheduler = training_scheduler(config)
+        n = self.images.shape[0]
+        total = 0.0
+        model.eval()
+        with torch.no_grad():
+            for t, noise in zip(self.timesteps, self.noise, strict=True):
+                losses = denoising_loss(unet, scheduler, self.images, self.labels, [t] * n, noise)
+                total += float(losses.sum())
+        return total / (n * len(self.timesteps))
+
+
+def _sharding_cost(
+    shard_counts: Sequence[int], plan: _Plan, seed: int, progress: Callable[[str], None]
+) -> dict[str, Any]:
+    model_config, train_config = preset(SHARD_PRESET)
+    items = _digit_items(model_config, plan.digit_classes, seed)
+    training, held_items = _split(items, plan.held_back_share, seed)
+    held = _HeldBack.make(held_items, model_config, plan.eval_timesteps, seed)
+    untrained = held.loss(build_unet(model_config, seed=seed), model_config)
+    counts = sorted({1, *shard_counts})  # S = 1 is the baseline of every ratio
+    runs: list[dict[str, Any]] = []
+    for shards in counts:
+        progress(f"sharding: training S = {shards}")
+        assignment = sharded_assignment([item.item_id for item in training], shards)
+        members = [
+            [item for item in training if assignment[item.item_id] == shard]
+            for shard in range(shards)
+        ]
+        if any(not part for part in members):
+            raise ValueError(f"{shards} shards leave a shard empty; use fewer shards or more items")
+        steps = max(1, round(plan.shard_total_steps / shards))
+        models = []
+        began = time.perf_counter()
+        for shard, part in enumerate(members):
+            config = dataclasses.replace(
+                train_config,
+                steps=steps,
+                seed=seed + shard,
+                log_every=0,
+                checkpoint_every=0,
+                sample_every=0,
+            )
+            models.append(train(part, model_config, config, device="cpu").model)
+        seconds = time.perf_counter() - began
+        ensemble = UNetEnsemble.from_unets(models)
+        single = [held.loss(m, model_config) for m in models]
+        runs.append(
+            {
+                "shards": shards,
+                "steps_per_shard": steps,
+                "total_steps": steps * shards,
+                "items_per_shard": [len(part) for part in members],
+                "train_seconds": seconds,
+                "held_back_loss": held.loss(ensemble, model_config),
+                "single_shard_losses": single,
+                "mean_single_shard_loss": sum(single) / len(single),
+            }
+        )
+    baseline = runs[0]["held_back_loss"]
+    for run in runs:
+        ratio = run["held_back_loss"] / baseline if baseline > 0 else float("inf")
+        run["ratio_vs_single"] = ratio
+        run["meets_target"] = ratio <= TARGET_SHARD_LOSS_RATIO
+    return {
+        "preset": SHARD_PRESET,
+        "device": "cpu",
+        "data": (
+            f"scikit-learn digits, classes {', '.join(map(str, plan.digit_classes))}, "
+            f"{model_config.resolution}x{model_config.resolution} grey"
+        ),
+        "items": len(items),
+        "training_items": len(training),
+        "held_back_items": len(held_items),
+        "budget": BUDGET,
+        "total_steps": plan.shard_total_steps,
+        "batch_size": train_config.batch_size,
+        "eval_timesteps": held.timesteps,
+        "eval_examples": len(held_items) * len(held.timesteps),
+        "untrained_loss": untrained,
+        "runs": runs,
+        "meets_target": all(run["meets_target"] for run in runs),
+    }
+
+
+# --- machine --------------------------------------------------------------------------------
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return str(torch.cuda.get_device_name(torch.device(device)))
+    return _cpu_name()
+
+
+def _devices() -> list[str]:
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+def _load() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages: other work on the machine slows every figure."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # not available on this platform
+        return None
+
+
+def _machine(load_at_start: list[float] | None) -> dict[str, Any]:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 0
+    cuda = torch.cuda.is_available()
+    return {
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
+        "cpu": _cpu_name(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "diffusers": metadata.version("diffusers"),
+        "cuda": cuda,
+        "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
+        "devices": _devices(),
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": _load(),
+    }
+
+
+# --- the bench ------------------------------------------------------------------------------
+
+
+def run_generation_bench(
+    *,
+    quick: bool = False,
+    presets: Sequence[str] = ("tiny", "demo"),
+    shard_counts: Sequence[int] = (1, 2, 4),
+    seed: int = 0,
+    threads: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Measure training and sampling speed per preset and device, and the held-back loss of
+    shard ensembles against one model trained on the same budget; return JSON-ready figures.
+
+    S = 1 is always measured (it is the baseline of the ratio). `threads` sets torch's CPU
+    threads for the run (restored after; None keeps torch's default, one per core): on a
+    machine shared with other busy processes, fewer threads than cores avoids the stalls of
+    threads waiting on each other. `progress`, when given, hears one line as each part starts.
+    """
+    if isinstance(presets, str) or not presets:
+        raise ValueError("name at least one preset, as a sequence of names")
+    for name in presets:
+        preset(name)  # unknown names fail here, before any work
+    for shards in shard_counts:
+        if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+            raise ValueError(f"shard counts must be positive integers, got {shards!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _run(
+            QUICK if quick else FULL,
+            list(dict.fromkeys(presets)),
+            sorted({1, *shard_counts}),
+            seed,
+            progress or (lambda _line: None),
+        )
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run(
+    plan: _Plan,
+    presets: list[str],
+    shard_counts: list[int],
+    seed: int,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    began = time.perf_counter()
+    load_at_start = _load()
+    devices = _devices()
+    figures: dict[str, Any] = {
+        "bench": "generation",
+        "quick": plan is QUICK,
+        "seed": seed,
+        "presets": presets,
+        "shard_counts": shard_counts,
+        "devices": devices,
+        "targets": dict(TARGETS),
+    }
+    training: list[dict[str, Any]] = []
+    sampling: list[dict[str, Any]] = []
+    for name in presets:
+        model_config, _ = preset(name)
+        items = _founding_items(model_config, plan.founding_artists, seed)
+        for device in devices:
+            say(f"training speed: {name} on {device}")
+            training.append(
+                _training_speed(name, items, device, plan.warmup(name), plan.timed(name), seed)
+            )
+            say(f"sampling speed: {name} on {device}")
+            sampling.append(
+                _sampling_speed(
+                    name,
+                    device,
+                    plan.generate_batch,
+                    plan.inference_steps,
+                    plan.generate_repeats,
+                    seed,
+                )
+            )
+    figures["training"] = training
+    figures["sampling"] = sampling
+    figures["sharding"] = _sharding_cost(shard_counts, plan, seed, say)
+    figures["machine"] = _machine(load_at_start)
+    figures["seconds_total"] = time.perf_counter() - began
+    return figures
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _verdict(value: str, ok: bool) -> Text:
+    return Text(f"{value} {'✓' if ok else '✗'}", style="green" if ok else "red")
+
+
+def _speed_table(figures: dict[str, Any]) -> Table:
+    sampling = {(row["preset"], row["device"]): row for row in figures.get("sampling", [])}
+    first: dict[str, Any] = next(iter(sampling.values()), {})
+    table = Table(
+        title="Generation bench: training and sampling speed",
+        caption=(
+            "training: timed optimiser steps after warm-up, train()'s own clock · sampling: "
+            f"{first.get('batch', '?')} images × {first.get('inference_steps', '?')} DDIM steps "
+            "per batch, PNG encoding included, freshly built UNet"
+        ),
+    )
+    for label in ("preset", "device", "parameters", "image", "batch", "timed steps"):
+        table.add_column(label, justify="left" if label in ("preset", "device") else "right")
+    for label in ("train steps/s", "examples/s", "images/s", "s per batch"):
+        table.add_column(label, justify="right")
+    for row in figures.get("training", []):
+        sample = sampling.get((row["preset"], row["device"]), {})
+        device = (
+            row["device"] if row["device"] == "cpu" else f"{row['device']} ({row['device_name']})"
+        )
+        table.add_row(
+            row["preset"],
+            device,
+            f"{row['parameters']:,d}",
+            f"{row['resolution']}²×{row['channels']}",
+            str(row["batch_size"]),
+            str(row["timed_steps"]),
+            f"{row['steps_per_s']:,.1f}",
+            f"{row['examples_per_s']:,.0f}",
+            f"{sample['images_per_s']:,.1f}" if sample else "n/a",
+            f"{sample['seconds_per_batch']:.2f}" if sample else "n/a",
+        )
+    return table
+
+
+def _sharding_table(figures: dict[str, Any]) -> Table:
+    data = figures.get("sharding", {})
+    target = figures.get("targets", TARGETS)["shard_loss_ratio"]
+    table = Table(
+        title=(
+            f"Cost of sharding: {data.get('preset')} preset, {data.get('data')}; "
+            f"{data.get('training_items')} items trained, {data.get('held_back_items')} held back"
+        ),
+        caption=(
+            f"budget: {data.get('budget')}; {data.get('total_steps')} steps at batch "
+            f"{data.get('batch_size')} in all · held-back loss: epsilon MSE of the shard "
+            f"ensemble over {len(data.get('eval_timesteps', []))} fixed timesteps × fixed noise "
+            f"({data.get('eval_examples')} examples); untrained model "
+            f"{data.get('untrained_loss', float('nan')):.4f}"
+        ),
+    )
+    table.add_column("shards S", justify="right")
+    table.add_column("steps per shard", justify="right")
+    table.add_column("items per shard", justify="right")
+    table.add_column("train wall s", justify="right")
+    table.add_column("held-back loss (ensemble)", justify="right")
+    table.add_column("mean single-shard loss", justify="right")
+    table.add_column("ratio vs S = 1", justify="right")
+    table.add_column("target", justify="right")
+    for run in data.get("runs", []):
+        sizes = run["items_per_shard"]
+        spread = str(sizes[0]) if len(sizes) == 1 else f"{min(sizes)}–{max(sizes)}"
+        ratio = f"{run['ratio_vs_single']:.3f}"
+        baseline = run["shards"] == 1
+        table.add_row(
+            str(run["shards"]),
+            str(run["steps_per_shard"]),
+            spread,
+            f"{run['train_seconds']:.1f}",
+            f"{run['held_back_loss']:.4f}",
+            f"{run['mean_single_shard_loss']:.4f}",
+            ratio if baseline else _verdict(ratio, bool(run["meets_target"])),
+            "baseline" if baseline else f"≤ {target:.2f}",
+        )
+    return table
+
+
+def _loads(machine: dict[str, Any]) -> str:
+    start, end = machine.get("load_average_at_start"), machine.get("load_average_at_end")
+    if not start or not end:
+        return "n/a"
+    return f"{start[0]:.1f} at start, {end[0]:.1f} at end"
+
+
+def render_generation_bench(figures: dict[str, Any]) -> Group:
+    """Two tables (speed per preset and device; cost of sharding) and a line about the machine."""
+    machine = figures.get("machine", {})
+    cuda = f" · CUDA: {machine['cuda_device']}" if machine.get("cuda") else " · no CUDA"
+    footer = Text(
+        f"{'quick run · ' if figures.get('quick') else ''}"
+        f"{machine.get('cpu_count')} CPUs ({machine.get('cpu')}) · torch {machine.get('torch')}, "
+        f"{machine.get('torch_threads')} threads · diffusers {machine.get('diffusers')}{cuda} · "
+        f"Python {machine.get('python')} · load {_loads(machine)} · "
+        f"{figures.get('seconds_total', 0.0):.1f} s in all",
+        style="dim",
+    )
+    return Group(_speed_table(figures), _sharding_table(figures), footer)

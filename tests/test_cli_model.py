@@ -1,0 +1,178 @@
+"""`museum train`, `museum generate` and `museum worker` as a person runs them: real subprocesses
+on an embedded ledger (no job queue), real files, real exit codes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from generation.collection import donation_request, founding_collection
+from ledger.crypto import MasterKey
+from ledger.model_records import ModelRecords
+from ledger.runtime import open_ledger
+from ledger.settings import Settings
+
+MASTER_KEY = MasterKey.generate_text()
+STEPS = 30
+
+
+def museum(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MUSEUM_")}
+    environment |= {
+        "MUSEUM_HOME": str(home),
+        "MUSEUM_MASTER_KEY": MASTER_KEY,
+        # One torch thread: oversubscribed threads make the tiny model much slower on small hosts.
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+
+
+def _events(home: Path) -> int:
+    ledger = open_ledger(Settings(home=home, master_key=MASTER_KEY))
+    try:
+        return ledger.recorder.max_notification_id() or 0
+    finally:
+        ledger.close()
+        ledger.engine.dispose()
+
+
+def _seed(home: Path) -> None:
+    ledger = open_ledger(Settings(home=home, master_key=MASTER_KEY))
+    try:
+        for draft in founding_collection(n_artists=3, donations_per_artist=1, size=16, seed=3):
+            artist_id = ledger.register_artist(draft.artist)
+            for item in draft.donations:
+                ledger.donate(donation_request(artist_id, item))
+    finally:
+        ledger.close()
+        ledger.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A seeded collection and a model trained on it by `museum train` (human output)."""
+    home = tmp_path_factory.mktemp("museum") / "var"
+    _seed(home)
+    result = museum(
+        home, "train", "--preset", "tiny", "--steps", str(STEPS), "--seed", "3", "--job-id", "t1"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"shard 1/1 step 20/{STEPS}" in result.stdout  # plain progress lines off a terminal
+    version = next(line for line in lines if line.startswith("model version: "))
+    run_id = version.removeprefix("model version: ").removesuffix(" (deployed)")
+    assert version.endswith("(deployed)")
+    final_loss = float(next(line for line in lines if line.startswith("final loss: ")).split()[-1])
+    assert 0 < final_loss < 1
+    return home, run_id
+
+
+def test_train_is_idempotent_by_job_id(trained: tuple[Path, str]) -> None:
+    home, run_id = trained
+    before = _events(home)
+    again = museum(
+        home, "train", "--preset", "tiny", "--steps", str(STEPS), "--job-id", "t1", "--json"
+    )
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert (result["run_id"], result["state"], result["steps"]) == (run_id, "completed", STEPS)
+    assert _events(home) == before
+
+
+def test_same_seed_gives_the_same_image_and_the_png_is_written(
+    trained: tuple[Path, str], tmp_path: Path
+) -> None:
+    home, run_id = trained
+    png = tmp_path / "work.png"
+    args = ("generate", "--role", "failure", "--emotion", "doubt", "--seed", "7", "--steps", "8")
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(
+            lambda extra: museum(home, *args, *extra),
+            [("--out", str(png)), ("--version", run_id, "--json")],
+        )
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    shown = dict(line.split(": ", 1) for line in first.stdout.splitlines() if ": " in line)
+    made = json.loads(second.stdout)
+    assert shown["output sha256"] == made["output_sha256"]
+    assert shown["model version"] == made["model_version"] == run_id
+    assert hashlib.sha256(png.read_bytes()).hexdigest() == made["output_sha256"]
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert first.stdout.splitlines()[0].startswith("generation ")
+    assert made["generation_id"] not in first.stdout  # two jobs, two generations, one image
+
+
+def _refused(home: Path, args: tuple[str, ...], needle: str) -> str | None:
+    result = museum(home, *args)
+    problems = []
+    if result.returncode == 0:
+        problems.append("exit 0")
+    if result.stderr.count("\n") != 1 or not result.stderr.startswith("error:"):
+        problems.append("not one error line")
+    if needle not in result.stderr:
+        problems.append(f"no {needle!r}")
+    return f"{args}: {', '.join(problems)}; stderr={result.stderr!r}" if problems else None
+
+
+def test_bad_input_is_one_line_on_stderr_and_records_nothing(
+    trained: tuple[Path, str], tmp_path: Path
+) -> None:
+    home, _ = trained
+    busy = tmp_path / "busy"
+    shutil.copytree(home, busy)
+    ledger = open_ledger(Settings(home=busy, master_key=MASTER_KEY))
+    try:  # a run that holds the training slot
+        ModelRecords(ledger).start_run(job_id="stuck", config={"preset": "tiny"}, seed=0, shards=1)
+    finally:
+        ledger.close()
+        ledger.engine.dispose()
+    empty = tmp_path / "empty"
+    cases: list[tuple[Path, tuple[str, ...], str]] = [
+        (home, ("train", "--preset", "huge"), "unknown preset 'huge'"),
+        (home, ("train", "--preset", "tiny", "--job-id", "no spaces"), "--job-id"),
+        (home, ("train", "--preset", "tiny", "--seed", "-1", "--steps", "5"), "--seed"),
+        (home, ("generate", "--role", "nope", "--emotion", "joy"), "unknown stage role"),
+        (home, ("generate", "--role", "final", "--emotion", "meh"), "unknown emotion"),
+        (home, ("generate", "--role", "final", "--emotion", "joy", "--steps", "0"), "--steps"),
+        (
+            home,
+            ("generate", "--role", "final", "--emotion", "joy", "--version", str(uuid4())),
+            "no training run or model version",
+        ),
+        (home, ("generate", "--role", "final", "--emotion", "joy", "--version", "v2"), "run id"),
+        (home, ("generate", "--role", "final"), "--emotion"),
+        (home, ("worker",), "MUSEUM_REDIS_URL"),
+        (busy, ("train", "--preset", "tiny", "--steps", "5"), "is already running"),
+        (empty, ("train", "--preset", "tiny", "--steps", "5"), "nothing to train on"),
+        (empty, ("generate", "--role", "final", "--emotion", "joy"), "no model version"),
+    ]
+    before = {home: _events(home), busy: _events(busy)}
+    with ThreadPoolExecutor(3) as pool:
+        problems = [p for p in pool.map(lambda case: _refused(*case), cases) if p]
+    assert not problems, "\n".join(problems)
+    assert {path: _events(path) for path in before} == before
+    assert _events(empty) == 0
+
+
+def test_new_commands_have_help(tmp_path: Path) -> None:
+    for command in ("train", "generate", "worker"):
+        result = museum(tmp_path, command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "Usage:" in result.stdout
