@@ -165,6 +165,45 @@ def ledger_new_master_key() -> None:
     print(MasterKey.generate_text())
 
 
+@bench_app.command("generation")
+def bench_generation(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Tiny sizes: checks the bench runs.")
+    ] = False,
+    presets: Annotated[str, typer.Option(help="Comma-separated presets to time.")] = "tiny,demo",
+    shards: Annotated[str, typer.Option(help="Comma-separated shard counts to compare.")] = "1,2,4",
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="torch CPU threads (default: torch's own choice).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of the figures.")
+    ] = False,
+) -> None:
+    """Training steps/s and images/s per preset, and the held-back loss cost of S shards."""
+    from api.bench_generation import render_generation_bench, run_generation_bench
+
+    try:
+        shard_counts = tuple(int(part) for part in shards.split(","))
+    except ValueError:
+        raise typer.BadParameter(
+            "--shards takes whole numbers separated by commas, e.g. 1,2,4"
+        ) from None
+    try:
+        figures = run_generation_bench(
+            quick=quick,
+            presets=tuple(p.strip() for p in presets.split(",") if p.strip()),
+            shard_counts=shard_counts,
+            threads=threads,
+            progress=None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]")),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if as_json:
+        print(json.dumps(figures))
+    else:
+        out.print(render_generation_bench(figures))
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     events: Annotated[
