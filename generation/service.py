@@ -210,6 +210,9 @@ def generate(
     if not 0 <= seed <= MAX_SEED:
         raise InvalidInput(f"the seed must be between 0 and {MAX_SEED}")
     records = ModelRecords(ledger)
+    done = records.find_generation(job_id)
+    if done is not None:  # a retried or repeated job: the image exists already
+        return done
     run = records.model_version(version)
     model_config, unets = load_version(ledger, run)
     pipeline = MuseumPipeline(unets=unets, scheduler=sampling_scheduler(model_config))

@@ -181,18 +181,7 @@ class MuseumLedger(Application[UUID]):
             raise
 
     def _founding_roll(self) -> FoundingRoll:
-        try:
-            roll: FoundingRoll = self.repository.get(FoundingRoll.ROLL_ID)
-        except AggregateNotFoundError:
-            return FoundingRoll(seats=FOUNDING_SEATS)
-        return roll
-
-    def _is_generation(self, aggregate_id: UUID) -> bool:
-        try:
-            aggregate: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return False
-        return isinstance(aggregate, Generation)
+        return self.find(FoundingRoll.ROLL_ID, FoundingRoll) or FoundingRoll(seats=FOUNDING_SEATS)
 
     def _exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
@@ -430,7 +419,7 @@ class MuseumLedger(Application[UUID]):
             donation = self.get_donation(target_id)
             if stage_index is not None and stage_index >= len(donation.stages):
                 raise InvalidInput(f"donation {target_id} has no stage {stage_index}")
-        elif not self._is_generation(target_id):
+        elif self.find(target_id, Generation) is None:
             raise NotFound(f"no generation {target_id}")
         self.save(feedback)
         return feedback.id
@@ -499,12 +488,17 @@ class MuseumLedger(Application[UUID]):
             if isinstance(domain_event, DomainEvent):
                 yield domain_event
 
-    def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], what: str) -> AggregateT:
-        """The aggregate of that id and kind, or NotFound naming what was asked for."""
+    def find(self, aggregate_id: UUID, kind: type[AggregateT]) -> AggregateT | None:
+        """The aggregate of that id and kind, or None: for get-or-create and idempotent retries."""
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFound(f"no {what} {aggregate_id}") from None
-        if not isinstance(aggregate, kind):
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def get_aggregate(self, aggregate_id: UUID, kind: type[AggregateT], what: str) -> AggregateT:
+        """The aggregate of that id and kind, or NotFound naming what was asked for."""
+        aggregate = self.find(aggregate_id, kind)
+        if aggregate is None:
             raise NotFound(f"no {what} {aggregate_id}")
         return aggregate

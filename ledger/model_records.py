@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import DomainEvent
 from eventsourcing.utils import get_topic
 
@@ -166,22 +165,15 @@ class ModelRecords:
     # --- runs -------------------------------------------------------------------------------
 
     def registry(self) -> ModelRegistry:
-        try:
-            registry: ModelRegistry = self.ledger.repository.get(ModelRegistry.REGISTRY_ID)
-        except AggregateNotFoundError:
-            return ModelRegistry()
-        return registry
+        return self.ledger.find(ModelRegistry.REGISTRY_ID, ModelRegistry) or ModelRegistry()
 
     def start_run(
         self, *, job_id: str, config: dict[str, Any], seed: int, shards: int
     ) -> TrainingRun:
         """Snapshot consented items and take the training slot; a retried job gets its run back."""
-        run_id = TrainingRun.create_id(job_id)
-        try:
-            existing: TrainingRun = self.ledger.repository.get(run_id)
+        existing = self.ledger.find(TrainingRun.create_id(job_id), TrainingRun)
+        if existing is not None:
             return existing
-        except AggregateNotFoundError:
-            pass
         snapshot = self.consent_snapshot()
         run = TrainingRun.start(
             job_id=job_id,
@@ -313,12 +305,9 @@ class ModelRecords:
         emotion: str,
         png: bytes,
     ) -> Generation:
-        generation_id = Generation.create_id(job_id)
-        try:
-            existing: Generation = self.ledger.repository.get(generation_id)
+        existing = self.find_generation(job_id)
+        if existing is not None:
             return existing
-        except AggregateNotFoundError:
-            pass
         blob_id, _ = self.ledger.blobs.put(png)
         generation = Generation(
             job_id=job_id,
@@ -335,6 +324,9 @@ class ModelRecords:
         )
         self.ledger.save(generation)
         return generation
+
+    def find_generation(self, job_id: str) -> Generation | None:
+        return self.ledger.find(Generation.create_id(job_id), Generation)
 
     def get_generation(self, generation_id: UUID) -> Generation:
         return self.ledger.get_aggregate(generation_id, Generation, "generation")
