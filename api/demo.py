@@ -67,7 +67,7 @@ EXHIBITION = (
 
 def train_and_exhibit(
     museum: MuseumLedger, console: Console, *, preset: str, steps: int | None, seed: int
-) -> list[tuple[str, str, str]]:
+) -> list[tuple[str, str, str, str]]:
     """Train the first model version if none is deployed, then make the opening exhibition."""
     records = ModelRecords(museum)
     if records.registry().deployed is None:
@@ -97,6 +97,8 @@ def train_and_exhibit(
             f"final loss {run.final_loss:.4f}"
         )
     shown = []
+    folder = get_settings().home / "exhibition"
+    folder.mkdir(parents=True, exist_ok=True)
     for index, (role, emotion) in enumerate(EXHIBITION):
         generation = generate(
             museum,
@@ -106,7 +108,9 @@ def train_and_exhibit(
             seed=seed * 1000 + index,
             steps=50,
         )
-        shown.append((role, emotion, str(generation.id)))
+        image = folder / f"{index:02d}-{role}-{emotion}.png"
+        image.write_bytes(museum.blobs.get(generation.blob_id))
+        shown.append((role, emotion, str(generation.id), image.name))
     return shown
 
 
@@ -144,6 +148,7 @@ def run_demo(
         for row in exhibition:
             shown.add_row(*row)
         console.print(shown)
+        console.print(f"images of the exhibition: {get_settings().home / 'exhibition'}")
         console.print(
             f"ledger verified: {report.events} events, {report.heads} signed heads checked "
             f"({report.events_per_second:,.0f} events/s)"

@@ -216,7 +216,11 @@ def generate(
     run = records.model_version(version)
     model_config, unets = load_version(ledger, run)
     pipeline = MuseumPipeline(unets=unets, scheduler=sampling_scheduler(model_config))
-    output = pipeline([label_to_class(role, emotion)], seed=seed, num_inference_steps=steps)
+    # Seeded noise is drawn on the CPU, so a seed means the same start on every device.
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    output = pipeline(
+        [label_to_class(role, emotion)], seed=seed, num_inference_steps=steps, device=device
+    )
     return records.record_generation(
         job_id=job_id,
         run=run,

@@ -36,6 +36,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, result.stderr
     assert "ledger verified" in result.stdout
     assert "verified offline" in result.stdout
+    images = sorted((home / "exhibition").glob("*.png"))
+    assert len(images) == 6
+    assert all(image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
     return home
 
 
