@@ -1,0 +1,174 @@
+"""Per-example gradient features of a diffusion model, batched with `torch.func`.
+
+TRAK and D-TRAK both start from the gradient, with respect to all trainable weights, of a scalar
+*output function* of one example. Diffusion losses are random (timestep and noise), so the
+output is averaged over K fixed timesteps with noise drawn from a generator seeded by the
+example's index: the same seed and index always give the same noise, which makes a rebuilt index
+identical to the first one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import cast
+
+import torch
+from torch.func import functional_call, grad, vmap
+
+from attribution._seeding import check_seed, derived_generator
+
+__all__ = [
+    "OUTPUT_FUNCTIONS",
+    "GradientComputer",
+    "OutputFunction",
+    "loss_output",
+    "square_norm_output",
+]
+
+# An output function maps the predicted noise and the true noise, each (K, C, H, W) for one
+# example at its K timesteps, to K scalars; the feature is the gradient of their mean.
+OutputFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def loss_output(predicted: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """TRAK: the DDPM epsilon-MSE, exactly `generation.training.denoising_loss` per timestep."""
+    return ((predicted.float() - noise.float()) ** 2).mean(dim=(1, 2, 3))
+
+
+def square_norm_output(predicted: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """D-TRAK: the squared L2 norm of the predicted noise (the true noise is not used).
+
+    Summed over pixels, as in the D-TRAK paper; the scale only shifts the effective
+    regularisation of the scorer.
+    """
+    del noise
+    return (predicted.float() ** 2).sum(dim=(1, 2, 3))
+
+
+# Registry: add a third output function by adding an entry here (or passing a callable).
+OUTPUT_FUNCTIONS: dict[str, OutputFunction] = {
+    "loss": loss_output,
+    "square_norm": square_norm_output,
+}
+
+
+def resolve_output(output: str | OutputFunction) -> OutputFunction:
+    """The output function named `output` (or `output` itself when it is a callable)."""
+    if callable(output):
+        return output
+    if not isinstance(output, str) or output not in OUTPUT_FUNCTIONS:
+        known = ", ".join(sorted(OUTPUT_FUNCTIONS))
+        raise ValueError(f"unknown output function {output!r}; expected one of: {known}")
+    return OUTPUT_FUNCTIONS[output]
+
+
+class GradientComputer:
+    """Per-example gradients of an output function, averaged over fixed timesteps and noise.
+
+    `compute` returns a (batch, p) float32 matrix, p being the number of trainable parameters
+    in `model.named_parameters()` order. Noise for example `index` in stream `stream` comes from
+    a generator seeded by (seed, stream, index), so it does not depend on batching or order.
+    The model is put in eval mode (no dropout) and its weights are read, never changed.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        scheduler: object,
+        output: str | OutputFunction = "loss",
+        timesteps: Sequence[int] = (100, 300, 500, 700, 900),
+        seed: int = 0,
+        batch_size: int = 16,
+    ) -> None:
+        self.output_function = resolve_output(output)
+        self.seed = check_seed(seed)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = batch_size
+        alphas = getattr(scheduler, "alphas_cumprod", None)
+        if not isinstance(alphas, torch.Tensor):
+            raise ValueError("scheduler must be a DDPM-style scheduler with alphas_cumprod")
+        limit = int(alphas.shape[0])
+        steps = list(timesteps)
+        if not steps:
+            raise ValueError("timesteps must name at least one timestep")
+        for t in steps:
+            if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < limit:
+                raise ValueError(f"timesteps must be integers in 0..{limit - 1}, got {t!r}")
+        self.timesteps = tuple(steps)
+        self.model = model.eval()
+        self._alphas = alphas.detach().to(torch.float32)
+        self.params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
+        self.buffers = {k: v.detach() for k, v in model.named_buffers()}
+        if not self.params:
+            raise ValueError("model has no trainable parameters")
+        self.num_params = sum(v.numel() for v in self.params.values())
+
+    def noise_for(self, index: int, shape: Sequence[int], stream: str = "train") -> torch.Tensor:
+        """The fixed (K, *shape) noise of example `index` in `stream`."""
+        generator = derived_generator(self.seed, stream, index)
+        return torch.randn((len(self.timesteps), *shape), generator=generator)
+
+    def _per_example(
+        self,
+        params: Mapping[str, torch.Tensor],
+        image: torch.Tensor,
+        label: torch.Tensor,
+        noise: torch.Tensor,
+    ) -> torch.Tensor:
+        """Mean output over the K timesteps for one example (the function vmap(grad) wraps)."""
+        steps = torch.tensor(self.timesteps, dtype=torch.long, device=image.device)
+        a = self._alphas.to(image.device)[steps].view(-1, 1, 1, 1)
+        # 1. Noise the one image at its K timesteps, as DDPMScheduler.add_noise does.
+        noisy = a.sqrt() * image.unsqueeze(0) + (1.0 - a).sqrt() * noise
+        # 2. Predict the noise with the weights given (functional call: vmap/grad can trace it).
+        labels = label.expand(len(self.timesteps))
+        state = {**self.buffers, **params}
+        out = functional_call(self.model, state, (noisy, steps), {"class_labels": labels})
+        predicted = cast(torch.Tensor, getattr(out, "sample", out))
+        # 3. Average the output function over the timesteps.
+        return self.output_function(predicted, noise).mean()
+
+    def compute(
+        self,
+        images: torch.Tensor,
+        class_ids: torch.Tensor | Sequence[int],
+        indices: Sequence[int] | None = None,
+        stream: str = "train",
+    ) -> torch.Tensor:
+        """Per-example gradients, (N, p) float32 on the CPU, computed `batch_size` at a time.
+
+        `indices` (default 0..N-1) name each example for its noise; pass the item's position in
+        the training set so that any subset or order gives the same rows.
+        """
+        if not isinstance(images, torch.Tensor) or images.ndim != 4:
+            raise ValueError("images must be an (N, C, H, W) tensor")
+        n = images.shape[0]
+        labels = torch.as_tensor(class_ids, dtype=torch.long)
+        if labels.shape != (n,):
+            raise ValueError(f"class_ids must hold {n} values, one per image")
+        idx = list(range(n)) if indices is None else list(indices)
+        if len(idx) != n:
+            raise ValueError(f"indices must hold {n} values, one per image")
+        device = next(iter(self.params.values())).device
+        per_example = vmap(grad(self._per_example), in_dims=(None, 0, 0, 0))
+        rows: list[torch.Tensor] = []
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            # 1. Fixed noise for each example of the batch, from its own seeded generator.
+            noise = torch.stack(
+                [self.noise_for(i, images.shape[1:], stream) for i in idx[start:stop]]
+            ).to(device)
+            # 2. Per-example gradients of the averaged output, all examples at once.
+            grads = per_example(
+                self.params,
+                images[start:stop].to(device, torch.float32),
+                labels[start:stop].to(device),
+                noise,
+            )
+            # 3. Flatten each example's gradients, in parameter order, into one row.
+            flat = [grads[k].reshape(stop - start, -1) for k in self.params]
+            rows.append(torch.cat(flat, dim=1).to("cpu", torch.float32))
+        if not rows:
+            return torch.empty((0, self.num_params), dtype=torch.float32)
+        return torch.cat(rows, dim=0)

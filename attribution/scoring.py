@@ -1,0 +1,93 @@
+"""TRAK scoring: features of training items and queries → one score per (query, item).
+
+Per checkpoint c with train features Φ_c (n × k), the kernel is K_c = (Φ_cᵀ Φ_c + λI)⁻¹, a
+Gauss-Newton stand-in for the inverse Hessian. Score of item i for query q: φ_q K_c Φ_cᵀ[:, i],
+averaged over checkpoints (TRAK's ensemble).
+
+Sign convention: a score is the predicted DECREASE of the query's output (its loss, for the
+"loss" output function) due to the item being in the training set; positive means the item
+helped (lowered the query's loss), negative that it hurt. This follows from the influence
+function: removing item i raises the query loss by about g_q H⁻¹ g_i.
+
+The kernel is applied through a float64 `solve` (never an explicit inverse): we store
+A_c = K_c Φ_cᵀ (k × n), computed once in `fit`, so scoring is one matmul per checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+__all__ = ["TrakScorer"]
+
+
+def _as_matrix(name: str, value: object) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor) or value.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D tensor")
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return value.detach().to("cpu", torch.float64)
+
+
+class TrakScorer:
+    """Fits the TRAK kernel on training features and scores query features against them."""
+
+    def __init__(self, regularisation: float = 0.0) -> None:
+        if (
+            isinstance(regularisation, bool)
+            or not isinstance(regularisation, int | float)
+            or not math.isfinite(regularisation)
+            or regularisation < 0
+        ):
+            raise ValueError(f"regularisation must be a finite number ≥ 0, got {regularisation!r}")
+        self.regularisation = float(regularisation)
+        self._weights: list[torch.Tensor] = []
+
+    @property
+    def fitted(self) -> bool:
+        """Whether `fit` has run."""
+        return bool(self._weights)
+
+    def fit(self, train_features: Sequence[torch.Tensor]) -> TrakScorer:
+        """One (n × k) feature matrix per checkpoint; all with the same n and k."""
+        if isinstance(train_features, torch.Tensor) or not train_features:
+            raise ValueError("train_features must be a non-empty sequence, one per checkpoint")
+        weights: list[torch.Tensor] = []
+        for c, features in enumerate(train_features):
+            # 1. Validate and promote to float64 (the Gram matrix loses precision in float32).
+            phi = _as_matrix(f"train_features[{c}]", features)
+            if weights and phi.shape != (weights[0].shape[1], weights[0].shape[0]):
+                raise ValueError("every checkpoint's train features must have the same shape")
+            # 2. A_c = (ΦᵀΦ + λI)⁻¹ Φᵀ by a linear solve.
+            gram = phi.T @ phi + self.regularisation * torch.eye(phi.shape[1], dtype=phi.dtype)
+            try:
+                weights.append(torch.linalg.solve(gram, phi.T))
+            except RuntimeError as exc:  # torch's singular-matrix error
+                raise ValueError(
+                    f"ΦᵀΦ + λI is singular for checkpoint {c}; raise the regularisation"
+                ) from exc
+        self._weights = weights
+        return self
+
+    def score(self, query_features: Sequence[torch.Tensor]) -> torch.Tensor:
+        """(m × k) query features per checkpoint → (m × n) float64 scores, averaged."""
+        if not self._weights:
+            raise ValueError("the scorer is not fitted: call fit() first")
+        if isinstance(query_features, torch.Tensor) or len(query_features) != len(self._weights):
+            raise ValueError(f"query_features must hold {len(self._weights)} matrices")
+        total: torch.Tensor | None = None
+        for c, (features, weight) in enumerate(zip(query_features, self._weights, strict=True)):
+            # 1. Score this checkpoint: φ K Φᵀ.
+            phi = _as_matrix(f"query_features[{c}]", features)
+            if phi.shape[1] != weight.shape[0]:
+                raise ValueError(
+                    f"query features have {phi.shape[1]} columns, not {weight.shape[0]}"
+                )
+            scores = phi @ weight
+            # 2. Accumulate for the ensemble average.
+            total = scores if total is None else total + scores
+        if total is None:  # unreachable: fit() stores at least one checkpoint
+            raise ValueError("no checkpoints")
+        return total / len(self._weights)
