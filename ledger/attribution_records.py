@@ -1,0 +1,122 @@
+"""Ledger service for attributions: which training items a generated image is credited to.
+
+Recording is idempotent: an attribution's id is derived from (generation, method, index hash), so
+a retried job gets the attribution already recorded instead of a second one. Credit lines carry
+pseudonyms only, and read "erased donor" once an artist's key is shredded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from ledger.application import MuseumLedger
+from ledger.domain.attribution import Attribution
+from ledger.domain.model import Generation, TrainingRun
+from ledger.errors import Conflict, InvalidInput
+
+METHOD = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+INDEX_HASH = re.compile(r"^[0-9a-f]{16,128}$")
+MAX_PARAMETERS_BYTES = 16_000
+
+
+def _parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON object of finite values, small enough to live in an event."""
+    try:
+        text = json.dumps(dict(parameters), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"attribution parameters must be plain JSON data: {exc}") from None
+    if len(text) > MAX_PARAMETERS_BYTES:
+        raise InvalidInput(f"attribution parameters exceed {MAX_PARAMETERS_BYTES} bytes of JSON")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+class AttributionRecords:
+    """Thin service over the ledger application; holds no state of its own."""
+
+    def __init__(self, ledger: MuseumLedger) -> None:
+        self.ledger = ledger
+
+    def record(
+        self,
+        generation_id: UUID,
+        method: str,
+        parameters: Mapping[str, Any],
+        index_hash: str,
+        scores: Mapping[str, float],
+        k: int,
+    ) -> Attribution:
+        """Record the shares of the top-k scored items; a retry returns the recorded attribution.
+
+        A retry with other parameters or another k under the same (generation, method, index)
+        is a Conflict: it would be a different attribution under the same id.
+        """
+        if not METHOD.match(method):
+            raise InvalidInput(
+                f"method {method!r} must be a lowercase slug (e.g. trak, d-trak, tracin)"
+            )
+        if not INDEX_HASH.match(index_hash):
+            raise InvalidInput("index_hash must be 16-128 lowercase hex characters")
+        clean = _parameters(parameters)
+        generation = self.ledger.get_aggregate(generation_id, Generation, "generation")
+        existing = self.ledger.find(
+            Attribution.create_id(generation_id, method, index_hash), Attribution
+        )
+        if existing is not None:
+            if existing.parameters != clean or existing.k != k:
+                raise Conflict(
+                    f"attribution {existing.id} was recorded with other parameters or k; "
+                    "use a new index or method instead of overwriting it"
+                )
+            return existing
+        run = self.ledger.get_aggregate(
+            generation.model_version, TrainingRun, "training run or model version"
+        )
+        attribution = Attribution.compute(
+            generation_id=generation_id,
+            model_version=run.id,
+            method=method,
+            parameters=clean,
+            index_hash=index_hash,
+            scores=scores,
+            k=k,
+            items_by_id={item["item_id"]: item for item in run.items},
+        )
+        self.ledger.save(attribution)
+        return attribution
+
+    def get(self, attribution_id: UUID) -> Attribution:
+        return self.ledger.get_aggregate(attribution_id, Attribution, "attribution")
+
+    def for_generation(self, generation_id: UUID) -> list[Attribution]:
+        """Every attribution of the generation, in recording order."""
+        self.ledger.get_aggregate(generation_id, Generation, "generation")
+        found: list[Attribution] = []
+        topic = get_topic(Attribution.AttributionRecorded)
+        recorder = self.ledger.recorder
+        start: int | None = None
+        while page := recorder.select_notifications(
+            start, 1000, topics=[topic], inclusive_of_start=start is None
+        ):
+            for notification in page:
+                attribution = self.ledger.find(UUID(str(notification.originator_id)), Attribution)
+                if attribution is not None and attribution.generation_id == generation_id:
+                    found.append(attribution)
+            start = page[-1].id
+        return found
+
+    def credit_lines(self, attribution: Attribution) -> list[dict[str, Any]]:
+        """Public credit per artist: pseudonym (or "erased donor") and ppm share; no identity."""
+        return [
+            {
+                "pseudonym": self.ledger.artist_view(UUID(line["key"]))["pseudonym"],
+                "ppm": line["ppm"],
+            }
+            for line in attribution.per_artist
+        ]
