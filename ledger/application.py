@@ -224,7 +224,10 @@ class MuseumLedger(Application[UUID]):
         return result
 
     def artist_ids(self) -> list[UUID]:
-        topic = get_topic(Artist.ArtistRegistered)
+        return self.ids_with_topic(get_topic(Artist.ArtistRegistered))
+
+    def ids_with_topic(self, topic: str) -> list[UUID]:
+        """Originator ids of every event of one topic, in log order, read page by page."""
         ids: list[UUID] = []
         start: int | None = None
         while page := self.recorder.select_notifications(

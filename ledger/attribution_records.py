@@ -98,17 +98,12 @@ class AttributionRecords:
         """Every attribution of the generation, in recording order."""
         self.ledger.get_aggregate(generation_id, Generation, "generation")
         found: list[Attribution] = []
-        topic = get_topic(Attribution.AttributionRecorded)
-        recorder = self.ledger.recorder
-        start: int | None = None
-        while page := recorder.select_notifications(
-            start, 1000, topics=[topic], inclusive_of_start=start is None
+        for attribution_id in self.ledger.ids_with_topic(
+            get_topic(Attribution.AttributionRecorded)
         ):
-            for notification in page:
-                attribution = self.ledger.find(UUID(str(notification.originator_id)), Attribution)
-                if attribution is not None and attribution.generation_id == generation_id:
-                    found.append(attribution)
-            start = page[-1].id
+            attribution = self.ledger.find(attribution_id, Attribution)
+            if attribution is not None and attribution.generation_id == generation_id:
+                found.append(attribution)
         return found
 
     def credit_lines(self, attribution: Attribution) -> list[dict[str, Any]]:

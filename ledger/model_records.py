@@ -88,23 +88,12 @@ class ModelRecords:
 
     # --- reading the collection -------------------------------------------------------------
 
-    def _ids_with_topic(self, topic: str) -> list[UUID]:
-        ids: list[UUID] = []
-        start: int | None = None
-        recorder = self.ledger.recorder
-        while page := recorder.select_notifications(
-            start, 1000, topics=[topic], inclusive_of_start=start is None
-        ):
-            ids += [UUID(str(n.originator_id)) for n in page]
-            start = page[-1].id
-        return ids
-
     def donation_ids(self) -> list[UUID]:
-        return self._ids_with_topic(get_topic(Donation.DonationMade))
+        return self.ledger.ids_with_topic(get_topic(Donation.DonationMade))
 
     def _feedback_by_donation(self) -> dict[UUID, list[str]]:
         by_donation: dict[UUID, list[str]] = {}
-        for feedback_id in self._ids_with_topic(get_topic(Feedback.FeedbackGiven)):
+        for feedback_id in self.ledger.ids_with_topic(get_topic(Feedback.FeedbackGiven)):
             feedback: object = self.ledger.repository.get(feedback_id)
             if isinstance(feedback, Feedback) and feedback.target_kind == "donation":
                 by_donation.setdefault(feedback.target_id, []).append(str(feedback_id))
@@ -281,7 +270,7 @@ class ModelRecords:
         wanted = str(artist_id)
         return [
             run_id
-            for run_id in self._ids_with_topic(get_topic(TrainingRun.TrainingRunStarted))
+            for run_id in self.ledger.ids_with_topic(get_topic(TrainingRun.TrainingRunStarted))
             if (run := self.get_run(run_id)).state == "completed"
             and any(item["artist_id"] == wanted for item in run.items)
         ]
@@ -332,10 +321,10 @@ class ModelRecords:
         return self.ledger.get_aggregate(generation_id, Generation, "generation")
 
     def generations(self) -> list[UUID]:
-        return self._ids_with_topic(get_topic(Generation.GenerationMade))
+        return self.ledger.ids_with_topic(get_topic(Generation.GenerationMade))
 
     def training_history(self) -> Counter[str]:
         counts: Counter[str] = Counter()
-        for run_id in self._ids_with_topic(get_topic(TrainingRun.TrainingRunStarted)):
+        for run_id in self.ledger.ids_with_topic(get_topic(TrainingRun.TrainingRunStarted)):
             counts[self.get_run(run_id).state] += 1
         return counts

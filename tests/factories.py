@@ -1,14 +1,21 @@
-"""Small, valid requests for tests; each test changes only what it is about."""
+"""Small, valid requests and collections for tests; each test changes only what it is about."""
 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID
 
 from PIL import Image
 
+from generation.collection import donation_request, founding_collection
+from ledger.application import MuseumLedger
+from ledger.runtime import open_ledger
 from ledger.schemas import (
     ArtistCreate,
     DonationCreate,
@@ -17,6 +24,7 @@ from ledger.schemas import (
     RightsAttestation,
     StageCreate,
 )
+from ledger.settings import Settings
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -67,3 +75,40 @@ def donation(artist_id: UUID, **changes: object) -> DonationCreate:
         consents=("exhibit", "train"),
     )
     return replace(base, **changes)
+
+
+def seed_collection(ledger: MuseumLedger, artists: int = 3) -> list[UUID]:
+    """A small generated founding collection at 16×16, one donation per artist."""
+    ids = []
+    for draft in founding_collection(n_artists=artists, donations_per_artist=1, size=16, seed=3):
+        artist_id = ledger.register_artist(draft.artist)
+        ids.append(artist_id)
+        for item in draft.donations:
+            ledger.donate(donation_request(artist_id, item))
+    return ids
+
+
+def seed_home(home: Path, master_key: str, artists: int = 3) -> None:
+    """Seed the embedded ledger of `home`, for tests that then run the `museum` command on it."""
+    ledger = open_ledger(Settings(home=home, master_key=master_key))
+    try:
+        seed_collection(ledger, artists)
+    finally:
+        ledger.close()
+        ledger.engine.dispose()
+
+
+def run_museum(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `museum` command in a subprocess, with no MUSEUM_* from the caller's shell."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MUSEUM_")}
+    environment |= {"MUSEUM_HOME": str(home)} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
+    )

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from factories import run_museum, seed_home
 
-from generation.collection import donation_request, founding_collection
 from ledger.crypto import MasterKey
 from ledger.model_records import ModelRecords
 from ledger.runtime import open_ledger
@@ -26,21 +24,11 @@ STEPS = 30
 
 
 def museum(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MUSEUM_")}
-    environment |= {
-        "MUSEUM_HOME": str(home),
-        "MUSEUM_MASTER_KEY": MASTER_KEY,
-        # One torch thread: oversubscribed threads make the tiny model much slower on small hosts.
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
-    return subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=300,
-        check=False,
+    # One torch thread: oversubscribed threads make the tiny model much slower on small hosts.
+    return run_museum(
+        home,
+        *args,
+        env={"MUSEUM_MASTER_KEY": MASTER_KEY, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     )
 
 
@@ -53,23 +41,11 @@ def _events(home: Path) -> int:
         ledger.engine.dispose()
 
 
-def _seed(home: Path) -> None:
-    ledger = open_ledger(Settings(home=home, master_key=MASTER_KEY))
-    try:
-        for draft in founding_collection(n_artists=3, donations_per_artist=1, size=16, seed=3):
-            artist_id = ledger.register_artist(draft.artist)
-            for item in draft.donations:
-                ledger.donate(donation_request(artist_id, item))
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A seeded collection and a model trained on it by `museum train` (human output)."""
     home = tmp_path_factory.mktemp("museum") / "var"
-    _seed(home)
+    seed_home(home, MASTER_KEY)
     result = museum(
         home, "train", "--preset", "tiny", "--steps", str(STEPS), "--seed", "3", "--job-id", "t1"
     )

@@ -7,7 +7,6 @@ from uuid import uuid4
 import factories
 import pytest
 
-from generation.collection import donation_request, founding_collection
 from generation.service import RunProgress, generate, load_version, run_config, train_run
 from ledger.application import MuseumLedger
 from ledger.domain.model import TrainingRun
@@ -19,20 +18,10 @@ STEPS = 40
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
-def _seed(ledger: MuseumLedger, artists: int = 3) -> list:
-    ids = []
-    for draft in founding_collection(n_artists=artists, donations_per_artist=1, size=16, seed=3):
-        artist_id = ledger.register_artist(draft.artist)
-        ids.append(artist_id)
-        for item in draft.donations:
-            ledger.donate(donation_request(artist_id, item))
-    return ids
-
-
 def test_training_uses_only_consented_items_and_becomes_the_deployed_version(
     ledger: MuseumLedger,
 ) -> None:
-    _seed(ledger)
+    factories.seed_collection(ledger)
     records = ModelRecords(ledger)
     consented = {i.item_id for i in records.consent_snapshot().items}
     run = train_run(ledger, job_id="run-a", seed=4, shards=2, steps=STEPS)
@@ -53,7 +42,7 @@ def test_training_uses_only_consented_items_and_becomes_the_deployed_version(
 
 @sqlite_only
 def test_same_seed_same_version_same_image(ledger: MuseumLedger) -> None:
-    _seed(ledger, artists=2)
+    factories.seed_collection(ledger, artists=2)
     train_run(ledger, job_id="run-b", seed=1, steps=STEPS)
     first = generate(ledger, job_id="g1", role="failure", emotion="doubt", seed=11, steps=8)
     again = generate(ledger, job_id="g2", role="failure", emotion="doubt", seed=11, steps=8)
@@ -70,7 +59,7 @@ def test_same_seed_same_version_same_image(ledger: MuseumLedger) -> None:
 
 @sqlite_only
 def test_retrained_run_reproduces_checkpoints(ledger: MuseumLedger) -> None:
-    _seed(ledger, artists=2)
+    factories.seed_collection(ledger, artists=2)
     a = train_run(ledger, job_id="run-c", seed=9, steps=STEPS)
     b = train_run(ledger, job_id="run-d", seed=9, steps=STEPS)
     assert [c["hash"] for c in a.final_checkpoints()] == [c["hash"] for c in b.final_checkpoints()]
@@ -117,7 +106,7 @@ def test_bad_requests_record_nothing(ledger: MuseumLedger) -> None:
 
 @sqlite_only
 def test_a_second_run_while_one_runs_is_refused(ledger: MuseumLedger) -> None:
-    _seed(ledger, artists=1)
+    factories.seed_collection(ledger, artists=1)
     records = ModelRecords(ledger)
     records.start_run(job_id="holder", config={}, seed=0, shards=1)
     with pytest.raises(Conflict, match="already running"):
@@ -128,7 +117,7 @@ def test_a_second_run_while_one_runs_is_refused(ledger: MuseumLedger) -> None:
 def test_erasure_during_a_run_fails_it_and_erasure_waits_for_dependent_versions(
     ledger: MuseumLedger,
 ) -> None:
-    artists = _seed(ledger, artists=2)
+    artists = factories.seed_collection(ledger, artists=2)
     records = ModelRecords(ledger)
     run = train_run(ledger, job_id="v1", steps=STEPS)
     status = records.erase_artist(artists[0], "withdrawn")
@@ -149,7 +138,7 @@ def test_erasure_during_a_run_fails_it_and_erasure_waits_for_dependent_versions(
 def test_a_run_whose_items_are_withdrawn_mid_training_never_becomes_a_model(
     ledger: MuseumLedger,
 ) -> None:
-    artists = _seed(ledger, artists=2)
+    artists = factories.seed_collection(ledger, artists=2)
     records = ModelRecords(ledger)
 
     def erase_midway(progress: RunProgress) -> None:

@@ -18,9 +18,9 @@ from uuid import uuid4
 
 import pytest
 import redis
+from factories import seed_home
 
 from api import jobs
-from generation.collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
 from ledger.crypto import MasterKey
 from ledger.domain.model import Generation, TrainingRun
@@ -43,24 +43,10 @@ def _settings(home: Path) -> Settings:
     return Settings(home=home, master_key=MASTER_KEY)
 
 
-def _seed(home: Path, artists: int = 3) -> None:
-    ledger = open_ledger(_settings(home))
-    try:
-        for draft in founding_collection(
-            n_artists=artists, donations_per_artist=1, size=16, seed=3
-        ):
-            artist_id = ledger.register_artist(draft.artist)
-            for item in draft.donations:
-                ledger.donate(donation_request(artist_id, item))
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     path = tmp_path / "var"
-    _seed(path)
+    seed_home(path, MASTER_KEY)
     return path
 
 
