@@ -1,8 +1,8 @@
 """`Attributor`: the one class callers use to credit generations to training items.
 
 It wires the roles together: `GradientComputer` (per-example gradients at each checkpoint),
-`ChunkedGaussianProjector` (p → dim), `TrakScorer` (kernel and ensemble) and `IndexStore`
-(persistence). Each can be swapped by passing another object to the constructor. Everything
+a `Projector` (p → dim: seeded sparse JL or chunked Gaussian), `TrakScorer` (kernel and
+ensemble) and `IndexStore` (persistence). Each can be swapped by passing another object to the constructor. Everything
 random is seeded, so a rebuild with the same arguments gives bit-identical features and scores.
 """
 
@@ -16,7 +16,7 @@ import torch
 
 from attribution._seeding import check_seed
 from attribution.gradients import OUTPUT_FUNCTIONS, GradientComputer
-from attribution.projector import ChunkedGaussianProjector
+from attribution.projector import PROJECTIONS, Projector, make_projector
 from attribution.scoring import TrakScorer
 from attribution.store import AttributionIndex, IndexStore, content_hash
 
@@ -31,7 +31,8 @@ class Attributor:
     `model_factory()` must return a fresh model of the trained architecture; each checkpoint is
     (hash, state_dict) and its hash is checked with `generation.model.checkpoint_hash` when
     `verify_hashes` is on. Scores follow `attribution.scoring`: positive means the item lowered
-    the query's loss.
+    the query's loss. `output` is the output function differentiated for training items and
+    `query_output` (default: the same) the one for queries.
     """
 
     def __init__(
@@ -52,6 +53,8 @@ class Attributor:
         chunk_rows: int = 8192,
         verify_hashes: bool = True,
         scorer: TrakScorer | None = None,
+        query_output: str | None = None,
+        projection: str = "gaussian",
     ) -> None:
         # Validate eagerly: a bad argument must fail here, not minutes into build_index().
         if not callable(model_factory):
@@ -81,6 +84,15 @@ class Attributor:
             raise ValueError(
                 f"unknown output {output!r}; expected one of: {', '.join(sorted(OUTPUT_FUNCTIONS))}"
             )
+        if query_output is not None and query_output not in OUTPUT_FUNCTIONS:
+            raise ValueError(
+                f"unknown query output {query_output!r}; expected one of: "
+                f"{', '.join(sorted(OUTPUT_FUNCTIONS))}"
+            )
+        if not isinstance(projection, str) or projection not in PROJECTIONS:
+            raise ValueError(
+                f"unknown projection {projection!r}; expected one of: {', '.join(PROJECTIONS)}"
+            )
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
         if store is not None and not isinstance(store, IndexStore):
@@ -92,6 +104,8 @@ class Attributor:
         self.images = images.detach().to(torch.float32)
         self.class_ids = labels
         self.output = output
+        self.query_output = query_output if query_output is not None else output
+        self.projection = projection
         self.timesteps = tuple(timesteps)
         self.dim = dim
         self.seed = check_seed(seed)
@@ -102,27 +116,45 @@ class Attributor:
         self.verify_hashes = verify_hashes
         self.scorer = scorer if scorer is not None else TrakScorer(regularisation)
         self.index: AttributionIndex | None = None
+        # Models and projectors are kept once made: a query then pays only for its gradients.
+        self._computers: dict[tuple[int, str], GradientComputer] = {}
+        self._projectors: dict[int, Projector] = {}
         # Build one computer now so that bad timesteps / batch sizes fail at construction.
-        self._computer(self.checkpoints[0][1])
+        self._computer(0, self.output)
 
-    def _computer(self, state: StateDict) -> GradientComputer:
-        model = self.model_factory()
-        try:
-            model.load_state_dict(dict(state))
-        except RuntimeError as exc:  # missing/unexpected keys or wrong shapes
-            raise ValueError(f"checkpoint does not fit the model: {exc}") from exc
-        return GradientComputer(
-            model, self.scheduler, self.output, self.timesteps, self.seed, self.batch_size
-        )
+    def _computer(self, checkpoint: int, output: str) -> GradientComputer:
+        key = (checkpoint, output)
+        if key not in self._computers:
+            model = self.model_factory()
+            try:
+                model.load_state_dict(dict(self.checkpoints[checkpoint][1]))
+            except RuntimeError as exc:  # missing/unexpected keys or wrong shapes
+                raise ValueError(f"checkpoint does not fit the model: {exc}") from exc
+            self._computers[key] = GradientComputer(
+                model, self.scheduler, output, self.timesteps, self.seed, self.batch_size
+            )
+        return self._computers[key]
+
+    def _projector(self, num_params: int) -> Projector:
+        if num_params not in self._projectors:
+            if self.projection == "gaussian":
+                # Keep the caller's chunking: it bounds the memory of one drawn block.
+                self._projectors[num_params] = PROJECTIONS["gaussian"](
+                    num_params, self.dim, self.seed, chunk_rows=self.chunk_rows
+                )
+            else:
+                self._projectors[num_params] = make_projector(
+                    self.projection, num_params, self.dim, self.seed
+                )
+        return self._projectors[num_params]
 
     def _features(
-        self, state: StateDict, images: torch.Tensor, labels: torch.Tensor, stream: str
+        self, checkpoint: int, images: torch.Tensor, labels: torch.Tensor, stream: str
     ) -> torch.Tensor:
         """Projected features (N, dim) of `images` at one checkpoint, a batch at a time."""
-        computer = self._computer(state)
-        projector = ChunkedGaussianProjector(
-            computer.num_params, self.dim, self.seed, chunk_rows=self.chunk_rows
-        )
+        output = self.output if stream == "train" else self.query_output
+        computer = self._computer(checkpoint, output)
+        projector = self._projector(computer.num_params)
         parts: list[torch.Tensor] = []
         for start in range(0, images.shape[0], self.batch_size):
             stop = min(start + self.batch_size, images.shape[0])
@@ -142,19 +174,24 @@ class Attributor:
             and index.timesteps == self.timesteps
             and index.dim == self.dim
             and index.seed == self.seed
+            and index.extra == self._extra()
         )
+
+    def _extra(self) -> dict[str, Any]:
+        """Settings beyond the index's own fields, kept in its manifest and content hash."""
+        return {"query_output": self.query_output, "projection": self.projection}
 
     def build_index(self) -> AttributionIndex:
         """Compute training features at every checkpoint, fit the scorer and save the index."""
         from generation.model import checkpoint_hash  # deferred: only needed to verify
 
         features: list[torch.Tensor] = []
-        for expected, state in self.checkpoints:
+        for position, (expected, state) in enumerate(self.checkpoints):
             # 1. Refuse a checkpoint whose weights do not match the hash it is recorded under.
             if self.verify_hashes and checkpoint_hash(state) != expected:
                 raise ValueError(f"checkpoint {expected[:12]}… does not match its weights")
             # 2. Features of every training item at this checkpoint.
-            features.append(self._features(state, self.images, self.class_ids, "train"))
+            features.append(self._features(position, self.images, self.class_ids, "train"))
         index = AttributionIndex(
             item_ids=self.item_ids,
             checkpoint_hashes=tuple(h for h, _ in self.checkpoints),
@@ -164,6 +201,7 @@ class Attributor:
             dim=self.dim,
             seed=self.seed,
             regularisation=float(self.regularisation),
+            extra=self._extra(),
         )
         # 3. Fit the kernel once, and persist the index if a store is attached.
         self.scorer.fit(list(index.features))
@@ -210,7 +248,8 @@ class Attributor:
         queries = query_images.detach().to(torch.float32)
         # 1. Query features at every checkpoint (a separate noise stream from training items).
         features = [
-            self._features(state, queries, labels, "query") for _, state in self.checkpoints
+            self._features(position, queries, labels, "query")
+            for position in range(len(self.checkpoints))
         ]
         # 2. Kernel-weighted similarity, averaged over checkpoints.
         scores: np.ndarray = self.scorer.score(features).numpy()

@@ -15,7 +15,8 @@ from diffusers.models.unets.unet_2d import UNet2DModel
 
 from attribution.front import Attributor
 from attribution.gradients import GradientComputer
-from attribution.projector import ChunkedGaussianProjector
+from attribution.methods import METHODS, Method, build_attributor, evenly_spaced, get_method
+from attribution.projector import ChunkedGaussianProjector, SparseSignProjector, make_projector
 from attribution.scoring import TrakScorer
 from attribution.store import IndexStore
 from generation.model import build_unet, checkpoint_hash, training_scheduler
@@ -101,11 +102,41 @@ def test_projector_equals_dense_reference_and_is_deterministic() -> None:
     )
 
 
-def test_projector_roughly_preserves_norms() -> None:
-    projector = ChunkedGaussianProjector(num_params=3000, dim=1024, seed=0, chunk_rows=512)
+def test_sparse_projector_equals_its_dense_matrix_and_is_deterministic() -> None:
+    projector = SparseSignProjector(num_params=53, dim=16, seed=7, chunk_rows=10, nonzeros=3)
+    g = torch.randn((4, 53), generator=torch.Generator().manual_seed(0))
+    dense = projector.dense()
+    assert dense.shape == (53, 16)
+    # Each row holds at most `nonzeros` entries of ±1/sqrt(3) (two draws on a column add up).
+    assert int((dense != 0).sum(dim=1).max()) <= 3
+    assert torch.allclose(dense.abs().sum(dim=1).max(), torch.tensor(3 / 3**0.5))
+    torch.testing.assert_close(projector.project(g), g @ dense, rtol=1e-5, atol=1e-5)
+    twin = SparseSignProjector(num_params=53, dim=16, seed=7, chunk_rows=10, nonzeros=3)
+    twin._cache.clear()
+    assert torch.equal(twin.project(g), projector.project(g))
+    other = SparseSignProjector(num_params=53, dim=16, seed=8, chunk_rows=10, nonzeros=3)
+    assert not torch.allclose(other.project(g), projector.project(g))
+    pieces = [(30, g[:, 30:]), (0, g[:, :7]), (7, g[:, 7:30])]
+    torch.testing.assert_close(
+        projector.project_chunks(pieces, batch=4), projector.project(g), rtol=1e-5, atol=1e-5
+    )
+    # Without a cache the chunks are redrawn identically.
+    uncached = SparseSignProjector(53, 16, 7, chunk_rows=10, nonzeros=3, cache_entries=0)
+    assert torch.equal(uncached.project(g), projector.project(g))
+    assert not uncached._cache
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "sparse"])
+def test_projector_roughly_preserves_norms(kind: str) -> None:
+    projector = make_projector(kind, num_params=3000, dim=1024, seed=0)
     g = torch.randn((8, 3000), generator=torch.Generator().manual_seed(1))
     ratio = projector.project(g).norm(dim=1) / g.norm(dim=1)
     assert bool(((ratio > 0.85) & (ratio < 1.15)).all()), ratio
+    # Inner products too (what the TRAK kernel consumes), within JL distortion.
+    h = g + 0.5 * torch.randn((8, 3000), generator=torch.Generator().manual_seed(2))
+    exact = (g * h).sum(dim=1)
+    projected = (projector.project(g) * projector.project(h)).sum(dim=1)
+    assert bool(((projected - exact).abs() < 0.15 * g.norm(dim=1) * h.norm(dim=1)).all())
 
 
 def test_projector_scales_without_materialising_the_matrix() -> None:
@@ -263,6 +294,54 @@ def test_attributor_end_to_end_store_round_trip_and_identical_rebuild(
         store.load()
     with pytest.raises(ValueError, match="no attribution index"):
         IndexStore(tmp_path / "missing").load()
+
+
+def test_methods_registry_and_query_output(config: ModelConfig) -> None:
+    assert evenly_spaced(4) == (125, 375, 625, 875)
+    assert get_method("d-trak").output == "square_norm"
+    assert set(METHODS) >= {"trak", "d-trak"}
+    changed = get_method("trak").with_settings(timesteps=2, dim=32)
+    assert changed.timesteps == (250, 750)
+    assert changed.dim == 32
+    assert changed.parameters()["timesteps"] == [250, 750]
+    with pytest.raises(ValueError, match="unknown attribution method"):
+        get_method("magic")
+    with pytest.raises(ValueError, match="K"):
+        get_method("trak").with_settings(timesteps=0)
+    with pytest.raises(ValueError, match="projection dimension"):
+        get_method("trak").with_settings(dim=0)
+    with pytest.raises(ValueError, match="projection dimension"):
+        get_method("trak").with_settings(dim=1_000_000)
+    with pytest.raises(ValueError, match="unknown projection"):
+        Method("x", "loss", "loss", (1,), 8, projection="dct")
+    # A mixed method (square-norm train features, loss queries) builds and records both.
+    mixed = Method("mixed", "square_norm", "loss", TIMESTEPS, 32, regularisation=1e-2)
+    images, labels = _images(6, seed=4)
+    state = build_unet(config, seed=0).state_dict()
+
+    def build(method: Method) -> Attributor:
+        return build_attributor(
+            method,
+            model_factory=lambda: build_unet(config),
+            checkpoints=[(checkpoint_hash(state), state)],
+            scheduler=training_scheduler(config),
+            item_ids=[f"i{n}" for n in range(6)],
+            images=images,
+            class_ids=labels,
+        )
+
+    attributor = build(mixed)
+    index = attributor.build_index()
+    assert index.extra == {"query_output": "loss", "projection": "sparse"}
+    assert attributor.score(images[:2], labels[:2]).shape == (2, 6)
+    # Train features come from the square norm, query features from the loss.
+    dtrak = build(Method("d", "square_norm", "square_norm", TIMESTEPS, 32))
+    trak = build(Method("t", "loss", "loss", TIMESTEPS, 32))
+    one, label = images[:1], torch.tensor(labels[:1])
+    for stream, same, other in (("train", dtrak, trak), ("query", trak, dtrak)):
+        mine = attributor._features(0, one, label, stream)
+        assert torch.equal(mine, same._features(0, one, label, stream))
+        assert not torch.allclose(mine, other._features(0, one, label, stream))
 
 
 def test_bad_inputs_raise_value_error(config: ModelConfig) -> None:

@@ -1,0 +1,174 @@
+"""Named attribution methods: the settings an `Attributor` is built with, as recorded data.
+
+A method's name is what `AttributionRecorded.method` says and its `parameters()` are what the
+event stores, so a recorded attribution names exactly how to recompute it. Adding a method is
+adding an entry to `METHODS`; which one the museum uses unless told otherwise is
+`DEFAULT_METHOD`, chosen on the benchmark's evidence (see README, "Attribution").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from attribution.front import Attributor
+from attribution.gradients import OUTPUT_FUNCTIONS
+from attribution.projector import PROJECTIONS
+from attribution.scoring import TrakScorer
+from attribution.store import IndexStore
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "MAX_DIM",
+    "MAX_TIMESTEPS",
+    "METHODS",
+    "SCORERS",
+    "Method",
+    "build_attributor",
+    "evenly_spaced",
+    "get_method",
+]
+
+MAX_DIM = 65_536
+MAX_TIMESTEPS = 1000
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+# Score computers by name; each is built from the method's regularisation.
+SCORERS: dict[str, Callable[[float], TrakScorer]] = {"trak": TrakScorer}
+
+
+def evenly_spaced(count: int, num_train_timesteps: int = 1000) -> tuple[int, ...]:
+    """`count` timesteps at the centres of equal slices of 0..num_train_timesteps-1."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_TIMESTEPS:
+        raise ValueError(f"the number of timesteps K must be between 1 and {MAX_TIMESTEPS}")
+    if count > num_train_timesteps:
+        raise ValueError(f"K = {count} exceeds the model's {num_train_timesteps} timesteps")
+    width = num_train_timesteps / count
+    return tuple(int(width * i + width / 2) for i in range(count))
+
+
+@dataclass(frozen=True)
+class Method:
+    """How features are made and scored: output functions, K timesteps, k dimensions."""
+
+    name: str
+    output: str
+    query_output: str
+    timesteps: tuple[int, ...]
+    dim: int
+    projection: str = "sparse"
+    regularisation: float = 1e-3
+    scorer: str = "trak"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timesteps", tuple(self.timesteps))
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"method name {self.name!r} must be a lowercase slug")
+        for which, output in (("output", self.output), ("query_output", self.query_output)):
+            if output not in OUTPUT_FUNCTIONS:
+                known = ", ".join(sorted(OUTPUT_FUNCTIONS))
+                raise ValueError(f"unknown {which} {output!r}; expected one of: {known}")
+        if not self.timesteps or len(self.timesteps) > MAX_TIMESTEPS:
+            raise ValueError(f"K (the number of timesteps) must be between 1 and {MAX_TIMESTEPS}")
+        if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 for t in self.timesteps):
+            raise ValueError("timesteps must be non-negative integers")
+        if isinstance(self.dim, bool) or not isinstance(self.dim, int):
+            raise ValueError("k (the projection dimension) must be an integer")
+        if not 1 <= self.dim <= MAX_DIM:
+            raise ValueError(f"k (the projection dimension) must be between 1 and {MAX_DIM}")
+        if self.projection not in PROJECTIONS:
+            raise ValueError(
+                f"unknown projection {self.projection!r}; expected one of: {', '.join(PROJECTIONS)}"
+            )
+        if not (
+            isinstance(self.regularisation, int | float) and math.isfinite(self.regularisation)
+        ):
+            raise ValueError("regularisation must be a finite number")
+        if self.regularisation < 0:
+            raise ValueError("regularisation must not be negative")
+        if self.scorer not in SCORERS:
+            raise ValueError(
+                f"unknown scorer {self.scorer!r}; expected one of: {', '.join(SCORERS)}"
+            )
+
+    def parameters(self) -> dict[str, Any]:
+        """Plain JSON for the ledger event (everything but the name)."""
+        data = asdict(self)
+        del data["name"]
+        data["timesteps"] = list(self.timesteps)
+        return data
+
+    def with_settings(self, *, timesteps: int | None = None, dim: int | None = None) -> Method:
+        """The same method with another K (evenly spaced) or k; validated like any method."""
+        return Method(
+            name=self.name,
+            output=self.output,
+            query_output=self.query_output,
+            timesteps=evenly_spaced(timesteps) if timesteps is not None else self.timesteps,
+            dim=dim if dim is not None else self.dim,
+            projection=self.projection,
+            regularisation=self.regularisation,
+            scorer=self.scorer,
+        )
+
+
+_K10 = evenly_spaced(10)
+
+METHODS: dict[str, Method] = {
+    # TRAK: gradients of the training loss, for training items and queries alike.
+    "trak": Method("trak", output="loss", query_output="loss", timesteps=_K10, dim=2048),
+    # D-TRAK: gradients of the squared norm of the predicted noise (Zheng et al., 2024).
+    "d-trak": Method(
+        "d-trak", output="square_norm", query_output="square_norm", timesteps=_K10, dim=2048
+    ),
+}
+
+DEFAULT_METHOD = "d-trak"
+
+
+def get_method(name: str) -> Method:
+    """The registered method called `name`; ValueError listing the known ones."""
+    if not isinstance(name, str) or name not in METHODS:
+        raise ValueError(
+            f"unknown attribution method {name!r}; expected one of: {', '.join(sorted(METHODS))}"
+        )
+    return METHODS[name]
+
+
+def build_attributor(
+    method: Method,
+    *,
+    model_factory: Callable[[], torch.nn.Module],
+    checkpoints: Sequence[tuple[str, Mapping[str, torch.Tensor]]],
+    scheduler: Any,
+    item_ids: Sequence[str],
+    images: torch.Tensor,
+    class_ids: Sequence[int] | torch.Tensor,
+    seed: int = 0,
+    store: IndexStore | None = None,
+    batch_size: int = 16,
+) -> Attributor:
+    """An `Attributor` configured by `method` (its roles: computer, projector, scorer, store)."""
+    return Attributor(
+        model_factory,
+        checkpoints,
+        scheduler,
+        item_ids,
+        images,
+        class_ids,
+        output=method.output,
+        query_output=method.query_output,
+        timesteps=method.timesteps,
+        dim=method.dim,
+        seed=seed,
+        regularisation=method.regularisation,
+        store=store,
+        batch_size=batch_size,
+        scorer=SCORERS[method.scorer](method.regularisation),
+        projection=method.projection,
+    )
