@@ -9,8 +9,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from typer.exceptions import TyperException
 
+from api.cli_royalties import bench_royalties, royalties_app
 from ledger.errors import IntegrityViolation, LedgerError
 
 app = typer.Typer(
@@ -25,6 +27,8 @@ ledger_app = typer.Typer(help="Inspect and prove the verifiable event log.", no_
 bench_app = typer.Typer(help="Measure the museum against its targets.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
+app.add_typer(royalties_app, name="royalties")
+bench_app.command("royalties")(bench_royalties)
 
 out = Console()
 
@@ -523,6 +527,70 @@ def generate(
     _say(f"output sha256: {result['output_sha256']}")
     if out_file is not None:
         _say(f"wrote {out_file}")
+
+
+@app.command()
+def attribute(
+    generation: Annotated[str, typer.Argument(help="Generation id (from museum generate).")],
+    method: Annotated[
+        str | None,
+        typer.Option(help="Attribution method, e.g. d-trak, trak (default: the museum's)."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Credit the top-k scored items (1 to 1000).")] = 10,
+    timesteps: Annotated[
+        int | None, typer.Option(help="K: timesteps the features average over (default: method's).")
+    ] = None,
+    dim: Annotated[
+        int | None, typer.Option(help="k: projection dimension (default: the method's).")
+    ] = None,
+    job_id: Annotated[str | None, typer.Option("--job-id", help=_JOB_ID_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Credit a generation to the donated items that shaped it, and record the attribution.
+
+    Scores every training item of the run that made the generation (building the run's index on
+    first use), records the top-k with shares that sum to exactly one, rolled up per donation,
+    stage role and artist.
+    """
+    from ledger.settings import get_settings
+
+    job = _job_id(job_id)
+    arguments: dict[str, Any] = {
+        "generation_id": generation,
+        "method": method,
+        "top": top,
+        "timesteps": timesteps,
+        "dim": dim,
+    }
+    try:
+        from api import jobs
+
+        jobs.validate("attribute", **arguments)
+        if get_settings().redis_url:
+            _submitted(jobs.submit("attribute", job, **arguments), as_json)
+            result = jobs.wait_for_result(job, on_no_worker=None if as_json else _no_worker)
+        else:
+            if not as_json:
+                _say(f"attributing generation {generation} (the run's index is built on first use)")
+            result = jobs.run_job_inline("attribute", job, **arguments)
+    except ValueError as exc:
+        raise _as_refusal(exc) from None
+    if as_json:
+        print(json.dumps(result))
+        return
+    _say(
+        f"attribution {result['attribution_id']} ({result['method']}, index {result['index_hash'][:12]}…)"
+    )
+    table = Table(title=f"top {result['k']} items, shares of the positively scored")
+    for column in ("item", "score", "share"):
+        table.add_column(column, justify="right" if column != "item" else "left")
+    shares = {line["item_id"]: line["ppm"] for line in result["shares_ppm"]}
+    for line in result["top_k"]:
+        ppm = shares.get(line["item_id"], 0)
+        table.add_row(line["item_id"], f"{line['score']:.4g}", f"{ppm / 10_000:.2f} %")
+    out.print(table)
+    for credit in result["credits"]:
+        _say(f"credit: {credit['pseudonym']} {credit['ppm'] / 10_000:.2f} %")
 
 
 @app.command()

@@ -1,9 +1,10 @@
-"""Training and generation as jobs: one job function, run in-process or by arq workers.
+"""Training, generation and attribution as jobs: one job function, in-process or on arq workers.
 
 Embedded mode (no `MUSEUM_REDIS_URL`): `run_job_inline` calls the job function in this process.
 Distributed mode: `submit` enqueues it on Redis under the caller's job id, any number of
 `museum worker` processes run it, and `wait_for_result` waits for its outcome. Either way the job
-body is `generation.service.train_run` / `generate`, keyed by the job id, so a job that runs twice
+body is `generation.service.train_run` / `generate` / `api.attribute.attribute`, keyed by the job
+id (an attribution by generation, method and index hash), so a job that runs twice
 (a retry after its worker died, a resubmission after its result expired) records each fact once.
 
 Retry after a worker dies
@@ -62,6 +63,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.attribute import DEFAULT_TOP, AttributeRequest, attribute, parse_generation_id
 from ledger.application import MuseumLedger
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import ConfigurationError, Conflict, InvalidInput, LedgerError, NotFound
@@ -224,6 +226,8 @@ def validate(name: str, **kwargs: Any) -> None:
             parse(StageRole, kwargs["role"], "stage role")
             parse(Emotion, kwargs["emotion"], "emotion")
             _version(kwargs.get("version"))
+        elif name == "attribute":
+            _attribute_request(**kwargs).check()
         else:
             raise InvalidInput(f"unknown job {name!r}; expected one of: {', '.join(JOBS)}")
     except ValueError as exc:
@@ -372,7 +376,51 @@ async def generate_job(
     return await _in_thread(ctx, threading.Event(), lambda: _with_ledger(ctx, work))
 
 
-JOBS: dict[str, JobFunction] = {"train": train_job, "generate": generate_job}
+def _attribute_request(
+    generation_id: str,
+    method: str | None = None,
+    top: int = DEFAULT_TOP,
+    timesteps: int | None = None,
+    dim: int | None = None,
+) -> AttributeRequest:
+    return AttributeRequest(
+        generation_id=parse_generation_id(generation_id),
+        method=method,
+        top=top,
+        timesteps=timesteps,
+        dim=dim,
+    )
+
+
+async def attribute_job(
+    ctx: Ctx,
+    generation_id: str,
+    method: str | None = None,
+    top: int = DEFAULT_TOP,
+    timesteps: int | None = None,
+    dim: int | None = None,
+) -> dict[str, Any]:
+    """Score a generation against its run's items and record the credit (`api.attribute`)."""
+    job_id: str = ctx["job_id"]
+    request = _attribute_request(generation_id, method, top, timesteps, dim)
+    request.check()
+
+    def work(ledger: MuseumLedger) -> dict[str, Any]:
+        _give_up_if_tried_out(ctx, None, ledger)
+        try:
+            result = attribute(ledger, get_settings().home, request)
+        except ValueError as exc:
+            raise _invalid(exc) from None
+        return {"job": "attribute", "job_id": job_id, "state": "completed", **result}
+
+    return await _in_thread(ctx, threading.Event(), lambda: _with_ledger(ctx, work))
+
+
+JOBS: dict[str, JobFunction] = {
+    "train": train_job,
+    "generate": generate_job,
+    "attribute": attribute_job,
+}
 
 
 # --- embedded mode -----------------------------------------------------------------------------
@@ -455,6 +503,7 @@ class WorkerSettings:
             train_job, name="train", timeout=_jobs.job_timeout + max(60.0, _jobs.job_timeout / 10)
         ),
         func(generate_job, name="generate", timeout=_jobs.job_timeout),
+        func(attribute_job, name="attribute", timeout=_jobs.job_timeout),
     ]
     redis_settings = _optional_redis_settings()
     queue_name = _jobs.queue_name

@@ -107,6 +107,27 @@ def _refused(home: Path, args: tuple[str, ...], needle: str) -> str | None:
     return f"{args}: {', '.join(problems)}; stderr={result.stderr!r}" if problems else None
 
 
+def test_attribute_credits_a_generation_and_records_it_once(trained: tuple[Path, str]) -> None:
+    home, run_id = trained
+    made = museum(home, "generate", "--role", "final", "--emotion", "joy", "--steps", "4", "--json")
+    assert made.returncode == 0, made.stderr
+    generation = json.loads(made.stdout)["generation_id"]
+    small = ("--timesteps", "2", "--dim", "64", "--top", "3")
+    shown = museum(home, "attribute", generation, *small)
+    assert shown.returncode == 0, shown.stderr
+    assert "attribution " in shown.stdout
+    assert "credit: " in shown.stdout
+    before = _events(home)
+    again = museum(home, "attribute", generation, *small, "--json")
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert _events(home) == before  # recorded by the first call; the second finds it
+    assert result["attribution_id"] in shown.stdout
+    assert result["model_version"] == run_id
+    assert len(result["top_k"]) == 3
+    assert sum(line["ppm"] for line in result["credits"]) == 1_000_000
+
+
 def test_bad_input_is_one_line_on_stderr_and_records_nothing(
     trained: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -135,6 +156,12 @@ def test_bad_input_is_one_line_on_stderr_and_records_nothing(
         (home, ("generate", "--role", "final", "--emotion", "joy", "--version", "v2"), "run id"),
         (home, ("generate", "--role", "final"), "--emotion"),
         (home, ("worker",), "MUSEUM_REDIS_URL"),
+        (home, ("attribute", "g-17"), "is not a generation id"),
+        (home, ("attribute", str(uuid4())), "no generation"),
+        (home, ("attribute", str(uuid4()), "--top", "0"), "top-k"),
+        (home, ("attribute", str(uuid4()), "--timesteps", "0"), "number of timesteps K"),
+        (home, ("attribute", str(uuid4()), "--dim", "0"), "projection dimension"),
+        (home, ("attribute", str(uuid4()), "--method", "magic"), "unknown attribution method"),
         (busy, ("train", "--preset", "tiny", "--steps", "5"), "is already running"),
         (empty, ("train", "--preset", "tiny", "--steps", "5"), "nothing to train on"),
         (empty, ("generate", "--role", "final", "--emotion", "joy"), "no model version"),

@@ -1,0 +1,222 @@
+"""Attribution against a training run: its items, its checkpoints, its index on disk.
+
+A run's training set is what its start event snapshotted (ids, stages, classes) and its
+checkpoints are the content-hashed raw weights it saved, so an index rebuilt from the ledger is
+the same index. Sharded runs get one index per shard: a shard model only saw its own items, and
+the generation's ensemble averages the shards, so each item is scored by its own shard's model.
+
+Indexes live under `<root>/<run id>/<method>-<settings hash>/shard-<n>` and are built on first
+use. An index is built from decrypted stage images; once an artist is erased their images cannot
+be read, so an index that already exists keeps their items (their pseudonymous credit line
+survives, as the ledger promises) and one built later leaves them out and says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import torch
+
+from attribution.front import Attributor
+from attribution.methods import Method, build_attributor
+from attribution.store import IndexStore
+from generation.model import build_unet, images_to_tensor, label_to_class, training_scheduler
+from generation.presets import ModelConfig
+from generation.service import load_checkpoint
+from generation.training import sharded_assignment
+from ledger.application import MuseumLedger
+from ledger.domain.model import Generation, TrainingRun
+from ledger.errors import Conflict, InvalidInput, KeyShredded
+from ledger.model_records import TrainingItem
+
+__all__ = ["RunAttribution", "RunScores", "index_directory"]
+
+
+@dataclass(frozen=True)
+class RunScores:
+    """Scores of one generation against every indexed item of its run, and how they were made."""
+
+    scores: dict[str, float]
+    index_hash: str
+    parameters: dict[str, Any]
+    seconds: float
+    excluded: list[str] = field(default_factory=list)
+
+
+def _settings_hash(method: Method, seed: int) -> str:
+    text = json.dumps({"method": method.parameters(), "seed": seed}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def index_directory(root: Path, run_id: UUID, method: Method, seed: int) -> Path:
+    """Where the indexes of one run under one method's settings live."""
+    return root / str(run_id) / f"{method.name}-{_settings_hash(method, seed)}"
+
+
+class RunAttribution:
+    """Scores generations of one model version against the items of its training run."""
+
+    def __init__(
+        self,
+        ledger: MuseumLedger,
+        run: TrainingRun,
+        method: Method,
+        root: Path,
+        *,
+        seed: int = 0,
+        batch_size: int = 16,
+        on_build: Callable[[int, int], None] | None = None,
+    ) -> None:
+        if run.state != "completed":
+            raise Conflict(f"training run {run.id} is {run.state}: only a model version is scored")
+        if not run.checkpoints:
+            raise InvalidInput(f"training run {run.id} has no checkpoints to attribute with")
+        self.ledger = ledger
+        self.run = run
+        self.method = method
+        self.seed = seed
+        self.batch_size = batch_size
+        self.on_build = on_build
+        self.config = ModelConfig.from_dict(run.config["model"])
+        self.directory = index_directory(root, run.id, method, seed)
+        items = [TrainingItem.from_dict(item) for item in run.items]
+        assignment = sharded_assignment([item.item_id for item in items], run.shards)
+        self.shards = [
+            [item for item in items if assignment[item.item_id] == shard]
+            for shard in range(run.shards)
+        ]
+        self._attributors: dict[int, tuple[Attributor, list[str]]] = {}
+
+    def _checkpoints(self, shard: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
+        """The shard's raw (not EMA) weights at every saved step, oldest first."""
+        saved = sorted(
+            (c for c in self.run.checkpoints if c["shard"] == shard), key=lambda c: c["step"]
+        )
+        if not saved:
+            raise InvalidInput(f"shard {shard} of run {self.run.id} has no checkpoints")
+        return [
+            (c["hash"], load_checkpoint(self.ledger.blobs.get(c["blob_id"]), ema=False))
+            for c in saved
+        ]
+
+    def _readable(self, members: list[TrainingItem]) -> tuple[list[TrainingItem], list[bytes]]:
+        """Members whose stage images can still be decrypted, and those images."""
+        kept: list[TrainingItem] = []
+        images: list[bytes] = []
+        for item in members:
+            try:
+                images.append(self.ledger.stage_image(item.donation_id, item.stage_index))
+            except KeyShredded:
+                continue
+            kept.append(item)
+        return kept, images
+
+    def _attributor(self, shard: int) -> tuple[Attributor, list[str]]:
+        """The shard's attributor with its index loaded (or built), and the excluded ids."""
+        if shard in self._attributors:
+            return self._attributors[shard]
+        members = self.shards[shard]
+        store = IndexStore(self.directory / f"shard-{shard}")
+        shape = (self.config.channels, self.config.resolution, self.config.resolution)
+        excluded: list[str] = []
+        if store.exists():
+            # 1. A stored index needs no images: it is checked against the run, then used.
+            indexed = set(self._stored_item_ids(store))
+            members = [item for item in members if item.item_id in indexed]
+            excluded = sorted(indexed.symmetric_difference(i.item_id for i in self.shards[shard]))
+            images = torch.zeros((len(members), *shape))
+        else:
+            # 2. Otherwise decrypt what can still be read and build it.
+            members, pngs = self._readable(members)
+            excluded = sorted(
+                {i.item_id for i in self.shards[shard]} - {i.item_id for i in members}
+            )
+            if not members:
+                raise InvalidInput(f"no readable training items left in shard {shard}")
+            images = images_to_tensor(pngs, self.config)
+        attributor = build_attributor(
+            self.method,
+            model_factory=lambda: build_unet(self.config),
+            checkpoints=self._checkpoints(shard),
+            scheduler=training_scheduler(self.config),
+            item_ids=[item.item_id for item in members],
+            images=images,
+            class_ids=[label_to_class(item.role, item.emotion) for item in members],
+            seed=self.seed,
+            store=store,
+            batch_size=self.batch_size,
+        )
+        try:
+            if store.exists():
+                attributor.load_index()
+            else:
+                if self.on_build is not None:
+                    self.on_build(shard, len(members))
+                attributor.build_index()
+        except ValueError as exc:
+            raise Conflict(
+                f"the attribution index in {store.directory} does not belong to run "
+                f"{self.run.id} under method {self.method.name} ({exc}); remove it to rebuild"
+            ) from None
+        self._attributors[shard] = (attributor, excluded)
+        return self._attributors[shard]
+
+    @staticmethod
+    def _stored_item_ids(store: IndexStore) -> list[str]:
+        try:
+            manifest = json.loads((store.directory / "manifest.json").read_text())
+            return [str(i) for i in manifest["item_ids"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise Conflict(
+                f"the attribution index in {store.directory} is unreadable: {exc}"
+            ) from None
+
+    def build(self) -> str:
+        """Build (or load) every shard's index; the combined index hash."""
+        hashes = [self._attributor(shard)[0].index_hash for shard in range(len(self.shards))]
+        return (
+            hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest()
+        )
+
+    def score(self, generation: Generation) -> RunScores:
+        """Every indexed item's score for the generation (positive: it lowered its loss)."""
+        if generation.model_version != self.run.id:
+            raise InvalidInput(
+                f"generation {generation.id} was made by model version {generation.model_version}, "
+                f"not by run {self.run.id}"
+            )
+        index_hash = self.build()
+        started = time.perf_counter()
+        # 1. The query: the generated image and the class it was conditioned on.
+        query = images_to_tensor([self.ledger.blobs.get(generation.blob_id)], self.config)
+        label = [
+            label_to_class(generation.conditioning["role"], generation.conditioning["emotion"])
+        ]
+        scores: dict[str, float] = {}
+        excluded: list[str] = []
+        for shard in range(len(self.shards)):
+            # 2. Score against each shard's items with that shard's checkpoints.
+            attributor, missing = self._attributor(shard)
+            row = attributor.score(query, label)[0]
+            scores.update(zip(attributor.item_ids, (float(v) for v in row), strict=True))
+            excluded += missing
+        return RunScores(
+            scores=scores,
+            index_hash=index_hash,
+            parameters={
+                **self.method.parameters(),
+                "seed": self.seed,
+                "checkpoints": len(self.run.checkpoints),
+                "shards": len(self.shards),
+                "excluded_items": len(excluded),
+            },
+            seconds=time.perf_counter() - started,
+            excluded=sorted(excluded),
+        )
