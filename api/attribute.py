@@ -33,6 +33,7 @@ class AttributeRequest:
     top: int = DEFAULT_TOP
     timesteps: int | None = None
     dim: int | None = None
+    checkpoints: int | None = None
     seed: int = 0
 
     def check(self) -> None:
@@ -48,7 +49,7 @@ class AttributeRequest:
 
         try:
             return get_method(self.method or DEFAULT_METHOD).with_settings(
-                timesteps=self.timesteps, dim=self.dim
+                timesteps=self.timesteps, dim=self.dim, checkpoints=self.checkpoints
             )
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None

@@ -543,6 +543,10 @@ def attribute(
     dim: Annotated[
         int | None, typer.Option(help="k: projection dimension (default: the method's).")
     ] = None,
+    checkpoints: Annotated[
+        int | None,
+        typer.Option(help="Use each shard's last N checkpoints (0: all; default: the method's)."),
+    ] = None,
     job_id: Annotated[str | None, typer.Option("--job-id", help=_JOB_ID_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -561,6 +565,7 @@ def attribute(
         "top": top,
         "timesteps": timesteps,
         "dim": dim,
+        "checkpoints": checkpoints,
     }
     try:
         from api import jobs

@@ -382,6 +382,7 @@ def _attribute_request(
     top: int = DEFAULT_TOP,
     timesteps: int | None = None,
     dim: int | None = None,
+    checkpoints: int | None = None,
 ) -> AttributeRequest:
     return AttributeRequest(
         generation_id=parse_generation_id(generation_id),
@@ -389,6 +390,7 @@ def _attribute_request(
         top=top,
         timesteps=timesteps,
         dim=dim,
+        checkpoints=checkpoints,
     )
 
 
@@ -399,10 +401,11 @@ async def attribute_job(
     top: int = DEFAULT_TOP,
     timesteps: int | None = None,
     dim: int | None = None,
+    checkpoints: int | None = None,
 ) -> dict[str, Any]:
     """Score a generation against its run's items and record the credit (`api.attribute`)."""
     job_id: str = ctx["job_id"]
-    request = _attribute_request(generation_id, method, top, timesteps, dim)
+    request = _attribute_request(generation_id, method, top, timesteps, dim, checkpoints)
     request.check()
 
     def work(ledger: MuseumLedger) -> dict[str, Any]:

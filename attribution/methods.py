@@ -19,11 +19,12 @@ import torch
 from attribution.front import Attributor
 from attribution.gradients import OUTPUT_FUNCTIONS
 from attribution.projector import PROJECTIONS
-from attribution.scoring import TrakScorer
+from attribution.scoring import CosineTrakScorer, TrakScorer, unit_train_scorer
 from attribution.store import IndexStore
 
 __all__ = [
     "DEFAULT_METHOD",
+    "MAX_CHECKPOINTS",
     "MAX_DIM",
     "MAX_TIMESTEPS",
     "METHODS",
@@ -35,11 +36,17 @@ __all__ = [
 ]
 
 MAX_DIM = 65_536
+MAX_CHECKPOINTS = 1000
 MAX_TIMESTEPS = 1000
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 # Score computers by name; each is built from the method's regularisation.
-SCORERS: dict[str, Callable[[float], TrakScorer]] = {"trak": TrakScorer}
+SCORERS: dict[str, Callable[[float], TrakScorer]] = {
+    "trak": TrakScorer,
+    # Unit-length rows (train and query) / unit-length train rows only: see CosineTrakScorer.
+    "cosine": CosineTrakScorer,
+    "unit-train": unit_train_scorer,
+}
 
 
 def evenly_spaced(count: int, num_train_timesteps: int = 1000) -> tuple[int, ...]:
@@ -54,7 +61,11 @@ def evenly_spaced(count: int, num_train_timesteps: int = 1000) -> tuple[int, ...
 
 @dataclass(frozen=True)
 class Method:
-    """How features are made and scored: output functions, K timesteps, k dimensions."""
+    """How features are made and scored: output functions, K timesteps, k dimensions.
+
+    `checkpoints` is how many of each run's last checkpoints the ensemble uses (0: all of
+    them); fewer is proportionally faster to index and to query.
+    """
 
     name: str
     output: str
@@ -64,6 +75,7 @@ class Method:
     projection: str = "sparse"
     regularisation: float = 1e-3
     scorer: str = "trak"
+    checkpoints: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timesteps", tuple(self.timesteps))
@@ -91,6 +103,10 @@ class Method:
             raise ValueError("regularisation must be a finite number")
         if self.regularisation < 0:
             raise ValueError("regularisation must not be negative")
+        if isinstance(self.checkpoints, bool) or not isinstance(self.checkpoints, int):
+            raise ValueError("checkpoints must be an integer (0: all of them)")
+        if not 0 <= self.checkpoints <= MAX_CHECKPOINTS:
+            raise ValueError(f"checkpoints must be between 0 (all) and {MAX_CHECKPOINTS}")
         if self.scorer not in SCORERS:
             raise ValueError(
                 f"unknown scorer {self.scorer!r}; expected one of: {', '.join(SCORERS)}"
@@ -103,8 +119,14 @@ class Method:
         data["timesteps"] = list(self.timesteps)
         return data
 
-    def with_settings(self, *, timesteps: int | None = None, dim: int | None = None) -> Method:
-        """The same method with another K (evenly spaced) or k; validated like any method."""
+    def with_settings(
+        self,
+        *,
+        timesteps: int | None = None,
+        dim: int | None = None,
+        checkpoints: int | None = None,
+    ) -> Method:
+        """The same method with another K (evenly spaced), k or checkpoint count; validated."""
         return Method(
             name=self.name,
             output=self.output,
@@ -114,6 +136,7 @@ class Method:
             projection=self.projection,
             regularisation=self.regularisation,
             scorer=self.scorer,
+            checkpoints=self.checkpoints if checkpoints is None else checkpoints,
         )
 
 
@@ -125,6 +148,36 @@ METHODS: dict[str, Method] = {
     # D-TRAK: gradients of the squared norm of the predicted noise (Zheng et al., 2024).
     "d-trak": Method(
         "d-trak", output="square_norm", query_output="square_norm", timesteps=_K10, dim=2048
+    ),
+    # Candidates for the default, chosen by the attribution bench's selection protocol (see
+    # api/bench_attribution.py, SELECTION): the same features as TRAK / D-TRAK, with
+    # unit-length training rows and/or loss-gradient queries against square-norm train features.
+    "d-trak-unit": Method(
+        "d-trak-unit",
+        output="square_norm",
+        query_output="square_norm",
+        timesteps=_K10,
+        dim=2048,
+        scorer="unit-train",
+    ),
+    "d-trak-mixed": Method(
+        "d-trak-mixed", output="square_norm", query_output="loss", timesteps=_K10, dim=2048
+    ),
+    "d-trak-mixed-unit": Method(
+        "d-trak-mixed-unit",
+        output="square_norm",
+        query_output="loss",
+        timesteps=_K10,
+        dim=2048,
+        scorer="unit-train",
+    ),
+    "trak-unit": Method(
+        "trak-unit",
+        output="loss",
+        query_output="loss",
+        timesteps=_K10,
+        dim=2048,
+        scorer="unit-train",
     ),
 }
 

@@ -95,12 +95,15 @@ class RunAttribution:
         self._attributors: dict[int, tuple[Attributor, list[str]]] = {}
 
     def _checkpoints(self, shard: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
-        """The shard's raw (not EMA) weights at every saved step, oldest first."""
+        """The shard's raw (not EMA) weights at its last saved steps (all, or the method's
+        count), oldest first."""
         saved = sorted(
             (c for c in self.run.checkpoints if c["shard"] == shard), key=lambda c: c["step"]
         )
         if not saved:
             raise InvalidInput(f"shard {shard} of run {self.run.id} has no checkpoints")
+        if self.method.checkpoints:
+            saved = saved[-self.method.checkpoints :]
         return [
             (c["hash"], load_checkpoint(self.ledger.blobs.get(c["blob_id"]), ema=False))
             for c in saved
@@ -213,7 +216,9 @@ class RunAttribution:
             parameters={
                 **self.method.parameters(),
                 "seed": self.seed,
-                "checkpoints": len(self.run.checkpoints),
+                "checkpoint_hashes": sorted(
+                    h for a, _ in self._attributors.values() for h, _ in a.checkpoints
+                ),
                 "shards": len(self.shards),
                 "excluded_items": len(excluded),
             },

@@ -163,4 +163,5 @@ def test_scores_are_finite_and_cover_the_run(ledger: MuseumLedger, tmp_path: Pat
     values = np.array(list(scored.scores.values()))
     assert set(scored.scores) == set(run.item_ids())
     assert np.isfinite(values).all()
-    assert scored.parameters["checkpoints"] == len(run.checkpoints)
+    assert scored.parameters["checkpoint_hashes"] == sorted(c["hash"] for c in run.checkpoints)
+    assert scored.parameters["checkpoints"] == 0  # the method's "all of them"

@@ -20,6 +20,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, result.stderr
     assert "ledger verified" in result.stdout
     assert "verified offline" in result.stdout
+    # Every exhibit is credited to donors, from one index of the run on disk.
+    assert "credited to" in result.stdout
+    assert result.stdout.count(" %") >= 6
+    assert len(list((home / "attribution-indexes").glob("*/*/shard-0/manifest.json"))) == 1
     images = sorted((home / "exhibition").glob("*.png"))
     assert len(images) == 6
     assert all(image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
