@@ -175,7 +175,7 @@ def test_bad_input_is_one_line_on_stderr_and_records_nothing(
 
 
 def test_new_commands_have_help(tmp_path: Path) -> None:
-    for command in ("train", "generate", "worker"):
+    for command in ("train", "generate", "worker", "attribute"):
         result = museum(tmp_path, command, "--help")
         assert result.returncode == 0, result.stderr
         assert "Usage:" in result.stdout

@@ -22,6 +22,7 @@ from factories import seed_home
 
 from api import jobs
 from ledger.application import MuseumLedger
+from ledger.attribution_records import AttributionRecords
 from ledger.crypto import MasterKey
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import NotFound
@@ -160,6 +161,9 @@ def test_inline_refusals_record_nothing(ledger: MuseumLedger) -> None:
         ("generate", draw | {"role": "x"}, ValueError, "stage role"),
         ("generate", draw, NotFound, "no model version"),
         ("generate", draw | {"version": "v1"}, ValueError, "not a run id"),
+        ("attribute", {"generation_id": "g-1"}, ValueError, "not a generation id"),
+        ("attribute", {"generation_id": str(uuid4())}, NotFound, "no generation"),
+        ("attribute", {"generation_id": str(uuid4()), "top": 0}, ValueError, "top-k"),
         ("erase", {}, ValueError, "unknown job"),
     ]
     for name, kwargs, error, needle in cases:
@@ -327,6 +331,18 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
         with pytest.raises(ValueError, match="unknown preset"):
             jobs.submit("train", f"{queue['tag']}-bad", preset="huge", seed=0, shards=1, steps=5)
         assert ledger.recorder.max_notification_id() == before + 1
+
+        # 7. The generation is credited on the worker, which builds the run's index itself.
+        credit = jobs.submit(
+            "attribute", f"{queue['tag']}-credit", generation_id=str(generation.id),
+            top=3, timesteps=2, dim=64,
+        )  # fmt: skip
+        credited = jobs.wait_for_result(credit.job_id, timeout=180, poll_interval=0.2)
+        recorded = AttributionRecords(ledger).for_generation(generation.id)
+        assert [str(a.id) for a in recorded] == [credited["attribution_id"]]
+        assert len(credited["top_k"]) == 3
+        assert sum(line["ppm"] for line in credited["credits"]) == 1_000_000
+        assert ledger.recorder.max_notification_id() == before + 2
         ledger.integrity.verify()
     finally:
         for worker in workers:
