@@ -1,0 +1,321 @@
+"""Ledger service for royalties: revenue reports, refunds, payout runs, balances and statements.
+
+Every command is get → command → save, then the postings read model catches up. Each report is
+keyed by the integrator's idempotency key (the aggregate id is derived from it), so a retried
+request returns the first result and a different body under the same key is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from ledger.application import MuseumLedger
+from ledger.attribution_records import AttributionRecords
+from ledger.domain import Donation
+from ledger.domain.attribution import Attribution
+from ledger.domain.donation import consent_at
+from ledger.domain.model import Generation
+from ledger.domain.royalty import Payout, PayoutDesk, RevenueReport
+from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.vocabulary import Purpose
+from royalties.currency import check_amount, currency_code
+from royalties.projection import PostingsProjection, epoch_ms
+from royalties.settings import RoyaltySettings, get_royalty_settings
+from royalties.split import ARTIST_PREFIX, REVERSAL_KINDS, Contributor, artist_account
+from royalties.statement import build_statement
+
+KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+MAX_REFERENCE = 200
+
+
+def _key(value: str, what: str) -> str:
+    if not isinstance(value, str) or not KEY.match(value):
+        raise InvalidInput(
+            f"{what} must be 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter "
+            "or digit"
+        )
+    return value
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _aware(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(f"{what} must carry a time zone (e.g. 2025-01-01T00:00:00+00:00)")
+    return moment.astimezone(UTC)
+
+
+class RoyaltyRecords:
+    """Thin service over the ledger application; its only state is the read model's cache."""
+
+    def __init__(self, ledger: MuseumLedger, settings: RoyaltySettings | None = None) -> None:
+        self.ledger = ledger
+        self.settings = settings or get_royalty_settings()
+        self.projection = PostingsProjection(ledger)
+
+    # --- revenue ----------------------------------------------------------------------------
+
+    def report_revenue(
+        self,
+        *,
+        generation_id: UUID,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        idempotency_key: str,
+        attribution_id: UUID | None = None,
+    ) -> RevenueReport:
+        """Book commercial use of a generation; the same key and body return the first result.
+
+        The split follows the attribution given, or the generation's latest one. Only donations
+        whose `commercial` consent held when the generation was made earn; if none did, the
+        artists' part goes to the community pool.
+        """
+        key = _key(idempotency_key, "idempotency key")
+        amount = check_amount(amount_minor)
+        code = currency_code(currency)
+        reference = reference.strip() if isinstance(reference, str) else ""
+        if not reference or len(reference) > MAX_REFERENCE:
+            raise InvalidInput(f"reference is required, at most {MAX_REFERENCE} characters")
+        body = _digest(
+            {
+                "generation_id": str(generation_id),
+                "amount_minor": amount,
+                "currency": code,
+                "reference": reference,
+                "attribution_id": None if attribution_id is None else str(attribution_id),
+            }
+        )
+        existing = self.ledger.find(RevenueReport.create_id(key), RevenueReport)
+        if existing is not None:
+            existing.check_same_body(body)
+            return existing
+        generation = self.ledger.get_aggregate(generation_id, Generation, "generation")
+        attribution = self._attribution(generation_id, attribution_id)
+        report = RevenueReport.book(
+            idempotency_key=key,
+            body_sha256=body,
+            generation_id=generation_id,
+            attribution_id=attribution.id,
+            currency=code,
+            amount_minor=amount,
+            reference=reference,
+            terms=self.settings.terms(),
+            contributors=self._contributors(attribution, generation.created_on),
+        )
+        try:
+            self.ledger.save(report)
+        except IntegrityError:
+            # The same key was booked concurrently: answer as a retry would.
+            winner = self.ledger.get_aggregate(report.id, RevenueReport, "revenue report")
+            winner.check_same_body(body)
+            return winner
+        self.projection.catch_up()
+        return report
+
+    def _attribution(self, generation_id: UUID, attribution_id: UUID | None) -> Attribution:
+        if attribution_id is not None:
+            attribution = self.ledger.get_aggregate(attribution_id, Attribution, "attribution")
+            if attribution.generation_id != generation_id:
+                raise InvalidInput(
+                    f"attribution {attribution_id} is of another generation, not {generation_id}"
+                )
+            return attribution
+        found = AttributionRecords(self.ledger).for_generation(generation_id)
+        if not found:
+            raise InvalidInput(
+                f"generation {generation_id} has no attribution yet: revenue cannot be split "
+                "until it is attributed (museum attribute)"
+            )
+        return found[-1]
+
+    def _contributors(self, attribution: Attribution, made_at: datetime) -> list[Contributor]:
+        """Per artist, the ppm of their donations whose commercial consent held at `made_at`."""
+        eligible: dict[str, int] = {}
+        for line in attribution.per_donation:
+            donation_id = UUID(line["key"])
+            events = list(self.ledger.events.get(donation_id))  # one read: creator and consents
+            made = events[0] if events else None
+            if not isinstance(made, Donation.DonationMade):
+                raise NotFound(f"no donation {donation_id}")
+            artist = str(made.artist_id)
+            held = consent_at(events, Purpose.COMMERCIAL, made_at)  # type: ignore[arg-type]
+            eligible[artist] = eligible.get(artist, 0) + (int(line["ppm"]) if held else 0)
+        return [
+            Contributor(artist, ppm, self.ledger.get_artist(UUID(artist)).founding)
+            for artist, ppm in sorted(eligible.items())
+        ]
+
+    def get_report(self, idempotency_key: str) -> RevenueReport:
+        key = _key(idempotency_key, "idempotency key")
+        return self.ledger.get_aggregate(
+            RevenueReport.create_id(key), RevenueReport, f"revenue report with key {key!r}:"
+        )
+
+    def refund(
+        self,
+        idempotency_key: str,
+        *,
+        refund_key: str,
+        amount_minor: int,
+        kind: str = "refund",
+        reason: str = "",
+    ) -> RevenueReport:
+        """Reverse part or all of a report, proportionally; a repeated refund key is a no-op."""
+        key = _key(refund_key, "refund key")
+        amount = check_amount(amount_minor, "refund amount")
+        if kind not in REVERSAL_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(REVERSAL_KINDS)}")
+        reason = reason.strip()[:500]
+        report = self.get_report(idempotency_key)
+        body = _digest({"amount_minor": amount, "kind": kind, "reason": reason})
+        if report.reverse(key, amount, kind, reason, body):
+            try:
+                self.ledger.save(report)
+            except IntegrityError:
+                raise Conflict(
+                    f"report {idempotency_key!r} changed while refunding; try again"
+                ) from None
+        self.projection.catch_up()
+        return report
+
+    @staticmethod
+    def report_view(report: RevenueReport) -> dict[str, Any]:
+        return {
+            "report_id": str(report.id),
+            "idempotency_key": report.idempotency_key,
+            "generation_id": str(report.generation_id),
+            "attribution_id": str(report.attribution_id),
+            "currency": report.currency,
+            "amount_minor": report.amount_minor,
+            "refunded_minor": report.refunded_minor,
+            "reference": report.reference,
+            "terms": report.terms,
+            "contributors": report.contributors,
+            "postings": report.postings,
+            "reversals": [{"refund_key": k} | v for k, v in report.reversals.items()],
+        }
+
+    # --- payouts ----------------------------------------------------------------------------
+
+    def run_payouts(self, run_key: str) -> dict[str, Any]:
+        """Pay every artist balance at or above its currency's threshold; idempotent by run key.
+
+        Erased artists are not paid (nobody can be reached, their identity is destroyed): their
+        balance is listed as held and stays on their account until a release.
+        """
+        key = _key(run_key, "run key")
+        desk = self.ledger.find(PayoutDesk.DESK_ID, PayoutDesk) or PayoutDesk()
+        if key in desk.runs:
+            return {"run_key": key, "repeated": True} | desk.runs[key]
+        self.projection.catch_up()
+        payouts: list[Payout] = []
+        held: list[dict[str, Any]] = []
+        thresholds: dict[str, int] = {}
+        for row in self.projection.balances():
+            if not row["account"].startswith(ARTIST_PREFIX):
+                continue
+            currency, balance = row["currency"], row["balance"]
+            thresholds[currency] = self.settings.threshold(currency)
+            if balance < thresholds[currency]:
+                continue
+            artist_id = UUID(row["account"][len(ARTIST_PREFIX) :])
+            if self.ledger.get_artist(artist_id).erased:
+                held.append({"artist_id": str(artist_id), "currency": currency, "amount": balance})
+                continue
+            payouts.append(Payout.make(key, artist_id, currency, balance))
+        summary = [
+            {
+                "payout_id": str(p.id),
+                "artist_id": str(p.artist_id),
+                "currency": p.currency,
+                "amount": p.amount_minor,
+            }
+            for p in payouts
+        ]
+        desk.record_run(key, thresholds, summary, held)
+        try:
+            self.ledger.save(desk, *payouts)
+        except IntegrityError:
+            raise Conflict("another payout run was recorded at the same time; run again") from None
+        self.projection.catch_up()
+        return {"run_key": key, "repeated": False} | desk.runs[key]
+
+    def fail_payout(self, payout_id: UUID, reason: str) -> Payout:
+        """The payment rail could not deliver: reverse the payout, restoring the balance."""
+        payout = self.ledger.get_aggregate(payout_id, Payout, "payout")
+        if payout.fail(reason):
+            self.ledger.save(payout)
+        self.projection.catch_up()
+        return payout
+
+    def release_held(self, artist_id: UUID, currency: str, release_key: str) -> dict[str, Any]:
+        """Move an erased artist's whole held balance in `currency` to the community pool."""
+        key = _key(release_key, "release key")
+        code = currency_code(currency)
+        artist = self.ledger.get_artist(artist_id)
+        if not artist.erased:
+            raise Conflict(f"artist {artist_id} is not erased: their balance is paid, not released")
+        desk = self.ledger.find(PayoutDesk.DESK_ID, PayoutDesk) or PayoutDesk()
+        if key not in desk.releases:
+            self.projection.catch_up()
+            balance = sum(
+                r["balance"]
+                for r in self.projection.balances([artist_account(str(artist_id))])
+                if r["currency"] == code
+            )
+            if balance <= 0:
+                raise InvalidInput(f"artist {artist_id} holds no {code} balance to release")
+            desk.release_held(key, artist_id, code, balance)
+            try:
+                self.ledger.save(desk)
+            except IntegrityError:
+                raise Conflict("the payout desk changed meanwhile; try again") from None
+            self.projection.catch_up()
+        elif desk.releases[key]["artist_id"] != str(artist_id):
+            raise Conflict(f"release key {key!r} was used for another balance")
+        return {"release_key": key} | desk.releases[key]
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def balances(self) -> list[dict[str, Any]]:
+        """Every account's balance per currency; artists shown by pseudonym, erased ones as held."""
+        self.projection.catch_up()
+        rows = self.projection.balances()
+        for row in rows:
+            if row["account"].startswith(ARTIST_PREFIX):
+                view = self.ledger.artist_view(UUID(row["account"][len(ARTIST_PREFIX) :]))
+                row["pseudonym"] = view["pseudonym"]
+                row["held"] = bool(view["erased"])
+        return rows
+
+    def statement(self, artist_id: UUID, start: datetime, end: datetime) -> dict[str, Any]:
+        """Credits, revenue lines, reversals, payouts and balances of one artist in [start, end)."""
+        start, end = _aware(start, "period start"), _aware(end, "period end")
+        if end <= start:
+            raise InvalidInput("the period must end after it starts")
+        view = self.ledger.artist_view(artist_id)
+        self.projection.catch_up()
+        account = artist_account(str(artist_id))
+        start_ms, end_ms = epoch_ms(start), epoch_ms(end)
+        return build_statement(
+            artist={
+                "artist_id": str(artist_id),
+                "pseudonym": view["pseudonym"],
+                "founding": view["founding"],
+                "erased": view["erased"],
+            },
+            start=start,
+            end=end,
+            opening=self.projection.opening(account, start_ms),
+            lines=self.projection.lines(account, start_ms, end_ms),
+        )
