@@ -1,10 +1,12 @@
 """`museum demo`: seed the founding collection, train, exhibit, credit the exhibits to their
-donors, and show that the ledger proves itself."""
+donors, book sample revenue and payouts, and show that the ledger proves itself."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from rich.console import Console
@@ -17,8 +19,12 @@ from generation.service import RunProgress, generate, run_config, train_run
 from ledger.application import MuseumLedger
 from ledger.model_records import ModelRecords
 from ledger.receipt import verify_receipt
+from ledger.royalty_records import RoyaltyRecords
 from ledger.runtime import open_ledger
 from ledger.settings import get_settings
+from royalties.currency import format_minor
+from royalties.split import ARTIST_PREFIX
+from royalties.statement import render_html
 
 
 def seed_collection(
@@ -147,6 +153,49 @@ def attribute_exhibition(
     return credited
 
 
+# A print licence for each exhibit, booked as integrators would report it.
+DEMO_LICENCE_MINOR = 4900
+DEMO_CURRENCY = "EUR"
+
+
+def book_sample_revenue(
+    museum: MuseumLedger, exhibition: list[tuple[str, str, str, str]], *, seed: int
+) -> dict[str, Any]:
+    """Report a licence per exhibit, pay out balances over the threshold, write one statement."""
+    royalties = RoyaltyRecords(museum)
+    for index, (role, emotion, generation_id, _) in enumerate(exhibition):
+        royalties.report_revenue(
+            generation_id=UUID(generation_id),
+            amount_minor=DEMO_LICENCE_MINOR,
+            currency=DEMO_CURRENCY,
+            reference=f"demo print licence {index + 1}: {role}, {emotion}",
+            idempotency_key=f"demo-licence-{seed}-{index}",
+        )
+    payouts = royalties.run_payouts(f"demo-payouts-{seed}")
+    artists = [row for row in royalties.balances() if row["account"].startswith(ARTIST_PREFIX)]
+    earned = sorted(artists, key=lambda row: (-row["balance"], row["account"]))
+    # A statement for the best-earning artist, as they would download it.
+    statement_file = None
+    top = next((row for row in earned if not row.get("held")), None)
+    if top is not None:
+        artist_id = UUID(top["account"][len(ARTIST_PREFIX) :])
+        now = datetime.now(UTC)
+        statement = royalties.statement(
+            artist_id, now - timedelta(days=365), now + timedelta(minutes=1)
+        )
+        folder = get_settings().home / "statements"
+        folder.mkdir(parents=True, exist_ok=True)
+        statement_file = folder / f"{artist_id}.html"
+        statement_file.write_text(render_html(statement))
+    return {
+        "reports": len(exhibition),
+        "gross": format_minor(DEMO_LICENCE_MINOR * len(exhibition), DEMO_CURRENCY),
+        "payouts": payouts["payouts"],
+        "balances": earned,
+        "statement": statement_file,
+    }
+
+
 def run_demo(
     console: Console, *, artists: int, seed: int, preset: str = "demo", steps: int | None = None
 ) -> None:
@@ -163,6 +212,7 @@ def run_demo(
             counts = seed_collection(museum, console, artists=artists, seed=seed)
         exhibition = train_and_exhibit(museum, console, preset=preset, steps=steps, seed=seed)
         credits = dict(attribute_exhibition(museum, console, exhibition))
+        revenue = book_sample_revenue(museum, exhibition, seed=seed)
         head = museum.integrity.sign_head()
         report = museum.integrity.verify()
         first_donation = museum.get_artist(museum.artist_ids()[0]).donation_ids[0]
@@ -183,6 +233,21 @@ def run_demo(
             shown.add_row(*row, credits[row[2]])
         console.print(shown)
         console.print(f"images of the exhibition: {get_settings().home / 'exhibition'}")
+        earned = Table(
+            title=f"Royalties: {revenue['reports']} print licences, {revenue['gross']} gross "
+            f"(top earners; {len(revenue['payouts'])} payouts over the threshold)"
+        )
+        for column in ("artist", "balance", "postings"):
+            earned.add_column(column, justify="left" if column == "artist" else "right")
+        for row in revenue["balances"][:5]:
+            earned.add_row(
+                row["pseudonym"] + (" (held)" if row.get("held") else ""),
+                format_minor(row["balance"], row["currency"]),
+                str(row["postings"]),
+            )
+        console.print(earned)
+        if revenue["statement"] is not None:
+            console.print(f"statement of the top earner: {revenue['statement']}")
         console.print(
             f"ledger verified: {report.events} events, {report.heads} signed heads checked "
             f"({report.events_per_second:,.0f} events/s)"

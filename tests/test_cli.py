@@ -24,6 +24,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "credited to" in result.stdout
     assert result.stdout.count(" %") >= 6
     assert len(list((home / "attribution-indexes").glob("*/*/shard-0/manifest.json"))) == 1
+    # A licence per exhibit is booked and split; a rerun books nothing twice (keys).
+    assert "print licences" in result.stdout
     images = sorted((home / "exhibition").glob("*.png"))
     assert len(images) == 6
     assert all(image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
@@ -34,6 +36,12 @@ def test_demo_is_repeatable_and_reuses_the_collection(seeded: Path) -> None:
     again = museum(seeded, "demo", "--no-serve", "--preset", "tiny", "--steps", "20")
     assert again.returncode == 0, again.stderr
     assert "already seeded (6 artists)" in again.stdout
+    assert "print licences" in again.stdout
+    with sqlite3.connect(seeded / "ledger.sqlite3") as db:
+        (reports,) = db.execute(
+            "SELECT COUNT(*) FROM stored_events WHERE topic LIKE '%RevenueReported'"
+        ).fetchone()
+    assert reports == 6
 
 
 def test_verify_head_proof_and_offline_receipt(seeded: Path, tmp_path: Path) -> None:
