@@ -199,7 +199,7 @@ class SparseSignProjector(Projector):
         chunk_rows: int = 1 << 16,
         device: str | torch.device = "cpu",
         nonzeros: int = 4,
-        cache_entries: int = 1 << 26,
+        cache_entries: int = 1 << 25,
     ) -> None:
         super().__init__(num_params, dim, seed, chunk_rows, device)
         self.nonzeros = _positive("nonzeros", nonzeros)

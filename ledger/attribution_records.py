@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import IntegrityError
 
 from ledger.application import MuseumLedger
-from ledger.domain.attribution import Attribution
+from ledger.domain.attribution import Attribution, GenerationCredits
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import Conflict, InvalidInput
 
@@ -88,7 +88,21 @@ class AttributionRecords:
             k=k,
             items_by_id={item["item_id"]: item for item in run.items},
         )
-        self.ledger.save(attribution)
+        credits = self.ledger.find(
+            GenerationCredits.create_id(generation_id), GenerationCredits
+        ) or GenerationCredits(generation_id)
+        credits.add(attribution.id)
+        try:
+            self.ledger.save(attribution, credits)
+        except IntegrityError:
+            # The same attribution, recorded by a concurrent retry, is this call's answer too.
+            raced = self.ledger.find(attribution.id, Attribution)
+            if raced is not None and raced.parameters == clean and raced.k == k:
+                return raced
+            raise Conflict(
+                f"another attribution of generation {generation_id} was recorded at the same "
+                "time; try again"
+            ) from None
         return attribution
 
     def get(self, attribution_id: UUID) -> Attribution:
@@ -97,14 +111,10 @@ class AttributionRecords:
     def for_generation(self, generation_id: UUID) -> list[Attribution]:
         """Every attribution of the generation, in recording order."""
         self.ledger.get_aggregate(generation_id, Generation, "generation")
-        found: list[Attribution] = []
-        for attribution_id in self.ledger.ids_with_topic(
-            get_topic(Attribution.AttributionRecorded)
-        ):
-            attribution = self.ledger.find(attribution_id, Attribution)
-            if attribution is not None and attribution.generation_id == generation_id:
-                found.append(attribution)
-        return found
+        credits = self.ledger.find(GenerationCredits.create_id(generation_id), GenerationCredits)
+        if credits is None:
+            return []
+        return [self.get(attribution_id) for attribution_id in credits.attribution_ids]
 
     def credit_lines(self, attribution: Attribution) -> list[dict[str, Any]]:
         """Public credit per artist: pseudonym (or "erased donor") and ppm share; no identity."""

@@ -164,3 +164,24 @@ class Attribution(Aggregate):
             per_role=keyed(roll_up(shares, items_by_id, "role")),
             per_artist=keyed(roll_up(shares, items_by_id, "artist_id")),
         )
+
+
+class GenerationCredits(Aggregate):
+    """Which attributions a generation has, in recording order: a lookup kept in the ledger, so
+    that finding a generation's credit never scans every attribution."""
+
+    class Opened(Aggregate.Created):
+        generation_id: UUID
+
+    @staticmethod
+    def create_id(generation_id: UUID) -> UUID:
+        return uuid5(MUSEUM_NAMESPACE, f"generation-credits:{generation_id}")
+
+    @event(Opened)
+    def __init__(self, generation_id: UUID) -> None:
+        self.generation_id = generation_id
+        self.attribution_ids: list[UUID] = []
+
+    @event("AttributionListed")
+    def add(self, attribution_id: UUID) -> None:
+        self.attribution_ids.append(attribution_id)
