@@ -7,6 +7,8 @@ the ledger's own errors; `api.cli.main` prints them as one line on stderr.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,12 +27,19 @@ out = Console()
 _JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _records() -> Any:
+@contextmanager
+def _records() -> Iterator[Any]:
+    """The royalty service over the configured ledger, closed when the command is done."""
     from ledger.royalty_records import RoyaltyRecords
     from ledger.runtime import open_ledger
     from ledger.settings import get_settings
 
-    return RoyaltyRecords(open_ledger(get_settings()))
+    ledger = open_ledger(get_settings())
+    try:
+        yield RoyaltyRecords(ledger)
+    finally:
+        ledger.close()
+        ledger.engine.dispose()
 
 
 def _uuid(value: str, what: str) -> UUID:
@@ -87,16 +96,16 @@ def report(
     """Report commercial use of a generation; the amount is split and booked at once."""
     from royalties.currency import format_minor
 
-    records = _records()
-    booked = records.report_revenue(
-        generation_id=_uuid(generation, "GENERATION"),
-        amount_minor=_amount(amount, amount_minor, currency),
-        currency=currency,
-        reference=reference,
-        idempotency_key=key,
-        attribution_id=None if attribution is None else _uuid(attribution, "--attribution"),
-    )
-    view = records.report_view(booked)
+    with _records() as records:
+        booked = records.report_revenue(
+            generation_id=_uuid(generation, "GENERATION"),
+            amount_minor=_amount(amount, amount_minor, currency),
+            currency=currency,
+            reference=reference,
+            idempotency_key=key,
+            attribution_id=None if attribution is None else _uuid(attribution, "--attribution"),
+        )
+        view = records.report_view(booked)
     _emit(
         view,
         as_json,
@@ -120,16 +129,16 @@ def refund(
     as_json: _JSON = False,
 ) -> None:
     """Reverse part or all of a report, in proportion to its postings."""
-    records = _records()
-    found = records.get_report(key)
-    reversed_report = records.refund(
-        key,
-        refund_key=refund_key,
-        amount_minor=_amount(amount, amount_minor, found.currency),
-        kind="chargeback" if chargeback else "refund",
-        reason=reason,
-    )
-    view = records.report_view(reversed_report)
+    with _records() as records:
+        found = records.get_report(key)
+        reversed_report = records.refund(
+            key,
+            refund_key=refund_key,
+            amount_minor=_amount(amount, amount_minor, found.currency),
+            kind="chargeback" if chargeback else "refund",
+            reason=reason,
+        )
+        view = records.report_view(reversed_report)
     _emit(view, as_json, f"reversed; {view['refunded_minor']} minor units refunded in all")
 
 
@@ -138,7 +147,8 @@ def balances(as_json: _JSON = False) -> None:
     """Every account's balance per currency, derived from the postings."""
     from royalties.currency import format_minor
 
-    rows = _records().balances()
+    with _records() as records:
+        rows = records.balances()
     if as_json:
         print(json.dumps({"balances": rows}))
         return
@@ -170,9 +180,10 @@ def statement(
     from royalties.currency import format_minor
     from royalties.statement import render_html
 
-    data = _records().statement(
-        _uuid(artist, "ARTIST"), _moment(start, "--from"), _moment(end, "--to")
-    )
+    with _records() as records:
+        data = records.statement(
+            _uuid(artist, "ARTIST"), _moment(start, "--from"), _moment(end, "--to")
+        )
     if html is not None:
         html.write_text(render_html(data), encoding="utf-8")
     if as_json:
@@ -197,7 +208,8 @@ def payout(
     as_json: _JSON = False,
 ) -> None:
     """Pay every artist balance at or above its currency's threshold."""
-    result = _records().run_payouts(run_key)
+    with _records() as records:
+        result = records.run_payouts(run_key)
     _emit(
         result,
         as_json,
@@ -213,7 +225,8 @@ def payout_failed(
     reason: Annotated[str, typer.Option(help="What the payment rail said.")],
 ) -> None:
     """Reverse a payout that could not be delivered; the balance is restored."""
-    failed = _records().fail_payout(_uuid(payout_id, "PAYOUT_ID"), reason)
+    with _records() as records:
+        failed = records.fail_payout(_uuid(payout_id, "PAYOUT_ID"), reason)
     out.print(f"payout {failed.id} reversed: {failed.failure}", highlight=False)
 
 
@@ -224,14 +237,16 @@ def release_held(
     key: Annotated[str, typer.Option("--key", help="Idempotency key of this release.")],
 ) -> None:
     """Move an erased artist's held balance to the community pool (a recorded decision)."""
-    result = _records().release_held(_uuid(artist, "ARTIST"), currency, key)
+    with _records() as records:
+        result = records.release_held(_uuid(artist, "ARTIST"), currency, key)
     out.print(f"released {result['amount_minor']} minor units to the community pool")
 
 
 @royalties_app.command("rebuild")
 def rebuild() -> None:
     """Rebuild the postings read model from the events."""
-    rows = _records().projection.rebuild()
+    with _records() as records:
+        rows = records.projection.rebuild()
     out.print(f"postings read model rebuilt: {rows} rows")
 
 
