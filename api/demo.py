@@ -131,9 +131,11 @@ DEMO_CHECKPOINTS = 1
 
 def attribute_exhibition(
     museum: MuseumLedger, console: Console, exhibition: list[tuple[str, str, str, str]]
-) -> list[tuple[str, str]]:
-    """Credit every exhibit to the donated stages that shaped it; (generation, credit line)."""
+) -> tuple[str, list[str]]:
+    """Credit every exhibit to the donated stages that shaped it: the method, and per exhibit its
+    top three donors with their shares."""
     credited = []
+    method = ""
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("attributing the exhibition", total=len(exhibition))
         for _, _, generation_id, _ in exhibition:
@@ -144,13 +146,15 @@ def attribute_exhibition(
                 checkpoints=DEMO_CHECKPOINTS,
             )
             result = attribute(museum, get_settings().home, request)
-            lines = ", ".join(
-                f"{line['pseudonym']} {line['ppm'] / 10_000:.1f} %"
-                for line in result["credits"][:3]
+            method = result["method"]
+            credited.append(
+                ", ".join(
+                    f"{line['pseudonym']} {line['ppm'] / 10_000:.1f} %"
+                    for line in result["credits"][:3]
+                )
             )
-            credited.append((generation_id, f"{lines} ({result['method']})"))
             progress.advance(task)
-    return credited
+    return method, credited
 
 
 # A print licence for each exhibit, booked as integrators would report it.
@@ -211,7 +215,7 @@ def run_demo(
         else:
             counts = seed_collection(museum, console, artists=artists, seed=seed)
         exhibition = train_and_exhibit(museum, console, preset=preset, steps=steps, seed=seed)
-        credits = dict(attribute_exhibition(museum, console, exhibition))
+        method, credits = attribute_exhibition(museum, console, exhibition)
         revenue = book_sample_revenue(museum, exhibition, seed=seed)
         head = museum.integrity.sign_head()
         report = museum.integrity.verify()
@@ -227,12 +231,18 @@ def run_demo(
         table.add_row("events in the ledger", str(report.events))
         console.print(table)
         shown = Table(title="The opening exhibition (generated, recorded in the ledger)")
-        for column in ("stage role", "emotion", "generation", "image", "credited to (top 3)"):
+        for column in ("stage role", "emotion", "generation", "image"):
             shown.add_column(column)
         for row in exhibition:
-            shown.add_row(*row, credits[row[2]])
+            shown.add_row(*row)
         console.print(shown)
         console.print(f"images of the exhibition: {get_settings().home / 'exhibition'}")
+        credited = Table(title=f"Who shaped each exhibit (attribution: {method}, top 3 donors)")
+        credited.add_column("exhibit")
+        credited.add_column("credited to")
+        for (role, emotion, _, _), line in zip(exhibition, credits, strict=True):
+            credited.add_row(f"{role} / {emotion}", line)
+        console.print(credited)
         earned = Table(
             title=f"Royalties: {revenue['reports']} print licences, {revenue['gross']} gross "
             f"(top earners; {len(revenue['payouts'])} payouts over the threshold)"
