@@ -208,6 +208,61 @@ def bench_generation(
         out.print(render_generation_bench(figures))
 
 
+@bench_app.command("attribution")
+def bench_attribution(
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Smaller sets (still 32 subset models): minutes, not hours."),
+    ] = False,
+    datasets: Annotated[
+        str, typer.Option(help="Comma-separated data sets: digits-2, demo.")
+    ] = "digits-2,demo",
+    methods: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated methods (default: tracin, trak, d-trak, the default)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Moves every split, subset and seed.")] = 0,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes retraining subset models.")
+    ] = 2,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="torch threads for scoring and timing.")
+    ] = None,
+    no_latency: Annotated[
+        bool, typer.Option("--no-latency", help="Skip the 10,000-item query timing.")
+    ] = False,
+    no_counterfactual: Annotated[
+        bool, typer.Option("--no-counterfactual", help="Skip the top-k removal retraining.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of the figures.")
+    ] = False,
+) -> None:
+    """LDS of TracIn, TRAK, D-TRAK and the default method on models retrained on random halves;
+    index build and query time, memory, and the counterfactual check. Retrained models are
+    cached under MUSEUM_HOME/bench/attribution, so a rerun only scores."""
+    from api.bench_attribution import run
+
+    try:
+        run(
+            quick,
+            datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
+            methods=None
+            if methods is None
+            else tuple(m.strip() for m in methods.split(",") if m.strip()),
+            seed=seed,
+            workers=workers,
+            threads=threads,
+            latency=not no_latency,
+            counterfactual=not no_counterfactual,
+            as_json=as_json,
+            console=out,
+            progress=None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]")),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     events: Annotated[

@@ -129,6 +129,13 @@ def test_every_subcommand_has_help(seeded: Path) -> None:
         ("ledger", "new-master-key", "--help"),
         ("bench", "--help"),
         ("bench", "ledger", "--help"),
+        ("bench", "generation", "--help"),
+        ("bench", "attribution", "--help"),
+        ("bench", "royalties", "--help"),
+        ("attribute", "--help"),
+        ("royalties", "--help"),
+        ("royalties", "report", "--help"),
+        ("royalties", "statement", "--help"),
     ):
         result = museum(seeded, *args)
         assert result.returncode == 0, (args, result.stderr)
