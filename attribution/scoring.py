@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["TrakScorer"]
+__all__ = ["CosineTrakScorer", "TrakScorer", "unit_train_scorer"]
 
 
 def _as_matrix(name: str, value: object) -> torch.Tensor:
@@ -91,3 +91,44 @@ class TrakScorer:
         if total is None:  # unreachable: fit() stores at least one checkpoint
             raise ValueError("no checkpoints")
         return total / len(self._weights)
+
+
+class CosineTrakScorer(TrakScorer):
+    """TRAK kernel on unit-length feature rows (train items and, optionally, queries).
+
+    Why: per-example gradient norms of a diffusion model vary by orders of magnitude between
+    items (and timesteps), so raw TRAK scores are dominated by a few high-norm items whatever
+    the query. Normalising the train rows removes that norm bias (as in Diffusion-ReTrac, Xie
+    et al. 2024); normalising the query too only rescales each query's row of scores.
+    `normalise_queries=False` keeps the query's norm (scores then compare across queries).
+    """
+
+    def __init__(self, regularisation: float = 0.0, normalise_queries: bool = True) -> None:
+        super().__init__(regularisation)
+        self.normalise_queries = bool(normalise_queries)
+
+    @staticmethod
+    def _unit(features: torch.Tensor) -> torch.Tensor:
+        phi = _as_matrix("features", features)
+        norms = phi.norm(dim=1, keepdim=True)
+        return phi / torch.where(norms > 0, norms, torch.ones_like(norms))
+
+    def fit(self, train_features: Sequence[torch.Tensor]) -> CosineTrakScorer:
+        """Like `TrakScorer.fit`, on unit-length training rows."""
+        if isinstance(train_features, torch.Tensor) or not train_features:
+            raise ValueError("train_features must be a non-empty sequence, one per checkpoint")
+        super().fit([self._unit(f) for f in train_features])
+        return self
+
+    def score(self, query_features: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Like `TrakScorer.score`, with unit-length query rows when `normalise_queries`."""
+        if isinstance(query_features, torch.Tensor):
+            raise ValueError("query_features must be a sequence of matrices, one per checkpoint")
+        if self.normalise_queries:
+            return super().score([self._unit(f) for f in query_features])
+        return super().score(query_features)
+
+
+def unit_train_scorer(regularisation: float) -> CosineTrakScorer:
+    """Unit-length training rows, raw query rows."""
+    return CosineTrakScorer(regularisation, normalise_queries=False)

@@ -1,0 +1,344 @@
+"""The LDS harness: its maths on data with a known answer, seeded subsets, the on-disk cache
+of retrained models, and a tiny end-to-end run of the whole protocol."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from attribution.lds import (
+    BenchModel,
+    BenchPlan,
+    MethodEntry,
+    ScoreFn,
+    bootstrap_interval,
+    lds_per_target,
+    paired_bootstrap,
+    peak_rss_meter,
+    rank,
+    run_dataset,
+    spearman,
+    subset_masks,
+)
+from attribution.lds_data import BenchData, load_dataset, split_held_back
+from attribution.lds_train import EvalSet, Recipe, TrainJob, run_jobs
+from attribution.methods import METHODS
+from generation.presets import ModelConfig, TrainConfig
+
+# --- maths ----------------------------------------------------------------------------------
+
+
+def test_rank_gives_ties_their_average_rank() -> None:
+    assert rank(np.array([10.0, 30.0, 20.0, 30.0])).tolist() == [0.0, 2.5, 1.0, 2.5]
+
+
+def test_spearman_of_monotone_reversed_and_constant() -> None:
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert spearman(x, x**3) == pytest.approx(1.0)
+    assert spearman(x, -np.exp(x)) == pytest.approx(-1.0)
+    assert math.isnan(spearman(x, np.ones(5)))
+    # A known value: one swapped pair of five gives 1 - 6·2/(5·24) = 0.9.
+    assert spearman(x, np.array([1.0, 3.0, 2.0, 4.0, 5.0])) == pytest.approx(0.9)
+
+
+def test_spearman_refuses_bad_input() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        spearman(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="finite"):
+        spearman(np.array([1.0, np.nan]), np.array([1.0, 2.0]))
+
+
+def _linear_world(
+    seed: int, n: int = 60, targets: int = 40, subsets: int = 64, noise: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items with true effects w (t, n): subset loss = 5 − Σ_{i∈S} w_ji (+ noise)."""
+    rng = np.random.default_rng(seed)
+    effects = rng.normal(size=(targets, n))
+    masks = subset_masks(n, subsets, 0.5, seed)
+    losses = 5.0 - masks.astype(float) @ effects.T + noise * rng.normal(size=(subsets, targets))
+    return effects, masks, losses
+
+
+def test_lds_is_one_for_the_true_linear_model_and_minus_one_negated() -> None:
+    effects, masks, losses = _linear_world(0)
+    assert lds_per_target(effects, masks, losses) == pytest.approx(np.ones(40))
+    assert lds_per_target(-effects, masks, losses) == pytest.approx(-np.ones(40))
+    # Positive rescaling of a target's scores does not change its rank correlation.
+    scaled = effects * np.linspace(0.1, 10.0, 40)[:, None]
+    assert lds_per_target(scaled, masks, losses) == pytest.approx(np.ones(40))
+
+
+def test_lds_of_random_scores_is_near_zero_and_noise_lowers_it() -> None:
+    effects, masks, losses = _linear_world(1, targets=200)
+    random_scores = np.random.default_rng(99).normal(size=effects.shape)
+    assert abs(lds_per_target(random_scores, masks, losses).mean()) < 0.05
+    _, _, noisy = _linear_world(1, targets=200, noise=5.0)
+    noisy_lds = lds_per_target(effects, masks, noisy).mean()
+    assert 0.2 < noisy_lds < 0.95
+
+
+def test_lds_gives_zero_to_a_target_the_method_cannot_rank() -> None:
+    effects, masks, losses = _linear_world(2, targets=3)
+    effects[1] = 0.0
+    assert lds_per_target(effects, masks, losses)[1] == 0.0
+
+
+def test_lds_refuses_mismatched_shapes() -> None:
+    effects, masks, losses = _linear_world(3)
+    with pytest.raises(ValueError, match="shapes do not agree"):
+        lds_per_target(effects, masks, losses.T)
+
+
+def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_agreement() -> None:
+    values = np.random.default_rng(4).normal(0.3, 0.2, size=50)
+    mean, lo, hi = bootstrap_interval(values, resamples=500, seed=0)
+    assert lo < mean < hi
+    assert mean == pytest.approx(values.mean())
+    # About ±1.96·σ/√n around the mean.
+    assert hi - lo == pytest.approx(2 * 1.96 * values.std() / math.sqrt(50), rel=0.3)
+    same = bootstrap_interval(np.full(20, 0.25), resamples=200, seed=0)
+    assert same == pytest.approx((0.25, 0.25, 0.25))
+
+
+def test_paired_bootstrap_calls_a_real_difference_and_not_a_null_one() -> None:
+    rng = np.random.default_rng(5)
+    b = rng.normal(0.2, 0.3, size=40)
+    better = paired_bootstrap(b + 0.1 + rng.normal(0, 0.01, size=40), b, resamples=500)
+    assert better["a_better"]
+    assert not better["b_better"]
+    assert better["diff"] == pytest.approx(0.1, abs=0.01)
+    # The pairing matters: unpaired, the spread of b (0.3) would hide a 0.1 difference.
+    null = paired_bootstrap(b + rng.normal(0, 0.05, size=40), b, resamples=500)
+    assert not null["a_better"]
+    assert not null["b_better"]
+    worse = paired_bootstrap(b - 0.1, b, resamples=500)
+    assert worse["b_better"]
+    assert worse["p_a_not_better"] == 1.0
+
+
+def test_subset_masks_are_seeded_half_sets_independent_of_their_count() -> None:
+    masks = subset_masks(21, 8, 0.5, seed=3)
+    assert masks.shape == (8, 21)
+    assert (masks.sum(axis=1) == 10).all()  # round(10.5) = 10
+    assert (subset_masks(21, 8, 0.5, seed=3) == masks).all()
+    assert (subset_masks(21, 16, 0.5, seed=3)[:8] == masks).all()
+    assert not (subset_masks(21, 8, 0.5, seed=4) == masks).all()
+    assert len({row.tobytes() for row in masks}) == 8
+    with pytest.raises(ValueError, match="fraction"):
+        subset_masks(21, 8, 1.0, seed=3)
+
+
+def test_held_back_split_is_disjoint_and_seeded() -> None:
+    train, held = split_held_back(100, fraction=0.1, minimum=12, seed=0)
+    assert held.size == 12
+    assert train.size == 88
+    assert not set(train.tolist()) & set(held.tolist())
+    again, _ = split_held_back(100, fraction=0.1, minimum=12, seed=0)
+    assert (again == train).all()
+    with pytest.raises(ValueError, match="cannot hold back"):
+        split_held_back(10, fraction=0.5, minimum=10, seed=0)
+
+
+def test_peak_rss_meter_sees_a_large_allocation() -> None:
+    with peak_rss_meter() as meter:
+        block = np.ones(64 * 1024 * 1024 // 8)  # 64 MiB, touched
+        del block
+    if meter.mib is None:
+        pytest.skip("no /proc/self/clear_refs on this platform")
+    assert meter.mib >= 48
+
+
+# --- data sets ------------------------------------------------------------------------------
+
+
+def test_digits_two_has_two_classes_at_sixteen_pixels() -> None:
+    data = load_dataset("digits-2")
+    assert data.images.shape[1:] == (1, 16, 16)
+    assert sorted(set(data.class_ids.tolist())) == [0, 1]
+    assert float(data.images.min()) >= -1.0
+    assert float(data.images.max()) <= 1.0
+    with pytest.raises(ValueError, match="unknown data set"):
+        load_dataset("cifar-2")
+
+
+# --- the cache ------------------------------------------------------------------------------
+
+
+def _tiny_data(n: int = 16, seed: int = 0) -> BenchData:
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand((n, 1, 8, 8), generator=g) * 2 - 1
+    labels = torch.arange(n) % 2
+    return BenchData("tiny", tuple(f"item-{i}" for i in range(n)), images, labels, channels=1)
+
+
+def _tiny_recipe() -> Recipe:
+    model = ModelConfig(resolution=8, channels=1, block_out_channels=(8, 16))
+    train = TrainConfig(steps=3, batch_size=4, checkpoint_every=0, log_every=0)
+    return Recipe(model, train)
+
+
+def test_cache_answers_a_rerun_without_training(tmp_path: Path) -> None:
+    data = _tiny_data()
+    recipe = _tiny_recipe()
+    evals = EvalSet.build(data.images[:3], data.class_ids[:3], (10, 500, 900), seed=0)
+    jobs = [TrainJob(f"subset-{m}", tuple(range(m, 16, 2)), recipe.subset_seed(m)) for m in (0, 1)]
+
+    def go() -> dict[str, object]:
+        results = run_jobs(
+            jobs,
+            images=data.images,
+            class_ids=data.class_ids,
+            recipe=recipe,
+            folder=tmp_path,
+            evals=evals,
+            workers=0,
+        )
+        return {k: v for k, v in results.items()}
+
+    first = go()
+    assert sum(r.trained for r in first.values()) == 2  # type: ignore[attr-defined]
+    second = go()
+    assert sum(r.trained for r in second.values()) == 0  # type: ignore[attr-defined]
+    for key in first:
+        assert np.array_equal(first[key].losses, second[key].losses)  # type: ignore[attr-defined]
+    # New targets: the cached weights are re-evaluated, not retrained.
+    other = EvalSet.build(data.images[3:5], data.class_ids[3:5], (10, 500, 900), seed=0)
+    third = run_jobs(
+        jobs,
+        images=data.images,
+        class_ids=data.class_ids,
+        recipe=recipe,
+        folder=tmp_path,
+        evals=other,
+        workers=0,
+    )
+    assert not any(r.trained for r in third.values())
+    assert all(r.losses is not None and r.losses.shape == (2,) for r in third.values())
+
+
+def test_training_is_deterministic_for_a_job(tmp_path: Path) -> None:
+    data = _tiny_data()
+    recipe = _tiny_recipe()
+    evals = EvalSet.build(data.images[:2], data.class_ids[:2], (100, 600), seed=1)
+    job = TrainJob("subset-0", tuple(range(0, 16, 2)), recipe.subset_seed(0))
+    kwargs = {"images": data.images, "class_ids": data.class_ids, "recipe": recipe}
+    a = run_jobs([job], folder=tmp_path / "a", evals=evals, workers=0, **kwargs)  # type: ignore[arg-type]
+    b = run_jobs([job], folder=tmp_path / "b", evals=evals, workers=0, **kwargs)  # type: ignore[arg-type]
+    assert np.array_equal(a["subset-0"].losses, b["subset-0"].losses)  # type: ignore[arg-type]
+    assert recipe.subset_seed(0) != recipe.subset_seed(1)
+
+
+def test_eval_noise_of_a_target_does_not_depend_on_the_others() -> None:
+    data = _tiny_data()
+    many = EvalSet.build(data.images[:4], data.class_ids[:4], (1, 2), seed=0)
+    few = EvalSet.build(data.images[:2], data.class_ids[:2], (1, 2), seed=0)
+    assert torch.equal(many.noise[:2], few.noise)
+    assert many.digest() != few.digest()
+
+
+# --- end to end -----------------------------------------------------------------------------
+
+
+def _fixed_scores(seed: int) -> Callable[[BenchModel], ScoreFn]:
+    def build(model: BenchModel) -> ScoreFn:
+        n = len(model.train.item_ids)
+
+        def score(images: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+            del labels
+            rng = np.random.default_rng(seed)
+            return rng.normal(size=(images.shape[0], n))
+
+        return score
+
+    return build
+
+
+def _dtrak_small() -> Callable[[BenchModel], ScoreFn]:
+    from api.bench_attribution import _trak_family
+
+    method = METHODS["d-trak"].with_settings(timesteps=2, dim=32)
+    return _trak_family(method, {})
+
+
+def test_tiny_end_to_end_run_and_rerun_from_cache(tmp_path: Path) -> None:
+    plan = BenchPlan(
+        num_subsets=4,
+        steps=4,
+        batch_size=4,
+        checkpoint_every=2,
+        block_out_channels=(8, 16),
+        resolution=8,
+        eval_timesteps=4,
+        held_back_fraction=0.2,
+        held_back_minimum=3,
+        generated_targets=2,
+        sampling_steps=2,
+        counterfactual_targets=1,
+        counterfactual_k=2,
+        counterfactual_random=1,
+        query_timing_queries=1,
+        bootstrap=50,
+        workers=0,
+        attribution_batch=8,
+    )
+    methods = [
+        MethodEntry("random", _fixed_scores(0)),
+        MethodEntry("d-trak", _dtrak_small()),
+    ]
+    figures, model, generated = run_dataset(
+        "tiny",
+        plan,
+        methods,
+        cache_root=tmp_path,
+        counterfactual_method="d-trak",
+        comparisons=[("d-trak", "random")],
+        data=_tiny_data(20),
+    )
+    assert figures["targets"] == {"held-back": 4, "generated": 2}
+    assert figures["train_items"] == 16
+    assert figures["subset_size"] == 8
+    assert len(model.checkpoints) == 2  # steps 2 and 4: the raw weights of the full run
+    assert generated.shape == (2, 1, 8, 8)
+    # Full model + 4 subsets + 2 counterfactual removals (top-k and one random draw).
+    assert figures["models_trained"] == 7
+    for row in figures["methods"]:
+        for block in row["lds"].values():
+            assert -1.0 <= block["low"] <= block["mean"] <= block["high"] <= 1.0
+        assert len(row["lds"]["held-back"]["per_target"]) == 4
+    assert {c["targets"] for c in figures["comparisons"]} == {"held-back", "generated"}
+    cf = figures["counterfactual"]
+    assert cf["k"] == 2
+    assert len(cf["targets"]) == 1
+    assert len(cf["targets"][0]["random_rises"]) == 1
+    # A rerun trains nothing and reproduces every LDS figure.
+    again, _, _ = run_dataset(
+        "tiny",
+        plan,
+        methods,
+        cache_root=tmp_path,
+        counterfactual_method="d-trak",
+        comparisons=[("d-trak", "random")],
+        data=_tiny_data(20),
+    )
+    assert again["models_trained"] == 0
+    assert again["models_loaded"] == 7
+    for first, second in zip(figures["methods"], again["methods"], strict=True):
+        assert first["lds"] == second["lds"]
+
+
+def test_run_dataset_refuses_unknown_comparison(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="comparison"):
+        run_dataset(
+            "tiny",
+            BenchPlan(),
+            [MethodEntry("random", _fixed_scores(0))],
+            cache_root=tmp_path,
+            counterfactual_method=None,
+            comparisons=[("random", "d-trak")],
+            data=_tiny_data(),
+        )
