@@ -63,11 +63,11 @@ TARGETS: dict[str, float] = {
 }
 
 # Full: the real measurement (M = 64). Quick: M = 32 on a reduced training set, fewer steps.
-# Full trains 400 steps (about 76 epochs of a half subset): at 100 steps the held-back loss of
+# Full trains 200 steps (about 38 epochs of a half subset): at 100 steps the held-back loss of
 # a half-data model was within 1 % of the full model's and mostly measured the training seed.
 FULL = BenchPlan(
-    steps=400,
-    checkpoint_every=200,
+    steps=200,
+    checkpoint_every=100,
     eval_timesteps=50,
     held_back_fraction=0.05,
     held_back_minimum=24,
