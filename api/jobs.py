@@ -63,7 +63,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.attribute import DEFAULT_TOP, AttributeRequest, attribute, parse_generation_id
+from api.attribute import AttributeRequest, attribute, parse_generation_id
 from ledger.application import MuseumLedger
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import ConfigurationError, Conflict, InvalidInput, LedgerError, NotFound
@@ -376,36 +376,22 @@ async def generate_job(
     return await _in_thread(ctx, threading.Event(), lambda: _with_ledger(ctx, work))
 
 
-def _attribute_request(
-    generation_id: str,
-    method: str | None = None,
-    top: int = DEFAULT_TOP,
-    timesteps: int | None = None,
-    dim: int | None = None,
-    checkpoints: int | None = None,
-) -> AttributeRequest:
-    return AttributeRequest(
-        generation_id=parse_generation_id(generation_id),
-        method=method,
-        top=top,
-        timesteps=timesteps,
-        dim=dim,
-        checkpoints=checkpoints,
-    )
+def _attribute_request(generation_id: str, **options: Any) -> AttributeRequest:
+    """The job's arguments as a request; a misspelt option is refused like any bad input."""
+    known = {"method", "top", "timesteps", "dim", "checkpoints"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidInput(f"unknown attribute option(s): {', '.join(unknown)}")
+    return AttributeRequest(generation_id=parse_generation_id(generation_id), **options)
 
 
-async def attribute_job(
-    ctx: Ctx,
-    generation_id: str,
-    method: str | None = None,
-    top: int = DEFAULT_TOP,
-    timesteps: int | None = None,
-    dim: int | None = None,
-    checkpoints: int | None = None,
-) -> dict[str, Any]:
-    """Score a generation against its run's items and record the credit (`api.attribute`)."""
+async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> dict[str, Any]:
+    """Score a generation against its run's items and record the credit (`api.attribute`).
+
+    Options: method, top, timesteps (K), dim (k), checkpoints (see `AttributeRequest`).
+    """
     job_id: str = ctx["job_id"]
-    request = _attribute_request(generation_id, method, top, timesteps, dim, checkpoints)
+    request = _attribute_request(generation_id, **options)
     request.check()
 
     def work(ledger: MuseumLedger) -> dict[str, Any]:
