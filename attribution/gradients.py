@@ -62,6 +62,25 @@ def resolve_output(output: str | OutputFunction) -> OutputFunction:
     return OUTPUT_FUNCTIONS[output]
 
 
+def noise_schedule(
+    scheduler: object, timesteps: Sequence[int]
+) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """The scheduler's cumulative alphas (float32, CPU) and the checked timesteps."""
+    alphas = getattr(scheduler, "alphas_cumprod", None)
+    if not isinstance(alphas, torch.Tensor) or alphas.ndim != 1:
+        raise ValueError("scheduler must be a DDPM-style scheduler with alphas_cumprod")
+    limit = int(alphas.shape[0])
+    if isinstance(timesteps, str | bytes) or not isinstance(timesteps, Sequence):
+        raise ValueError("timesteps must be a sequence of integers")
+    steps = list(timesteps)
+    if not steps:
+        raise ValueError("timesteps must name at least one timestep")
+    for t in steps:
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < limit:
+            raise ValueError(f"timesteps must be integers in 0..{limit - 1}, got {t!r}")
+    return alphas.detach().to("cpu", torch.float32), tuple(steps)
+
+
 class GradientComputer:
     """Per-example gradients of an output function, averaged over fixed timesteps and noise.
 
@@ -85,19 +104,8 @@ class GradientComputer:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.batch_size = batch_size
-        alphas = getattr(scheduler, "alphas_cumprod", None)
-        if not isinstance(alphas, torch.Tensor):
-            raise ValueError("scheduler must be a DDPM-style scheduler with alphas_cumprod")
-        limit = int(alphas.shape[0])
-        steps = list(timesteps)
-        if not steps:
-            raise ValueError("timesteps must name at least one timestep")
-        for t in steps:
-            if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < limit:
-                raise ValueError(f"timesteps must be integers in 0..{limit - 1}, got {t!r}")
-        self.timesteps = tuple(steps)
+        self._alphas, self.timesteps = noise_schedule(scheduler, timesteps)
         self.model = model.eval()
-        self._alphas = alphas.detach().to(torch.float32)
         self.params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
         self.buffers = {k: v.detach() for k, v in model.named_buffers()}
         if not self.params:

@@ -153,16 +153,9 @@ class ChunkedGaussianProjector(Projector):
 
     kind = "gaussian"
 
-    def __init__(
-        self,
-        num_params: int,
-        dim: int,
-        seed: int,
-        chunk_rows: int = 8192,
-        device: str | torch.device = "cpu",
-    ) -> None:
-        super().__init__(num_params, dim, seed, chunk_rows, device)
-        self.scale = 1.0 / math.sqrt(dim)
+    @property
+    def scale(self) -> float:
+        return 1.0 / math.sqrt(self.dim)
 
     def matrix_chunk(self, chunk: int) -> torch.Tensor:
         start, stop = self.chunk_bounds(chunk)

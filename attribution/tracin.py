@@ -33,6 +33,7 @@ from captum.influence import TracInCP
 from torch.utils.data import DataLoader, TensorDataset
 
 from attribution._seeding import check_seed, derived_generator
+from attribution.gradients import noise_schedule
 
 __all__ = ["TracInBaseline"]
 
@@ -170,20 +171,7 @@ class TracInBaseline:
         ):
             raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
         self.learning_rate = float(learning_rate)
-        alphas = getattr(scheduler, "alphas_cumprod", None)
-        if not isinstance(alphas, torch.Tensor) or alphas.ndim != 1:
-            raise ValueError("scheduler must be a DDPM-style scheduler with alphas_cumprod")
-        self._alphas = alphas.detach().to("cpu", torch.float32)
-        limit = int(alphas.shape[0])
-        if isinstance(timesteps, str | bytes) or not isinstance(timesteps, Sequence):
-            raise ValueError("timesteps must be a sequence of integers")
-        steps = list(timesteps)
-        if not steps:
-            raise ValueError("timesteps must name at least one timestep")
-        for t in steps:
-            if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < limit:
-                raise ValueError(f"timesteps must be integers in 0..{limit - 1}, got {t!r}")
-        self.timesteps = tuple(steps)
+        self._alphas, self.timesteps = noise_schedule(scheduler, timesteps)
         self.checkpoints = self._check_checkpoints(checkpoints)
 
     def _build(self) -> torch.nn.Module:
