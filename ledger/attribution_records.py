@@ -88,10 +88,11 @@ class AttributionRecords:
             k=k,
             items_by_id={item["item_id"]: item for item in run.items},
         )
-        credits = self.ledger.find(
-            GenerationCredits.create_id(generation_id), GenerationCredits
-        ) or GenerationCredits(generation_id)
-        credits.add(attribution.id)
+        credits = self.ledger.find(GenerationCredits.create_id(generation_id), GenerationCredits)
+        if credits is None:
+            credits = GenerationCredits(generation_id, attribution.id)
+        else:
+            credits.add(attribution.id)
         try:
             self.ledger.save(attribution, credits)
         except IntegrityError:

@@ -172,15 +172,16 @@ class GenerationCredits(Aggregate):
 
     class Opened(Aggregate.Created):
         generation_id: UUID
+        attribution_id: UUID
 
     @staticmethod
     def create_id(generation_id: UUID) -> UUID:
         return uuid5(MUSEUM_NAMESPACE, f"generation-credits:{generation_id}")
 
     @event(Opened)
-    def __init__(self, generation_id: UUID) -> None:
+    def __init__(self, generation_id: UUID, attribution_id: UUID) -> None:
         self.generation_id = generation_id
-        self.attribution_ids: list[UUID] = []
+        self.attribution_ids: list[UUID] = [attribution_id]
 
     @event("AttributionListed")
     def add(self, attribution_id: UUID) -> None:
