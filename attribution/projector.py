@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 
 import torch
@@ -45,7 +46,7 @@ def _positive(name: str, value: object) -> int:
     return value
 
 
-class Projector:
+class Projector(ABC):
     """G (b, p) → G @ R (b, dim) for a seeded R cut into row-chunks that are never all held.
 
     Subclasses say how a chunk of R is drawn (`matrix_chunk`, dense, for tests) and how
@@ -80,13 +81,13 @@ class Projector:
         start = chunk * self.chunk_rows
         return start, min(start + self.chunk_rows, self.num_params)
 
+    @abstractmethod
     def matrix_chunk(self, chunk: int) -> torch.Tensor:
         """Rows of R for chunk `chunk` as a dense (rows, dim) float32 matrix."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _accumulate(self, result: torch.Tensor, g: torch.Tensor, lo: int, hi: int) -> None:
         """result += g @ R[lo:hi], where g holds the gradient columns lo..hi."""
-        raise NotImplementedError
 
     def _spans(self, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
         """(chunk, lo, hi) for each row-chunk overlapping R[start:stop]."""
