@@ -178,7 +178,7 @@ def book_sample_revenue(
     payouts = royalties.run_payouts(f"demo-payouts-{seed}")
     artists = [row for row in royalties.balances() if row["account"].startswith(ARTIST_PREFIX)]
     earned = sorted(artists, key=lambda row: (-row["balance"], row["account"]))
-    # A statement for the best-earning artist, as they would download it.
+    # A statement for the artist with the largest balance left, as they would download it.
     statement_file = None
     top = next((row for row in earned if not row.get("held")), None)
     if top is not None:
@@ -245,7 +245,7 @@ def run_demo(
         console.print(credited)
         earned = Table(
             title=f"Royalties: {revenue['reports']} print licences, {revenue['gross']} gross "
-            f"(top earners; {len(revenue['payouts'])} payouts over the threshold)"
+            f"({len(revenue['payouts'])} paid out over the threshold; largest balances left)"
         )
         for column in ("artist", "balance", "postings"):
             earned.add_column(column, justify="left" if column == "artist" else "right")
@@ -257,7 +257,7 @@ def run_demo(
             )
         console.print(earned)
         if revenue["statement"] is not None:
-            console.print(f"statement of the top earner: {revenue['statement']}")
+            console.print(f"statement of the largest balance: {revenue['statement']}")
         console.print(
             f"ledger verified: {report.events} events, {report.heads} signed heads checked "
             f"({report.events_per_second:,.0f} events/s)"
