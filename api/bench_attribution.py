@@ -41,6 +41,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from api.bench_support import torch_threads
 from attribution.lds import (
     BenchModel,
     BenchPlan,
@@ -376,14 +377,7 @@ def run(
     retraining workers always use one each): on a busy machine one thread avoids the stalls
     of threads waiting on each other.
     """
-    if threads is not None and (
-        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
-    ):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         return _run(
             quick,
             datasets=datasets,
@@ -398,8 +392,6 @@ def run(
             console=console,
             progress=progress,
         )
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _run(

@@ -41,6 +41,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from api.bench_support import torch_threads
 from generation.collection import digits_collection, founding_collection
 from generation.model import (
     build_unet,
@@ -454,14 +455,7 @@ def run_generation_bench(
             raise ValueError(f"shard counts must be positive integers, got {shards!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if threads is not None and (
-        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
-    ):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         return _run(
             QUICK if quick else FULL,
             list(dict.fromkeys(presets)),
@@ -469,8 +463,6 @@ def run_generation_bench(
             seed,
             progress or (lambda _line: None),
         )
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _run(

@@ -44,8 +44,8 @@ from psycopg import sql
 from pydantic import SecretStr
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
 
+from api.bench_support import PostgresUnreachable, scratch_database
 from ledger.application import MuseumLedger
 from ledger.crypto import DataKey, MasterKey
 from ledger.domain import Donation, Stage
@@ -584,34 +584,20 @@ def _bench_postgres(
     events: int, workdir: Path, postgres_url: str
 ) -> tuple[dict[str, Any], str | None]:
     """Bench in a fresh `museum_bench_<random>` database on the server; it is always dropped."""
-    admin_url = make_url(postgres_url).set(drivername="postgresql")
-    admin_conninfo = admin_url.render_as_string(hide_password=False)
-    shown = admin_url.render_as_string(hide_password=True)
-    name = f"museum_bench_{uuid.uuid4().hex[:12]}"
     try:
-        admin = psycopg.connect(admin_conninfo, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        reason = f"cannot reach PostgreSQL at {shown}: {' '.join(str(exc).split())}"
-        return {"backend": "postgres", "skipped": True, "reason": reason}, None
-    with admin:
-        row = admin.execute("SHOW server_version").fetchone()
-        version = None if row is None else str(row[0])
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        conninfo = admin_url.set(database=name).render_as_string(hide_password=False)
-        settings = Settings(
-            home=workdir / "postgres",
-            database_url=conninfo,
-            master_key=SecretStr(MasterKey.generate_text()),
-        )
-        figures = _bench_backend("postgres", settings, events, lambda: RawPostgres(conninfo))
-        figures["database"] = name
-        return figures, version
-    finally:
-        with psycopg.connect(admin_conninfo, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        with scratch_database(postgres_url) as database:
+            settings = Settings(
+                home=workdir / "postgres",
+                database_url=database.url,
+                master_key=SecretStr(MasterKey.generate_text()),
             )
+            figures = _bench_backend(
+                "postgres", settings, events, lambda: RawPostgres(database.url)
+            )
+            figures["database"] = database.name
+            return figures, database.server_version
+    except PostgresUnreachable as exc:
+        return {"backend": "postgres", "skipped": True, "reason": exc.reason}, None
 
 
 def _machine(postgres_version: str | None) -> dict[str, Any]:

@@ -21,21 +21,18 @@ import io
 import os
 import platform
 import time
-import uuid
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from PIL import Image
-from psycopg import sql
 from pydantic import SecretStr
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
 
+from api.bench_support import PostgresUnreachable, scratch_database
 from generation.collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
@@ -177,29 +174,18 @@ def _bench_backend(backend: str, settings: Settings, reports: int, lines: int) -
 
 
 def _bench_postgres(reports: int, lines: int, workdir: Path, url: str) -> dict[str, Any]:
-    admin_url = make_url(url).set(drivername="postgresql")
-    admin = admin_url.render_as_string(hide_password=False)
-    shown = admin_url.render_as_string(hide_password=True)
-    name = f"museum_bench_{uuid.uuid4().hex[:12]}"
     try:
-        connection = psycopg.connect(admin, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        reason = f"cannot reach PostgreSQL at {shown}: {' '.join(str(exc).split())}"
-        return {"backend": "postgres", "skipped": True, "reason": reason}
-    with connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        settings = Settings(
-            home=workdir / "postgres",
-            database_url=admin_url.set(database=name).render_as_string(hide_password=False),
-            master_key=SecretStr(MasterKey.generate_text()),
-        )
-        return _bench_backend("postgres", settings, reports, lines) | {"database": name}
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        with scratch_database(url) as database:
+            settings = Settings(
+                home=workdir / "postgres",
+                database_url=database.url,
+                master_key=SecretStr(MasterKey.generate_text()),
             )
+            return _bench_backend("postgres", settings, reports, lines) | {
+                "database": database.name
+            }
+    except PostgresUnreachable as exc:
+        return {"backend": "postgres", "skipped": True, "reason": exc.reason}
 
 
 def run_royalties_bench(
