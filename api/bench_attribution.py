@@ -64,21 +64,25 @@ TARGETS: dict[str, float] = {
 }
 
 # Full: the real measurement (M = 64). Quick: M = 32 on a reduced training set, fewer steps.
-# Full trains 200 steps (about 38 epochs of a half subset): at 100 steps the held-back loss of
-# a half-data model was within 1 % of the full model's and mostly measured the training seed.
+# Steps were set by the ground truth's test-retest agreement (12 digits-2 subsets, each
+# trained twice with different seeds, Spearman over subsets of each held-back target's loss,
+# mean over 24 targets): 200 steps +0.03 (the losses measured the seed, not the data), 800
+# steps +0.26; 800 steps with a cosine decay +0.17 and with one seed shared by all subsets
+# +0.22, so plain independent seeds stay. Every run re-measures it (reliability_subsets).
 FULL = BenchPlan(
-    steps=200,
-    checkpoint_every=100,
+    steps=800,
+    checkpoint_every=400,
     eval_timesteps=50,
     held_back_fraction=0.05,
     held_back_minimum=24,
     generated_targets=24,
     counterfactual_targets=2,
+    reliability_subsets=12,
 )
 QUICK = BenchPlan(
     num_subsets=32,
-    steps=60,
-    checkpoint_every=30,
+    steps=240,
+    checkpoint_every=120,
     train_limit=96,
     held_back_minimum=24,
     generated_targets=24,
@@ -89,23 +93,38 @@ QUICK = BenchPlan(
     query_timing_queries=3,
     sampling_steps=25,
     bootstrap=1000,
+    reliability_subsets=8,
 )
-# How DEFAULT_METHOD is chosen, fixed before any reported number was seen: the candidates in
-# attribution.methods (d-trak-unit, d-trak-mixed, d-trak-mixed-unit, trak-unit) and D-TRAK
-# are scored by `run(True, datasets=("digits-2",), seed=1, methods=[...])` — the quick plan on
+# How DEFAULT_METHOD is chosen, fixed before any reported number was seen: candidates are
+# scored by `run(True, datasets=("digits-2",), seed=1, methods=[...])` — the quick plan on
 # seed 1, so another held-back split, other subsets and other retraining seeds than the
-# reported seed-0 runs. The candidate with the best LDS averaged over both target sets becomes
-# the default only if it beats D-TRAK on both target sets there; otherwise D-TRAK stays.
-# Outcome: d-trak-mixed was selected, then failed to replicate on the seed-0 quick and full
-# runs (it ran there as the default), so D-TRAK was restored as the default — a confirmation
-# step decided after seeing those runs, stated here and in attribution/methods.py.
+# reported seed-0 runs. The candidate with the best LDS averaged over both target sets is
+# adopted only if it beats D-TRAK on both target sets there AND, on the seed-0 full run, its
+# LDS averaged over the four (data set × target set) cells is above D-TRAK's; otherwise
+# D-TRAK stays.
+# Round 1 (200-step recipe, whose ground truth later proved to be seed noise): d-trak-mixed
+# was selected and did not hold up on seed 0 (that confirmation rule was added after seeing
+# those runs; it is now part of the rule above, fixed before round 2 ran).
+# Round 2 (800-step recipe, decided before running): candidates below, TRAK included.
 SELECTION = {
     "data": "digits-2",
     "plan": "quick",
     "seed": 1,
-    "candidates": ["d-trak-unit", "d-trak-mixed", "d-trak-mixed-unit", "trak-unit"],
-    "rule": "best mean LDS over both target sets, adopted only if above d-trak on both",
-    "outcome": "d-trak-mixed selected; not confirmed on seed 0; default stays d-trak",
+    "candidates": [
+        "trak",
+        "d-trak-unit",
+        "d-trak-mixed",
+        "d-trak-mixed-unit",
+        "trak-unit",
+        "d-trak-ridge",
+        "d-trak-ridge-strong",
+        "trak-ridge",
+    ],
+    "rule": (
+        "best mean LDS over both target sets, above d-trak on both there, and above d-trak "
+        "on the mean of the four cells of the seed-0 full run"
+    ),
+    "outcome": "round 2 pending",
 }
 LATENCY_ITEMS = 10_000
 TRACIN_ITEMS = {"full": 128, "quick": 32}
@@ -612,6 +631,20 @@ def _comparison_table(data: dict[str, Any]) -> Table:
     return table
 
 
+def _reliability_text(data: dict[str, Any]) -> Text:
+    rel = data.get("ground_truth_reliability") or {}
+    blocks: list[tuple[str, dict[str, Any]]] = [
+        (name, rel[name]) for name in data["targets"] if rel.get(name) is not None
+    ]
+    if not rel.get("subsets") or len(blocks) < len(data["targets"]):
+        return Text(f"{data['name']}: ground-truth reliability not measured", style="dim")
+    parts = ", ".join(f"{name} {_pct(block)}" for name, block in blocks)
+    return Text(
+        f"Ground truth {data['name']}: test-retest Spearman % over {rel['subsets']} subsets "
+        f"retrained with another seed: {parts} (LDS is bounded by about its square root)"
+    )
+
+
 def _counterfactual_text(data: dict[str, Any]) -> Text:
     cf = data.get("counterfactual")
     if cf is None:
@@ -661,6 +694,7 @@ def render_attribution_bench(figures: dict[str, Any]) -> Group:
         parts.append(_lds_table(data, figures["default_method"]))
         if data["comparisons"]:
             parts.append(_comparison_table(data))
+        parts.append(_reliability_text(data))
         parts.append(_counterfactual_text(data))
     parts.append(_latency_text(figures))
     machine = figures.get("machine", {})

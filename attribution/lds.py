@@ -52,6 +52,7 @@ __all__ = [
     "MethodEntry",
     "ScoreFn",
     "bootstrap_interval",
+    "ground_truth_reliability",
     "lds_per_target",
     "paired_bootstrap",
     "peak_rss_meter",
@@ -229,6 +230,7 @@ class BenchPlan:
     steps: int = 200
     batch_size: int = 32
     learning_rate: float = 2e-3
+    lr_schedule: str = "constant_with_warmup"
     checkpoint_every: int = 100
     block_out_channels: tuple[int, ...] = (16, 32)
     resolution: int = 16
@@ -245,6 +247,7 @@ class BenchPlan:
     bootstrap: int = 2000
     workers: int = 2
     seed: int = 0
+    reliability_subsets: int = 8
     attribution_batch: int = 16
     demo_artists: int = 36
 
@@ -263,6 +266,7 @@ class BenchPlan:
             checkpoint_every=self.checkpoint_every,
             log_every=0,
             ema=False,
+            lr_schedule=self.lr_schedule,
         )
         return Recipe(model, train)
 
@@ -483,9 +487,15 @@ def run_dataset(
         TrainJob(f"subset-{m}", tuple(np.flatnonzero(masks[m]).tolist()), recipe.subset_seed(m))
         for m in range(plan.num_subsets)
     ]
-    _say(progress, f"{name}: {plan.num_subsets} subset models")
+    # The first R subsets once more with other seeds: how much of the ground truth is data.
+    replicas = min(plan.reliability_subsets, plan.num_subsets)
+    replica_jobs = [
+        TrainJob(f"subset-{m}-replicate-1", subset_jobs[m].indices, recipe.subset_seed(m, 1))
+        for m in range(replicas)
+    ]
+    _say(progress, f"{name}: {plan.num_subsets} subset models (+{replicas} reseeded)")
     subset_results = run_jobs(
-        [full_job, *subset_jobs],
+        [full_job, *subset_jobs, *replica_jobs],
         images=train_set.images,
         class_ids=train_set.class_ids,
         recipe=recipe,
@@ -497,6 +507,14 @@ def run_dataset(
     full_losses = subset_results.pop("full").losses
     count(subset_results)
     losses = np.stack([_losses(subset_results[j.key]) for j in subset_jobs])  # (M, targets)
+    reliability = ground_truth_reliability(
+        losses[:replicas],
+        np.stack([_losses(subset_results[j.key]) for j in replica_jobs])
+        if replica_jobs
+        else np.zeros((0, losses.shape[1])),
+        sets,
+        plan,
+    )
     model = BenchModel(
         recipe.model_config, checkpoints, train_set, plan.seed, plan.attribution_batch
     )
@@ -569,12 +587,39 @@ def run_dataset(
             k: float(_losses_of(full_losses)[v].mean()) for k, v in sets.items()
         },
         "subset_model_target_loss": {k: float(losses[:, v].mean()) for k, v in sets.items()},
+        "ground_truth_reliability": reliability,
         "methods": rows,
         "comparisons": compared,
         "counterfactual": counterfactual,
         "seconds": time.perf_counter() - began,
     }
     return figures, model, generated
+
+
+def ground_truth_reliability(
+    first: np.ndarray,
+    second: np.ndarray,
+    sets: dict[str, np.ndarray],
+    plan: BenchPlan,
+) -> dict[str, Any]:
+    """Test-retest agreement of the ground truth: per target, the Spearman correlation over
+    the reseeded subsets between the losses of the two trainings of each subset.
+
+    Why: a target's loss on a subset model is data plus training noise; if retraining the
+    same subset with another seed does not reproduce its ranking, no attribution method can
+    (LDS is bounded by about the square root of this agreement). Near 0 means the recipe
+    measures its seeds, not its data.
+    """
+    out: dict[str, Any] = {"subsets": int(first.shape[0])}
+    for set_name, idx in sets.items():
+        if first.shape[0] < 3:
+            out[set_name] = None
+            continue
+        values = np.array([spearman(first[:, j], second[:, j]) for j in idx], dtype=np.float64)
+        values = np.where(np.isnan(values), 0.0, values)
+        mean, lo, hi = bootstrap_interval(values, resamples=plan.bootstrap, seed=plan.seed)
+        out[set_name] = {"mean": mean, "low": lo, "high": hi}
+    return out
 
 
 def _eval_timesteps(count: int, limit: int) -> tuple[int, ...]:

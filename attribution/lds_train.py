@@ -66,9 +66,13 @@ class Recipe:
         text = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
-    def subset_seed(self, subset: int) -> int:
-        """Training seed of LDS subset `subset`: derived from the base seed and the index."""
-        return derived_seed(self.train_config.seed, "lds-subset", subset) % (2**31)
+    def subset_seed(self, subset: int, replicate: int = 0) -> int:
+        """Training seed of LDS subset `subset` (replicate 0), or of its `replicate`-th
+        retraining with another seed: derived from the base seed and the indices."""
+        if replicate == 0:
+            return derived_seed(self.train_config.seed, "lds-subset", subset) % (2**31)
+        stream = f"lds-subset-replicate-{replicate}"
+        return derived_seed(self.train_config.seed, stream, subset) % (2**31)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,12 @@ import torch
 from attribution.front import Attributor
 from attribution.gradients import OUTPUT_FUNCTIONS
 from attribution.projector import PROJECTIONS
-from attribution.scoring import CosineTrakScorer, TrakScorer, unit_train_scorer
+from attribution.scoring import (
+    CosineTrakScorer,
+    RelativeRidgeScorer,
+    TrakScorer,
+    unit_train_scorer,
+)
 from attribution.store import IndexStore
 
 __all__ = [
@@ -46,6 +51,8 @@ SCORERS: dict[str, Callable[[float], TrakScorer]] = {
     # Unit-length rows (train and query) / unit-length train rows only: see CosineTrakScorer.
     "cosine": CosineTrakScorer,
     "unit-train": unit_train_scorer,
+    # λ = regularisation × the mean non-zero eigenvalue of ΦᵀΦ: see RelativeRidgeScorer.
+    "relative-ridge": RelativeRidgeScorer,
 }
 
 
@@ -143,9 +150,19 @@ class Method:
 _K10 = evenly_spaced(10)
 
 
-def _k10(name: str, output: str, query_output: str, scorer: str = "trak") -> Method:
+def _k10(
+    name: str, output: str, query_output: str, scorer: str = "trak", regularisation: float = 1e-3
+) -> Method:
     """A method on the bench's common footing: K = 10 evenly spaced timesteps, k = 2048."""
-    return Method(name, output, query_output, timesteps=_K10, dim=2048, scorer=scorer)
+    return Method(
+        name,
+        output,
+        query_output,
+        timesteps=_K10,
+        dim=2048,
+        scorer=scorer,
+        regularisation=regularisation,
+    )
 
 
 METHODS: dict[str, Method] = {
@@ -160,6 +177,13 @@ METHODS: dict[str, Method] = {
     "d-trak-mixed": _k10("d-trak-mixed", "square_norm", "loss"),
     "d-trak-mixed-unit": _k10("d-trak-mixed-unit", "square_norm", "loss", "unit-train"),
     "trak-unit": _k10("trak-unit", "loss", "loss", "unit-train"),
+    # Second selection round: the kernel's λ relative to the features' own spectrum (0.1 or
+    # 1 × the mean non-zero eigenvalue of ΦᵀΦ) instead of an absolute 1e-3.
+    "d-trak-ridge": _k10("d-trak-ridge", "square_norm", "square_norm", "relative-ridge", 0.1),
+    "d-trak-ridge-strong": _k10(
+        "d-trak-ridge-strong", "square_norm", "square_norm", "relative-ridge", 1.0
+    ),
+    "trak-ridge": _k10("trak-ridge", "loss", "loss", "relative-ridge", 0.1),
 }
 
 # D-TRAK stays the default. The bench's selection run (api/bench_attribution.py, SELECTION:

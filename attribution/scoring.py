@@ -1,7 +1,8 @@
 """TRAK scoring: features of training items and queries → one score per (query, item).
 
 Per checkpoint c with train features Φ_c (n × k), the kernel is K_c = (Φ_cᵀ Φ_c + λI)⁻¹, a
-Gauss-Newton stand-in for the inverse Hessian. Score of item i for query q: φ_q K_c Φ_cᵀ[:, i],
+Gauss-Newton stand-in for the inverse Hessian (λ absolute, or relative to the spectrum of
+Φ_cᵀ Φ_c with `RelativeRidgeScorer`). Score of item i for query q: φ_q K_c Φ_cᵀ[:, i],
 averaged over checkpoints (TRAK's ensemble).
 
 Sign convention: a score is the predicted DECREASE of the query's output (its loss, for the
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["CosineTrakScorer", "TrakScorer", "unit_train_scorer"]
+__all__ = ["CosineTrakScorer", "RelativeRidgeScorer", "TrakScorer", "unit_train_scorer"]
 
 
 def _as_matrix(name: str, value: object) -> torch.Tensor:
@@ -61,7 +62,8 @@ class TrakScorer:
             if weights and phi.shape != (weights[0].shape[1], weights[0].shape[0]):
                 raise ValueError("every checkpoint's train features must have the same shape")
             # 2. A_c = (ΦᵀΦ + λI)⁻¹ Φᵀ by a linear solve.
-            gram = phi.T @ phi + self.regularisation * torch.eye(phi.shape[1], dtype=phi.dtype)
+            ridge = self.ridge(phi)
+            gram = phi.T @ phi + ridge * torch.eye(phi.shape[1], dtype=phi.dtype)
             try:
                 weights.append(torch.linalg.solve(gram, phi.T))
             except RuntimeError as exc:  # torch's singular-matrix error
@@ -70,6 +72,11 @@ class TrakScorer:
                 ) from exc
         self._weights = weights
         return self
+
+    def ridge(self, train_features: torch.Tensor) -> float:
+        """λ added to ΦᵀΦ: the regularisation as given, whatever the features' scale."""
+        del train_features
+        return self.regularisation
 
     def score(self, query_features: Sequence[torch.Tensor]) -> torch.Tensor:
         """(m × k) query features per checkpoint → (m × n) float64 scores, averaged."""
@@ -91,6 +98,22 @@ class TrakScorer:
         if total is None:  # unreachable: fit() stores at least one checkpoint
             raise ValueError("no checkpoints")
         return total / len(self._weights)
+
+
+class RelativeRidgeScorer(TrakScorer):
+    """TRAK kernel whose λ is `regularisation` times the mean non-zero eigenvalue of ΦᵀΦ.
+
+    Why: an absolute λ means a different amount of smoothing for every output function,
+    model and checkpoint (gradient scales differ by orders of magnitude), and with fewer items
+    than dimensions a tiny λ turns the kernel into an ill-conditioned least-squares fit of the
+    query on the training rows. A relative λ (trace(ΦᵀΦ) / min(n, k), the mean of the at most
+    min(n, k) non-zero eigenvalues) smooths by the same share everywhere.
+    """
+
+    def ridge(self, train_features: torch.Tensor) -> float:
+        n, k = train_features.shape
+        trace = float((train_features * train_features).sum())
+        return self.regularisation * trace / max(1, min(n, k))
 
 
 class CosineTrakScorer(TrakScorer):

@@ -15,6 +15,7 @@ from ledger.vocabulary import Emotion, StageRole
 
 __all__ = [
     "BETA_SCHEDULES",
+    "LR_SCHEDULES",
     "PRESETS",
     "ModelConfig",
     "TrainConfig",
@@ -22,6 +23,9 @@ __all__ = [
 ]
 
 BETA_SCHEDULES: tuple[str, ...] = ("linear", "scaled_linear", "squaredcos_cap_v2")
+# Learning-rate schedules by diffusers' names; the decaying ones end at zero after `steps`, so
+# the last weights do not carry the jitter of a constant step size.
+LR_SCHEDULES: tuple[str, ...] = ("constant_with_warmup", "cosine", "linear")
 
 
 def _positive_int(name: str, value: object) -> None:
@@ -150,6 +154,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     class_dropout: float = 0.1
     lr_warmup_steps: int = 10
+    lr_schedule: str = "constant_with_warmup"
     max_grad_norm: float = 1.0
     sample_steps: int = 10
     sample_count: int = 8
@@ -174,6 +179,10 @@ class TrainConfig:
         if not 0.0 <= self.class_dropout < 1.0:
             raise ValueError(f"class_dropout must lie in [0, 1), got {self.class_dropout!r}")
         _non_negative_int("lr_warmup_steps", self.lr_warmup_steps)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
+            )
         if not (math.isfinite(self.max_grad_norm) and self.max_grad_norm > 0):
             raise ValueError(
                 f"max_grad_norm must be positive and finite, got {self.max_grad_norm!r}"

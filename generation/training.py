@@ -322,9 +322,10 @@ def train(
         noise_scheduler = training_scheduler(model_config)
         optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.learning_rate)
         lr_schedule = get_scheduler(
-            "constant_with_warmup",
+            train_config.lr_schedule,
             optimizer=optimizer,
             num_warmup_steps=train_config.lr_warmup_steps,
+            num_training_steps=train_config.steps,
         )
         ema = (
             EMAModel(model.parameters(), decay=train_config.ema_decay, use_ema_warmup=True)

@@ -17,7 +17,7 @@ from attribution.front import Attributor
 from attribution.gradients import GradientComputer
 from attribution.methods import METHODS, Method, build_attributor, evenly_spaced, get_method
 from attribution.projector import ChunkedGaussianProjector, SparseSignProjector, make_projector
-from attribution.scoring import TrakScorer
+from attribution.scoring import RelativeRidgeScorer, TrakScorer
 from attribution.store import IndexStore
 from generation.model import build_unet, checkpoint_hash, training_scheduler
 from generation.presets import ModelConfig, preset
@@ -173,6 +173,25 @@ def test_trak_scorer_matches_closed_form_and_ranks_nearest_item() -> None:
     both = TrakScorer(lam).fit([x, y]).score([query, query])
     single_y = TrakScorer(lam).fit([y]).score([query])
     torch.testing.assert_close(both, (scores + single_y) / 2)
+
+
+def test_relative_ridge_is_scale_free_and_sized_by_the_spectrum() -> None:
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn((12, 40), generator=g, dtype=torch.float64)  # fewer items than dimensions
+    query = torch.randn((2, 40), generator=g, dtype=torch.float64)
+    scorer = RelativeRidgeScorer(0.1)
+    # λ = 0.1 × trace(XᵀX) / min(n, k): the mean of the 12 non-zero eigenvalues, a tenth of it.
+    eigen = torch.linalg.eigvalsh(x @ x.T)
+    assert scorer.ridge(x) == pytest.approx(0.1 * float(eigen.mean()))
+    scores = scorer.fit([x]).score([query])
+    lam = 0.1 * float(eigen.mean())
+    torch.testing.assert_close(scores, TrakScorer(lam).fit([x]).score([query]))
+    # Scaling every feature (another output function, a later checkpoint) changes nothing ...
+    scaled = RelativeRidgeScorer(0.1).fit([1e3 * x]).score([1e3 * query])
+    torch.testing.assert_close(scaled, scores)
+    # ... whereas a fixed λ smooths the scaled features a million times less.
+    fixed = TrakScorer(lam).fit([1e3 * x]).score([1e3 * query])
+    assert not torch.allclose(fixed, scores, rtol=1e-3)
 
 
 def test_trak_sign_agrees_with_exact_leave_one_out_least_squares() -> None:

@@ -17,6 +17,7 @@ from attribution.lds import (
     MethodEntry,
     ScoreFn,
     bootstrap_interval,
+    ground_truth_reliability,
     lds_per_target,
     paired_bootstrap,
     peak_rss_meter,
@@ -240,6 +241,23 @@ def test_eval_noise_of_a_target_does_not_depend_on_the_others() -> None:
     assert many.digest() != few.digest()
 
 
+def test_ground_truth_reliability_is_the_test_retest_rank_agreement() -> None:
+    rng = np.random.default_rng(0)
+    first = rng.normal(size=(10, 4))  # 10 subsets, 4 targets
+    second = first.copy()
+    second[:, 2:] = -first[:, 2:]  # targets 2, 3: the retrained ranking is reversed
+    sets = {"held-back": np.array([0, 1]), "generated": np.array([2, 3])}
+    out = ground_truth_reliability(first, second, sets, BenchPlan(bootstrap=20))
+    assert out["subsets"] == 10
+    assert out["held-back"]["mean"] == pytest.approx(1.0)
+    assert out["generated"]["mean"] == pytest.approx(-1.0)
+    noise = ground_truth_reliability(first, rng.normal(size=(10, 4)), sets, BenchPlan(bootstrap=20))
+    assert abs(noise["held-back"]["mean"]) < 1.0
+    # Too few reseeded subsets to rank: reported as not measured, not as a number.
+    few = ground_truth_reliability(first[:2], second[:2], sets, BenchPlan(bootstrap=20))
+    assert few["held-back"] is None
+
+
 # --- end to end -----------------------------------------------------------------------------
 
 
@@ -284,6 +302,7 @@ def test_tiny_end_to_end_run_and_rerun_from_cache(tmp_path: Path) -> None:
         bootstrap=50,
         workers=0,
         attribution_batch=8,
+        reliability_subsets=3,
     )
     methods = [
         MethodEntry("random", _fixed_scores(0)),
@@ -303,8 +322,14 @@ def test_tiny_end_to_end_run_and_rerun_from_cache(tmp_path: Path) -> None:
     assert figures["subset_size"] == 8
     assert len(model.checkpoints) == 2  # steps 2 and 4: the raw weights of the full run
     assert generated.shape == (2, 1, 8, 8)
-    # Full model + 4 subsets + 2 counterfactual removals (top-k and one random draw).
-    assert figures["models_trained"] == 7
+    # Full model + 4 subsets + 3 of them reseeded + 2 counterfactual removals (top-k and one
+    # random draw).
+    assert figures["models_trained"] == 10
+    reliability = figures["ground_truth_reliability"]
+    assert reliability["subsets"] == 3
+    for name in ("held-back", "generated"):
+        block = reliability[name]
+        assert -1.0 <= block["low"] <= block["mean"] <= block["high"] <= 1.0
     for row in figures["methods"]:
         for block in row["lds"].values():
             assert -1.0 <= block["low"] <= block["mean"] <= block["high"] <= 1.0
@@ -325,7 +350,8 @@ def test_tiny_end_to_end_run_and_rerun_from_cache(tmp_path: Path) -> None:
         data=_tiny_data(20),
     )
     assert again["models_trained"] == 0
-    assert again["models_loaded"] == 7
+    assert again["models_loaded"] == 10
+    assert again["ground_truth_reliability"] == reliability
     for first, second in zip(figures["methods"], again["methods"], strict=True):
         assert first["lds"] == second["lds"]
 
@@ -341,3 +367,49 @@ def test_run_dataset_refuses_unknown_comparison(tmp_path: Path) -> None:
             comparisons=[("random", "d-trak")],
             data=_tiny_data(),
         )
+
+
+def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path) -> None:
+    """`museum bench attribution`'s front end on a tiny plan: tables, reliability line, JSON."""
+    from rich.console import Console
+
+    from api.bench_attribution import run
+    from attribution.methods import DEFAULT_METHOD
+
+    plan = BenchPlan(
+        num_subsets=3,
+        steps=2,
+        batch_size=4,
+        checkpoint_every=1,
+        block_out_channels=(8, 16),
+        resolution=8,
+        eval_timesteps=2,
+        held_back_fraction=0.05,
+        held_back_minimum=3,
+        train_limit=12,
+        generated_targets=3,
+        sampling_steps=2,
+        query_timing_queries=1,
+        bootstrap=20,
+        attribution_batch=12,
+        reliability_subsets=3,
+    )
+    console = Console(record=True, width=200)
+    figures = run(
+        datasets=("digits-2",),
+        methods=("d-trak", "trak-ridge"),
+        workers=1,
+        cache_dir=tmp_path,
+        plan=plan,
+        latency=False,
+        counterfactual=False,
+        console=console,
+    )
+    text = console.export_text()
+    (data,) = figures["datasets"]
+    assert [row["name"] for row in data["methods"]] == ["d-trak", "trak-ridge"]
+    assert data["models_trained"] == 1 + 3 + 3  # full, subsets, reseeded subsets
+    assert data["ground_truth_reliability"]["subsets"] == 3
+    assert "Ground truth digits-2: test-retest Spearman % over 3 subsets" in text
+    assert "trak-ridge" in text
+    assert f"{DEFAULT_METHOD} (default)" in text

@@ -148,8 +148,14 @@ def test_bad_train_config_and_unknown_keys_are_refused() -> None:
         TrainConfig(steps=0)
     with pytest.raises(ValueError, match="learning_rate"):
         TrainConfig(learning_rate=float("nan"))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="cosine_with_restarts")
     with pytest.raises(ValueError, match="unknown TrainConfig field"):
         TrainConfig.from_dict({"stepz": 3})
+    # A config recorded before lr_schedule existed reads as the constant schedule it ran with.
+    recorded = TrainConfig().to_dict()
+    del recorded["lr_schedule"]
+    assert TrainConfig.from_dict(recorded).lr_schedule == "constant_with_warmup"
     with pytest.raises(ValueError, match="unknown ModelConfig field"):
         ModelConfig.from_dict({"resolution": 16, "colour": True})
 
@@ -310,6 +316,30 @@ def test_ema_and_weighted_training(
     assert weighted.model_hash == last.ema_hash
     assert again.model_hash == weighted.model_hash
     assert plain.model_hash != weighted.model_hash
+
+
+def test_decaying_learning_rate_schedule_shrinks_the_last_steps(
+    items: list[TrainingItem], tiny: tuple[ModelConfig, TrainConfig]
+) -> None:
+    model_config, train_config = tiny
+
+    def last_step_size(schedule: str) -> float:
+        config = dataclasses.replace(
+            train_config,
+            steps=6,
+            checkpoint_every=1,
+            log_every=0,
+            lr_warmup_steps=0,
+            lr_schedule=schedule,
+        )
+        result = train(items, model_config, config, device="cpu")
+        before, after = result.checkpoints[-2].state_dict, result.checkpoints[-1].state_dict
+        return sum(float((after[k] - before[k]).abs().sum()) for k in after)
+
+    constant = last_step_size("constant_with_warmup")
+    cosine = last_step_size("cosine")
+    # Adam moves each weight by about lr per step: cosine's last lr is lr × 0.07 (step 5 of 6).
+    assert cosine < 0.2 * constant
 
 
 def test_tensor_items_train_like_png_items(
