@@ -601,24 +601,39 @@ def ground_truth_reliability(
     second: np.ndarray,
     sets: dict[str, np.ndarray],
     plan: BenchPlan,
+    level: float = 0.95,
 ) -> dict[str, Any]:
     """Test-retest agreement of the ground truth: per target, the Spearman correlation over
-    the reseeded subsets between the losses of the two trainings of each subset.
+    the reseeded subsets between the losses of the two trainings of each subset, averaged
+    over the targets of each set.
 
     Why: a target's loss on a subset model is data plus training noise; if retraining the
     same subset with another seed does not reproduce its ranking, no attribution method can
     (LDS is bounded by about the square root of this agreement). Near 0 means the recipe
-    measures its seeds, not its data.
+    measures its seeds, not its data. The interval resamples the retrained subsets, not the
+    targets: every target is measured on the same few models, so a lucky or unlucky seed
+    moves all of them together, and an interval over targets would be far too narrow.
     """
-    out: dict[str, Any] = {"subsets": int(first.shape[0])}
+    r = first.shape[0]
+    out: dict[str, Any] = {"subsets": int(r)}
+    draws = np.random.default_rng([plan.seed, 707]).integers(0, r, size=(plan.bootstrap, r))
+
+    def mean_agreement(rows: np.ndarray, idx: np.ndarray) -> float:
+        values = [spearman(first[rows, j], second[rows, j]) for j in idx]
+        return float(np.mean([0.0 if math.isnan(v) else v for v in values]))
+
     for set_name, idx in sets.items():
-        if first.shape[0] < 3:
+        if r < 3 or idx.size == 0:
             out[set_name] = None
             continue
-        values = np.array([spearman(first[:, j], second[:, j]) for j in idx], dtype=np.float64)
-        values = np.where(np.isnan(values), 0.0, values)
-        mean, lo, hi = bootstrap_interval(values, resamples=plan.bootstrap, seed=plan.seed)
-        out[set_name] = {"mean": mean, "low": lo, "high": hi}
+        means = np.array([mean_agreement(rows, idx) for rows in draws])
+        tail = (1.0 - level) / 2.0
+        lo, hi = np.quantile(means, [tail, 1.0 - tail])
+        out[set_name] = {
+            "mean": mean_agreement(np.arange(r), idx),
+            "low": float(lo),
+            "high": float(hi),
+        }
     return out
 
 
