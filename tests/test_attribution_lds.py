@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -282,27 +283,34 @@ def _dtrak_small() -> Callable[[BenchModel], ScoreFn]:
     return _trak_family(method, {})
 
 
+def _tiny_plan(**changes: Any) -> BenchPlan:
+    """A plan that trains 8×8 models for a few steps: the protocol's shape in seconds."""
+    base: dict[str, Any] = {
+        "batch_size": 4,
+        "block_out_channels": (8, 16),
+        "resolution": 8,
+        "held_back_minimum": 3,
+        "sampling_steps": 2,
+        "query_timing_queries": 1,
+        "reliability_subsets": 3,
+    }
+    return BenchPlan(**{**base, **changes})
+
+
 def test_tiny_end_to_end_run_and_rerun_from_cache(tmp_path: Path) -> None:
-    plan = BenchPlan(
+    plan = _tiny_plan(
         num_subsets=4,
         steps=4,
-        batch_size=4,
         checkpoint_every=2,
-        block_out_channels=(8, 16),
-        resolution=8,
         eval_timesteps=4,
         held_back_fraction=0.2,
-        held_back_minimum=3,
         generated_targets=2,
-        sampling_steps=2,
         counterfactual_targets=1,
         counterfactual_k=2,
         counterfactual_random=1,
-        query_timing_queries=1,
         bootstrap=50,
         workers=0,
         attribution_batch=8,
-        reliability_subsets=3,
     )
     methods = [
         MethodEntry("random", _fixed_scores(0)),
@@ -378,23 +386,16 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     from api.bench_attribution import run
     from attribution.methods import DEFAULT_METHOD
 
-    plan = BenchPlan(
+    plan = _tiny_plan(
         num_subsets=3,
         steps=2,
-        batch_size=4,
         checkpoint_every=1,
-        block_out_channels=(8, 16),
-        resolution=8,
         eval_timesteps=2,
         held_back_fraction=0.05,
-        held_back_minimum=3,
         train_limit=12,
         generated_targets=3,
-        sampling_steps=2,
-        query_timing_queries=1,
         bootstrap=20,
         attribution_batch=12,
-        reliability_subsets=3,
     )
     console = Console(record=True, width=200)
     figures = run(
