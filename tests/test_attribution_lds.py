@@ -28,7 +28,7 @@ from attribution.lds import (
     subset_masks,
 )
 from attribution.lds_data import BenchData, load_dataset, split_held_back
-from attribution.lds_train import EvalSet, Recipe, TrainJob, run_jobs
+from attribution.lds_train import EvalSet, JobResult, Recipe, TrainJob, run_jobs
 from attribution.methods import METHODS
 from generation.presets import ModelConfig, TrainConfig
 
@@ -189,35 +189,26 @@ def test_cache_answers_a_rerun_without_training(tmp_path: Path) -> None:
     evals = EvalSet.build(data.images[:3], data.class_ids[:3], (10, 500, 900), seed=0)
     jobs = [TrainJob(f"subset-{m}", tuple(range(m, 16, 2)), recipe.subset_seed(m)) for m in (0, 1)]
 
-    def go() -> dict[str, object]:
-        results = run_jobs(
+    def go(targets: EvalSet = evals) -> dict[str, JobResult]:
+        return run_jobs(
             jobs,
             images=data.images,
             class_ids=data.class_ids,
             recipe=recipe,
             folder=tmp_path,
-            evals=evals,
+            evals=targets,
             workers=0,
         )
-        return {k: v for k, v in results.items()}
 
     first = go()
-    assert sum(r.trained for r in first.values()) == 2  # type: ignore[attr-defined]
+    assert sum(r.trained for r in first.values()) == 2
     second = go()
-    assert sum(r.trained for r in second.values()) == 0  # type: ignore[attr-defined]
+    assert sum(r.trained for r in second.values()) == 0
     for key in first:
-        assert np.array_equal(first[key].losses, second[key].losses)  # type: ignore[attr-defined]
+        assert np.array_equal(first[key].losses, second[key].losses)  # type: ignore[arg-type]
     # New targets: the cached weights are re-evaluated, not retrained.
     other = EvalSet.build(data.images[3:5], data.class_ids[3:5], (10, 500, 900), seed=0)
-    third = run_jobs(
-        jobs,
-        images=data.images,
-        class_ids=data.class_ids,
-        recipe=recipe,
-        folder=tmp_path,
-        evals=other,
-        workers=0,
-    )
+    third = go(other)
     assert not any(r.trained for r in third.values())
     assert all(r.losses is not None and r.losses.shape == (2,) for r in third.values())
 
