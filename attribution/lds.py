@@ -59,6 +59,7 @@ __all__ = [
     "rank",
     "run_dataset",
     "spearman",
+    "spearman_brown",
     "subset_masks",
 ]
 
@@ -248,6 +249,7 @@ class BenchPlan:
     workers: int = 2
     seed: int = 0
     reliability_subsets: int = 8
+    ground_truth_seeds: int = 1
     attribution_batch: int = 16
     demo_artists: int = 36
 
@@ -394,6 +396,9 @@ def run_dataset(
             raise ValueError(f"comparison {a} vs {b} names a method not in the run")
     if counterfactual_method is not None and counterfactual_method not in names:
         raise ValueError(f"counterfactual method {counterfactual_method!r} is not in the run")
+    seeds = plan.ground_truth_seeds
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"ground_truth_seeds must be a positive integer, got {seeds!r}")
     began = time.perf_counter()
     full_data = (
         data
@@ -481,21 +486,30 @@ def run_dataset(
         plan.seed,
     )
 
-    # 4. Ground truth: retrain on M random halves and measure every target's loss.
+    # 4. Ground truth: retrain on M random halves (S seeds each, losses averaged) and
+    #    measure every target's loss.
     masks = subset_masks(n, plan.num_subsets, plan.subset_fraction, plan.seed)
     subset_jobs = [
         TrainJob(f"subset-{m}", tuple(np.flatnonzero(masks[m]).tolist()), recipe.subset_seed(m))
         for m in range(plan.num_subsets)
     ]
-    # The first R subsets once more with other seeds: how much of the ground truth is data.
-    replicas = min(plan.reliability_subsets, plan.num_subsets)
+    # Seeds 1..S-1 of every subset; with S = 1, the first R subsets once more with another
+    # seed, only to measure how much of the ground truth is data.
+    replicas = plan.num_subsets if seeds > 1 else min(plan.reliability_subsets, plan.num_subsets)
     replica_jobs = [
-        TrainJob(f"subset-{m}-replicate-1", subset_jobs[m].indices, recipe.subset_seed(m, 1))
-        for m in range(replicas)
+        [
+            TrainJob(f"subset-{m}-replicate-{s}", subset_jobs[m].indices, recipe.subset_seed(m, s))
+            for m in range(plan.num_subsets if seeds > 1 else replicas)
+        ]
+        for s in range(1, max(seeds, 2))
     ]
-    _say(progress, f"{name}: {plan.num_subsets} subset models (+{replicas} reseeded)")
+    _say(
+        progress,
+        f"{name}: {plan.num_subsets} subset models × {seeds} seeds"
+        + (f" (+{replicas} reseeded)" if seeds == 1 else ""),
+    )
     subset_results = run_jobs(
-        [full_job, *subset_jobs, *replica_jobs],
+        [full_job, *subset_jobs, *[job for jobs in replica_jobs for job in jobs]],
         images=train_set.images,
         class_ids=train_set.class_ids,
         recipe=recipe,
@@ -506,15 +520,19 @@ def run_dataset(
     )
     full_losses = subset_results.pop("full").losses
     count(subset_results)
-    losses = np.stack([_losses(subset_results[j.key]) for j in subset_jobs])  # (M, targets)
+    per_seed = [
+        np.stack([_losses(subset_results[j.key]) for j in jobs])
+        for jobs in [subset_jobs, *replica_jobs]
+        if jobs
+    ]  # each (M or R, targets)
     reliability = ground_truth_reliability(
-        losses[:replicas],
-        np.stack([_losses(subset_results[j.key]) for j in replica_jobs])
-        if replica_jobs
-        else np.zeros((0, losses.shape[1])),
+        per_seed[0][:replicas],
+        per_seed[1] if len(per_seed) > 1 else np.zeros((0, per_seed[0].shape[1])),
         sets,
         plan,
     )
+    # The ground truth: each subset's losses averaged over its S trainings, (M, targets).
+    losses = np.mean(per_seed[:seeds], axis=0)
     model = BenchModel(
         recipe.model_config, checkpoints, train_set, plan.seed, plan.attribution_batch
     )
@@ -587,6 +605,11 @@ def run_dataset(
             k: float(_losses_of(full_losses)[v].mean()) for k, v in sets.items()
         },
         "subset_model_target_loss": {k: float(losses[:, v].mean()) for k, v in sets.items()},
+        "ground_truth_seeds": seeds,
+        "subset_model_target_loss_per_seed": [
+            {k: float(seed_losses[:, v].mean()) for k, v in sets.items()}
+            for seed_losses in per_seed[:seeds]
+        ],
         "ground_truth_reliability": reliability,
         "methods": rows,
         "comparisons": compared,
@@ -613,9 +636,12 @@ def ground_truth_reliability(
     measures its seeds, not its data. The interval resamples the retrained subsets, not the
     targets: every target is measured on the same few models, so a lucky or unlucky seed
     moves all of them together, and an interval over targets would be far too narrow.
+    With `plan.ground_truth_seeds` = S > 1, `first` and `second` are seeds 0 and 1 of every
+    subset, and each set also gets the agreement predicted for the S-seed mean ("averaged").
     """
     r = first.shape[0]
-    out: dict[str, Any] = {"subsets": int(r)}
+    seeds = plan.ground_truth_seeds
+    out: dict[str, Any] = {"subsets": int(r), "ground_truth_seeds": int(seeds)}
     draws = np.random.default_rng([plan.seed, 707]).integers(0, r, size=(plan.bootstrap, r))
 
     def mean_agreement(rows: np.ndarray, idx: np.ndarray) -> float:
@@ -634,7 +660,28 @@ def ground_truth_reliability(
             "low": float(lo),
             "high": float(hi),
         }
+        if seeds > 1:
+            out[set_name]["averaged"] = {
+                key: spearman_brown(value, seeds)
+                for key, value in out[set_name].items()
+                if key in ("mean", "low", "high")
+            }
     return out
+
+
+def spearman_brown(agreement: float, seeds: int) -> float:
+    """Predicted test-retest agreement of the mean of `seeds` trainings from that of one.
+
+    Why: the ground truth averages S independently seeded trainings of each subset; its
+    seed noise shrinks as 1/S while the data's effect stays, so its reliability is
+    S·r / (1 + (S−1)·r) (Spearman–Brown; exact for Pearson correlations, a close guide for
+    Spearman's). Below r = 0 there is nothing to average up: returned unchanged.
+    """
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    if agreement <= 0.0 or seeds == 1:
+        return float(agreement)
+    return float(seeds * agreement / (1.0 + (seeds - 1) * agreement))
 
 
 def _eval_timesteps(count: int, limit: int) -> tuple[int, ...]:

@@ -147,18 +147,21 @@ class Method:
         )
 
 
-_K10 = evenly_spaced(10)
-
-
 def _k10(
-    name: str, output: str, query_output: str, scorer: str = "trak", regularisation: float = 1e-3
+    name: str,
+    output: str,
+    query_output: str,
+    scorer: str = "trak",
+    regularisation: float = 1e-3,
+    timesteps: int = 10,
 ) -> Method:
-    """A method on the bench's common footing: K = 10 evenly spaced timesteps, k = 2048."""
+    """A method on the bench's common footing: K = 10 evenly spaced timesteps (or as many as
+    given), k = 2048."""
     return Method(
         name,
         output,
         query_output,
-        timesteps=_K10,
+        timesteps=evenly_spaced(timesteps),
         dim=2048,
         scorer=scorer,
         regularisation=regularisation,
@@ -184,6 +187,14 @@ METHODS: dict[str, Method] = {
         "d-trak-ridge-strong", "square_norm", "square_norm", "relative-ridge", 1.0
     ),
     "trak-ridge": _k10("trak-ridge", "loss", "loss", "relative-ridge", 0.1),
+    # Third round: K = 100 timesteps, the D-TRAK paper's setting for its published LDS (its
+    # gradients average ten times as many noised copies of each item: less noisy features).
+    "d-trak-k100": _k10("d-trak-k100", "square_norm", "square_norm", timesteps=100),
+    "trak-k100": _k10("trak-k100", "loss", "loss", timesteps=100),
+    "trak-ridge-k100": _k10("trak-ridge-k100", "loss", "loss", "relative-ridge", 0.1, 100),
+    "d-trak-ridge-k100": _k10(
+        "d-trak-ridge-k100", "square_norm", "square_norm", "relative-ridge", 0.1, 100
+    ),
 }
 
 # The default is chosen by the bench's selection protocol (api/bench_attribution.py,

@@ -3,6 +3,7 @@ of retrained models, and a tiny end-to-end run of the whole protocol."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from attribution.lds import (
     rank,
     run_dataset,
     spearman,
+    spearman_brown,
     subset_masks,
 )
 from attribution.lds_data import BenchData, load_dataset, split_held_back
@@ -407,3 +409,97 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     assert "Ground truth digits-2: test-retest Spearman % over 3 subsets" in text
     assert "trak-ridge" in text
     assert f"{DEFAULT_METHOD} (default)" in text
+
+
+def test_spearman_brown_predicts_the_agreement_of_a_mean_of_seeds() -> None:
+    assert spearman_brown(0.5, 1) == pytest.approx(0.5)
+    assert spearman_brown(0.5, 2) == pytest.approx(2 / 3)
+    assert spearman_brown(0.2, 4) == pytest.approx(0.8 / 1.6)
+    assert spearman_brown(1.0, 3) == pytest.approx(1.0)
+    # Nothing to average up below zero: reported as measured.
+    assert spearman_brown(-0.2, 2) == pytest.approx(-0.2)
+    with pytest.raises(ValueError, match="seeds"):
+        spearman_brown(0.5, 0)
+
+
+def test_ground_truth_averages_the_seeds_of_every_subset(tmp_path: Path) -> None:
+    plan = _tiny_plan(
+        num_subsets=4,
+        steps=2,
+        checkpoint_every=1,
+        eval_timesteps=3,
+        held_back_fraction=0.2,
+        generated_targets=2,
+        bootstrap=20,
+        workers=0,
+        ground_truth_seeds=2,
+    )
+    methods = [MethodEntry("random", _fixed_scores(0))]
+    kwargs: dict[str, Any] = {
+        "cache_root": tmp_path,
+        "counterfactual_method": None,
+        "data": _tiny_data(20),
+    }
+    figures, _, _ = run_dataset("tiny", plan, methods, **kwargs)
+    # Full model, then 4 subsets × 2 seeds.
+    assert figures["models_trained"] == 1 + 4 * 2
+    reliability = figures["ground_truth_reliability"]
+    assert reliability["subsets"] == 4  # seeds 0 and 1 of every subset
+    assert reliability["ground_truth_seeds"] == 2
+    for name in ("held-back", "generated"):
+        block = reliability[name]
+        assert block["averaged"]["mean"] == pytest.approx(spearman_brown(block["mean"], 2))
+    per_seed = figures["subset_model_target_loss_per_seed"]
+    assert len(per_seed) == 2
+    for name in ("held-back", "generated"):
+        mean = figures["subset_model_target_loss"][name]
+        assert mean == pytest.approx((per_seed[0][name] + per_seed[1][name]) / 2)
+        assert per_seed[0][name] != pytest.approx(per_seed[1][name])  # other seeds, other models
+    # One seed per subset on the same cache: trains nothing, its ground truth is seed 0's.
+    single, _, _ = run_dataset(
+        "tiny",
+        dataclasses.replace(plan, ground_truth_seeds=1, reliability_subsets=4),
+        methods,
+        **kwargs,
+    )
+    assert single["models_trained"] == 0
+    assert single["subset_model_target_loss"] == pytest.approx(per_seed[0])
+    with pytest.raises(ValueError, match="ground_truth_seeds"):
+        run_dataset("tiny", dataclasses.replace(plan, ground_truth_seeds=0), methods, **kwargs)
+
+
+def test_verdicts_hold_the_default_to_the_better_dtrak_setting() -> None:
+    """The ≥ 5-point target is against D-TRAK at its best (K = 10 or the published K = 100)."""
+    from api.bench_attribution import _verdicts
+
+    def row(name: str, held: float, generated: float) -> dict[str, Any]:
+        return {
+            "name": name,
+            "lds": {"held-back": {"mean": held}, "generated": {"mean": generated}},
+        }
+
+    figures = {
+        "default_method": "trak-ridge",
+        "datasets": [
+            {
+                "name": "digits-2",
+                "targets": {"held-back": 24, "generated": 24},
+                "methods": [
+                    row("tracin", 0.01, 0.01),
+                    row("trak", 0.05, 0.02),
+                    row("d-trak", 0.04, 0.03),
+                    row("trak-k100", 0.06, 0.04),
+                    row("d-trak-k100", 0.10, 0.08),
+                    row("trak-ridge", 0.20, 0.12),
+                ],
+            }
+        ],
+    }
+    verdicts = _verdicts(figures)
+    held, generated = verdicts["digits-2/held-back"], verdicts["digits-2/generated"]
+    assert held["default_minus_dtrak_points"] == pytest.approx(10.0)  # 20 − max(4, 10)
+    assert held["default_beats_dtrak_by_5"] is True
+    assert generated["default_minus_dtrak_points"] == pytest.approx(4.0)  # 12 − max(3, 8)
+    assert generated["default_beats_dtrak_by_5"] is False
+    assert held["ordering_dtrak_trak_tracin"] is False  # d-trak 4 < trak 5
+    assert held["ordering_at_100_timesteps"] is True  # 10 > 6 > 1
