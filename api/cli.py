@@ -219,7 +219,10 @@ def bench_attribution(
     ] = "digits-2,demo",
     methods: Annotated[
         str | None,
-        typer.Option(help="Comma-separated methods (default: tracin, trak, d-trak, the default)."),
+        typer.Option(
+            help="Comma-separated methods (default: tracin, trak, d-trak, trak-k100, "
+            "d-trak-k100, the default)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Moves every split, subset and seed.")] = 0,
     workers: Annotated[

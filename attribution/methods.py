@@ -195,6 +195,17 @@ METHODS: dict[str, Method] = {
     "d-trak-ridge-k100": _k10(
         "d-trak-ridge-k100", "square_norm", "square_norm", "relative-ridge", 0.1, 100
     ),
+    # Fourth round: the same K = 100 features, other kernels and queries.
+    "d-trak-ridge-weak-k100": _k10(
+        "d-trak-ridge-weak-k100", "square_norm", "square_norm", "relative-ridge", 0.01, 100
+    ),
+    "trak-ridge-weak-k100": _k10(
+        "trak-ridge-weak-k100", "loss", "loss", "relative-ridge", 0.01, 100
+    ),
+    "d-trak-mixed-k100": _k10("d-trak-mixed-k100", "square_norm", "loss", timesteps=100),
+    "d-trak-unit-k100": _k10(
+        "d-trak-unit-k100", "square_norm", "square_norm", "unit-train", timesteps=100
+    ),
 }
 
 # The default is chosen by the bench's selection protocol (api/bench_attribution.py,
