@@ -85,7 +85,8 @@ class GradientComputer:
     """Per-example gradients of an output function, averaged over fixed timesteps and noise.
 
     `compute` returns a (batch, p) float32 matrix, p being the number of trainable parameters
-    in `model.named_parameters()` order. Noise for example `index` in stream `stream` comes from
+    in `model.named_parameters()` order; it runs at most `batch_size` examples, and at most
+    `max_samples` (examples × timesteps) UNet samples, per vmap call. Noise for example `index` in stream `stream` comes from
     a generator seeded by (seed, stream, index), so it does not depend on batching or order.
     The model is put in eval mode (no dropout) and its weights are read, never changed.
     """
@@ -98,13 +99,17 @@ class GradientComputer:
         timesteps: Sequence[int] = (100, 300, 500, 700, 900),
         seed: int = 0,
         batch_size: int = 16,
+        max_samples: int = 160,
     ) -> None:
         self.output_function = resolve_output(output)
         self.seed = check_seed(seed)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.batch_size = batch_size
+        for name, value in (("batch_size", batch_size), ("max_samples", max_samples)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self._alphas, self.timesteps = noise_schedule(scheduler, timesteps)
+        # Each example runs the UNet at its K timesteps, so one vmap call holds the activations
+        # of (examples × K) samples: cap that product, or K = 100 takes ten times the memory.
+        self.batch_size = max(1, min(batch_size, max_samples // len(self.timesteps)))
         self.model = model.eval()
         self.params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
         self.buffers = {k: v.detach() for k, v in model.named_buffers()}

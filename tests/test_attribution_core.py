@@ -83,6 +83,18 @@ def test_vmap_gradients_equal_per_example_backward(config: ModelConfig, output: 
     # Noise depends on the example index only, not on batching or order.
     again = computer.compute(images[[3, 1]], [labels[3], labels[1]], indices=[3, 1])
     torch.testing.assert_close(again, grads[[3, 1]], rtol=1e-5, atol=1e-6)
+    # A sample budget of K (one example × its K timesteps per call) bounds memory, not rows.
+    frugal = GradientComputer(
+        model,
+        training_scheduler(config),
+        output,
+        TIMESTEPS,
+        seed=5,
+        batch_size=3,
+        max_samples=len(TIMESTEPS),
+    )
+    assert frugal.batch_size == 1
+    torch.testing.assert_close(frugal.compute(images, labels), grads, rtol=1e-4, atol=1e-5)
 
 
 def test_projector_equals_dense_reference_and_is_deterministic() -> None:
@@ -374,6 +386,8 @@ def test_bad_inputs_raise_value_error(config: ModelConfig) -> None:
         GradientComputer(model, scheduler, "loss", (), 0)
     with pytest.raises(ValueError, match="seed"):
         GradientComputer(model, scheduler, "loss", TIMESTEPS, -1)
+    with pytest.raises(ValueError, match="max_samples"):
+        GradientComputer(model, scheduler, "loss", TIMESTEPS, 0, max_samples=0)
     computer = GradientComputer(model, scheduler, "loss", TIMESTEPS, 0)
     with pytest.raises(ValueError, match="class_ids"):
         computer.compute(torch.zeros((2, 1, 16, 16)), [1])
