@@ -86,8 +86,9 @@ class GradientComputer:
 
     `compute` returns a (batch, p) float32 matrix, p being the number of trainable parameters
     in `model.named_parameters()` order; it runs at most `batch_size` examples, and at most
-    `max_samples` (examples × timesteps) UNet samples, per vmap call. Noise for example `index` in stream `stream` comes from
-    a generator seeded by (seed, stream, index), so it does not depend on batching or order.
+    `max_samples` (examples × timesteps) UNet samples, per vmap call. Noise for example
+    `index` in stream `stream` comes from a generator seeded by (seed, stream, index), so it
+    does not depend on batching or order.
     The model is put in eval mode (no dropout) and its weights are read, never changed.
     """
 
