@@ -149,7 +149,12 @@ SELECTION = {
         "+26.6 / +4.2, d-trak-mixed-k100 +1.9 / −0.9, d-trak-unit-k100 +26.6 / +15.1 (best "
         "mean; below d-trak-k100's +16.5 on generated): not adopted, trak-ridge stays",
     ],
-    "outcome": "round 5: not yet run",
+    "outcome": (
+        "round 5 (seed 0, full; LDS % digits-2 held-back / generated, demo held-back / "
+        "generated): trak-ridge +8.3 / +7.9, +40.0 / +8.6 (mean +16.2); d-trak-k100 +9.2 / "
+        "+10.4, +27.3 / +5.4 (+13.1); d-trak-unit-k100 +15.2 / +15.8, +37.8 / +12.1 (+20.2): "
+        "d-trak-unit-k100 is the default"
+    ),
 }
 # D-TRAK as the default's target compares it: its K = 10 entry and the published K = 100.
 DTRAK_BASELINES: tuple[str, ...] = ("d-trak", "d-trak-k100")

@@ -389,11 +389,12 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
         generated_targets=3,
         bootstrap=20,
         attribution_batch=12,
+        ground_truth_seeds=2,
     )
     console = Console(record=True, width=200)
     figures = run(
         datasets=("digits-2",),
-        methods=("d-trak", "trak-ridge"),
+        methods=("d-trak", DEFAULT_METHOD),
         workers=1,
         cache_dir=tmp_path,
         plan=plan,
@@ -403,11 +404,11 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     )
     text = console.export_text()
     (data,) = figures["datasets"]
-    assert [row["name"] for row in data["methods"]] == ["d-trak", "trak-ridge"]
-    assert data["models_trained"] == 1 + 3 + 3  # full, subsets, reseeded subsets
+    assert [row["name"] for row in data["methods"]] == ["d-trak", DEFAULT_METHOD]
+    assert data["models_trained"] == 1 + 3 * 2  # full, subsets × two seeds
     assert data["ground_truth_reliability"]["subsets"] == 3
     assert "Ground truth digits-2: test-retest Spearman % over 3 subsets" in text
-    assert "trak-ridge" in text
+    assert "the ground truth averages 2 seeds per subset" in text
     assert f"{DEFAULT_METHOD} (default)" in text
 
 
