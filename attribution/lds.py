@@ -499,7 +499,7 @@ def run_dataset(
     replica_jobs = [
         [
             TrainJob(f"subset-{m}-replicate-{s}", subset_jobs[m].indices, recipe.subset_seed(m, s))
-            for m in range(plan.num_subsets if seeds > 1 else replicas)
+            for m in range(replicas)
         ]
         for s in range(1, max(seeds, 2))
     ]
