@@ -129,7 +129,7 @@ QUICK = BenchPlan(
 # checked once on seed 2 (full plan, never scored before: another split, other subsets, other
 # retraining seeds) with the same three candidates. The default is confirmed if its four-cell
 # mean is the best of the three there; if not, the default becomes the candidate with the best
-# four-cell mean pooled over seeds 0 and 2. Outcome: confirmed (+18.4 against +13.2 and +13.0).
+# four-cell mean pooled over seeds 0 and 2. Outcomes and figures: SELECTION below.
 SELECTION = {
     "data": "digits-2 and demo",
     "plan": "full",

@@ -215,14 +215,10 @@ METHODS: dict[str, Method] = {
     ),
 }
 
-# The default is chosen by the bench's selection protocol (api/bench_attribution.py,
-# SELECTION), fixed before each round ran. Round 1 (200-step recipe) picked d-trak-mixed,
-# which did not replicate on seed 0; D-TRAK stayed. Round 2 (800 steps, one seed per subset)
-# adopted trak-ridge. Rounds 3 and 4 (two seeds per subset, seed-1 quick) adopted nothing.
-# Round 5 (decided on the seed-0 full run, written down before it ran): the best LDS averaged
-# over the four data-set × target-set cells among trak-ridge (+16.2), d-trak-k100 (+13.1) and
-# d-trak-unit-k100 (+20.2) — D-TRAK's K = 100 features with unit-length training rows.
-# Confirmed once on seed 2 (+18.4 against +13.2 and +13.0), by a rule written down before.
+# The default is chosen by the bench's selection protocol, each round fixed before it ran;
+# the rounds, their figures and the seed-2 confirmation are recorded once, in
+# api/bench_attribution.py (SELECTION). Round 5 chose D-TRAK's K = 100 features with
+# unit-length training rows; seed 2 confirmed it.
 DEFAULT_METHOD = "d-trak-unit-k100"
 
 
