@@ -55,6 +55,7 @@ class Attributor:
         scorer: TrakScorer | None = None,
         query_output: str | None = None,
         projection: str = "gaussian",
+        timestep_groups: int = 1,
     ) -> None:
         # Validate eagerly: a bad argument must fail here, not minutes into build_index().
         if not callable(model_factory):
@@ -106,6 +107,7 @@ class Attributor:
         self.output = output
         self.query_output = query_output if query_output is not None else output
         self.projection = projection
+        self.timestep_groups = timestep_groups
         self.timesteps = tuple(timesteps)
         self.dim = dim
         self.seed = check_seed(seed)
@@ -131,7 +133,13 @@ class Attributor:
             except RuntimeError as exc:  # missing/unexpected keys or wrong shapes
                 raise ValueError(f"checkpoint does not fit the model: {exc}") from exc
             self._computers[key] = GradientComputer(
-                model, self.scheduler, output, self.timesteps, self.seed, self.batch_size
+                model,
+                self.scheduler,
+                output,
+                self.timesteps,
+                self.seed,
+                self.batch_size,
+                timestep_groups=self.timestep_groups,
             )
         return self._computers[key]
 
@@ -179,7 +187,10 @@ class Attributor:
 
     def _extra(self) -> dict[str, Any]:
         """Settings beyond the index's own fields, kept in its manifest and content hash."""
-        return {"query_output": self.query_output, "projection": self.projection}
+        extra: dict[str, Any] = {"query_output": self.query_output, "projection": self.projection}
+        if self.timestep_groups != 1:  # absent when 1: earlier indexes keep their hashes
+            extra["timestep_groups"] = self.timestep_groups
+        return extra
 
     def build_index(self) -> AttributionIndex:
         """Compute training features at every checkpoint, fit the scorer and save the index."""

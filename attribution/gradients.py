@@ -23,6 +23,7 @@ __all__ = [
     "OutputFunction",
     "loss_output",
     "square_norm_output",
+    "timestep_groups_of",
 ]
 
 # An output function maps the predicted noise and the true noise, each (K, C, H, W) for one
@@ -81,6 +82,18 @@ def noise_schedule(
     return alphas.detach().to("cpu", torch.float32), tuple(steps)
 
 
+def timestep_groups_of(count: int, groups: int) -> tuple[tuple[int, int], ...]:
+    """[start, stop) bounds of `groups` contiguous, equal groups of `count` timesteps."""
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(
+            f"the number of timestep groups must be a positive integer, got {groups!r}"
+        )
+    if count % groups:
+        raise ValueError(f"{groups} timestep groups do not divide K = {count} timesteps evenly")
+    width = count // groups
+    return tuple((g * width, (g + 1) * width) for g in range(groups))
+
+
 class GradientComputer:
     """Per-example gradients of an output function, averaged over fixed timesteps and noise.
 
@@ -89,6 +102,10 @@ class GradientComputer:
     `max_samples` (examples × timesteps) UNet samples, per vmap call. Noise for example
     `index` in stream `stream` comes from a generator seeded by (seed, stream, index), so it
     does not depend on batching or order.
+    With `timestep_groups` G > 1 the K timesteps are cut into G contiguous groups and a row is
+    the mean of the groups' unit-length gradients: why — gradient norms differ by orders of
+    magnitude between timesteps, so a plain mean is ruled by a few of them (Diffusion-ReTrac's
+    timestep bias, Xie et al. 2024); the noise is the same as with G = 1.
     The model is put in eval mode (no dropout) and its weights are read, never changed.
     """
 
@@ -101,16 +118,24 @@ class GradientComputer:
         seed: int = 0,
         batch_size: int = 16,
         max_samples: int = 160,
+        timestep_groups: int = 1,
     ) -> None:
         self.output_function = resolve_output(output)
         self.seed = check_seed(seed)
-        for name, value in (("batch_size", batch_size), ("max_samples", max_samples)):
+        for name, value in (
+            ("batch_size", batch_size),
+            ("max_samples", max_samples),
+            ("timestep_groups", timestep_groups),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self._alphas, self.timesteps = noise_schedule(scheduler, timesteps)
-        # Each example runs the UNet at its K timesteps, so one vmap call holds the activations
-        # of (examples × K) samples: cap that product, or K = 100 takes ten times the memory.
-        self.batch_size = max(1, min(batch_size, max_samples // len(self.timesteps)))
+        self.groups = timestep_groups_of(len(self.timesteps), timestep_groups)
+        # Each example runs the UNet at one group's timesteps per vmap call, so a call holds
+        # the activations of (examples × group size) samples: cap that product, or K = 100
+        # takes ten times the memory.
+        widest = max(stop - start for start, stop in self.groups)
+        self.batch_size = max(1, min(batch_size, max_samples // widest))
         self.model = model.eval()
         self.params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
         self.buffers = {k: v.detach() for k, v in model.named_buffers()}
@@ -129,14 +154,14 @@ class GradientComputer:
         image: torch.Tensor,
         label: torch.Tensor,
         noise: torch.Tensor,
+        steps: torch.Tensor,
     ) -> torch.Tensor:
-        """Mean output over the K timesteps for one example (the function vmap(grad) wraps)."""
-        steps = torch.tensor(self.timesteps, dtype=torch.long, device=image.device)
+        """Mean output over `steps` for one example (the function vmap(grad) wraps)."""
         a = self._alphas.to(image.device)[steps].view(-1, 1, 1, 1)
-        # 1. Noise the one image at its K timesteps, as DDPMScheduler.add_noise does.
+        # 1. Noise the one image at its timesteps, as DDPMScheduler.add_noise does.
         noisy = a.sqrt() * image.unsqueeze(0) + (1.0 - a).sqrt() * noise
         # 2. Predict the noise with the weights given (functional call: vmap/grad can trace it).
-        labels = label.expand(len(self.timesteps))
+        labels = label.expand(steps.shape[0])
         state = {**self.buffers, **params}
         out = functional_call(self.model, state, (noisy, steps), {"class_labels": labels})
         predicted = cast(torch.Tensor, getattr(out, "sample", out))
@@ -165,7 +190,8 @@ class GradientComputer:
         if len(idx) != n:
             raise ValueError(f"indices must hold {n} values, one per image")
         device = next(iter(self.params.values())).device
-        per_example = vmap(grad(self._per_example), in_dims=(None, 0, 0, 0))
+        per_example = vmap(grad(self._per_example), in_dims=(None, 0, 0, 0, None))
+        steps = torch.tensor(self.timesteps, dtype=torch.long, device=device)
         rows: list[torch.Tensor] = []
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
@@ -173,16 +199,22 @@ class GradientComputer:
             noise = torch.stack(
                 [self.noise_for(i, images.shape[1:], stream) for i in idx[start:stop]]
             ).to(device)
-            # 2. Per-example gradients of the averaged output, all examples at once.
-            grads = per_example(
-                self.params,
-                images[start:stop].to(device, torch.float32),
-                labels[start:stop].to(device),
-                noise,
-            )
-            # 3. Flatten each example's gradients, in parameter order, into one row.
-            flat = [grads[k].reshape(stop - start, -1) for k in self.params]
-            rows.append(torch.cat(flat, dim=1).to("cpu", torch.float32))
+            batch = images[start:stop].to(device, torch.float32)
+            batch_labels = labels[start:stop].to(device)
+            row: torch.Tensor | None = None
+            for lo, hi in self.groups:
+                # 2. Per-example gradients of the output averaged over one group's timesteps.
+                grads = per_example(self.params, batch, batch_labels, noise[:, lo:hi], steps[lo:hi])
+                # 3. Flatten each example's gradients, in parameter order, into one row.
+                flat = torch.cat([grads[k].reshape(stop - start, -1) for k in self.params], dim=1)
+                if len(self.groups) > 1:
+                    # 4. Grouped: unit length per group, so no timestep rules the mean.
+                    norms = flat.norm(dim=1, keepdim=True)
+                    flat = flat / torch.where(norms > 0, norms, torch.ones_like(norms))
+                row = flat if row is None else row + flat
+            if row is None:  # unreachable: there is at least one group
+                raise ValueError("no timestep groups")
+            rows.append((row / len(self.groups)).to("cpu", torch.float32))
         if not rows:
             return torch.empty((0, self.num_params), dtype=torch.float32)
         return torch.cat(rows, dim=0)

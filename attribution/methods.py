@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from attribution.front import Attributor
-from attribution.gradients import OUTPUT_FUNCTIONS
+from attribution.gradients import OUTPUT_FUNCTIONS, timestep_groups_of
 from attribution.projector import PROJECTIONS
 from attribution.scoring import (
     CosineTrakScorer,
@@ -71,7 +71,8 @@ class Method:
     """How features are made and scored: output functions, K timesteps, k dimensions.
 
     `checkpoints` is how many of each run's last checkpoints the ensemble uses (0: all of
-    them); fewer is proportionally faster to index and to query.
+    them); fewer is proportionally faster to index and to query. `timestep_groups` > 1 gives
+    each group of K / groups timesteps the same weight (see `GradientComputer`).
     """
 
     name: str
@@ -83,6 +84,7 @@ class Method:
     regularisation: float = 1e-3
     scorer: str = "trak"
     checkpoints: int = 0
+    timestep_groups: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timesteps", tuple(self.timesteps))
@@ -114,6 +116,7 @@ class Method:
             raise ValueError("checkpoints must be an integer (0: all of them)")
         if not 0 <= self.checkpoints <= MAX_CHECKPOINTS:
             raise ValueError(f"checkpoints must be between 0 (all) and {MAX_CHECKPOINTS}")
+        timestep_groups_of(len(self.timesteps), self.timestep_groups)
         if self.scorer not in SCORERS:
             raise ValueError(
                 f"unknown scorer {self.scorer!r}; expected one of: {', '.join(SCORERS)}"
@@ -124,6 +127,8 @@ class Method:
         data = asdict(self)
         del data["name"]
         data["timesteps"] = list(self.timesteps)
+        if self.timestep_groups == 1:  # absent when 1: earlier runs' index keys stay the same
+            del data["timestep_groups"]
         return data
 
     def with_settings(
@@ -133,7 +138,8 @@ class Method:
         dim: int | None = None,
         checkpoints: int | None = None,
     ) -> Method:
-        """The same method with another K (evenly spaced), k or checkpoint count; validated."""
+        """The same method with another K (evenly spaced), k or checkpoint count; validated
+        (another K must be a multiple of the method's timestep groups)."""
         return Method(
             name=self.name,
             output=self.output,
@@ -144,6 +150,7 @@ class Method:
             regularisation=self.regularisation,
             scorer=self.scorer,
             checkpoints=self.checkpoints if checkpoints is None else checkpoints,
+            timestep_groups=self.timestep_groups,
         )
 
 
@@ -213,6 +220,22 @@ METHODS: dict[str, Method] = {
         ),
         checkpoints=2,
     ),
+    # Sixth round: the same K = 100 D-TRAK features and kernel as the default, with each group of
+    # 10 timesteps (or each timestep) given the same weight in a row (see GradientComputer).
+    "d-trak-unit-g10-k100": replace(
+        _bench_method(
+            "d-trak-unit-g10-k100", "square_norm", "square_norm", "unit-train", timesteps=100
+        ),
+        checkpoints=2,
+        timestep_groups=10,
+    ),
+    "d-trak-unit-g100-k100": replace(
+        _bench_method(
+            "d-trak-unit-g100-k100", "square_norm", "square_norm", "unit-train", timesteps=100
+        ),
+        checkpoints=2,
+        timestep_groups=100,
+    ),
 }
 
 # The default is chosen by the bench's selection protocol, each round fixed before it ran;
@@ -262,4 +285,5 @@ def build_attributor(
         batch_size=batch_size,
         scorer=SCORERS[method.scorer](method.regularisation),
         projection=method.projection,
+        timestep_groups=method.timestep_groups,
     )
