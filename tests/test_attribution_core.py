@@ -97,6 +97,51 @@ def test_vmap_gradients_equal_per_example_backward(config: ModelConfig, output: 
     torch.testing.assert_close(frugal.compute(images, labels), grads, rtol=1e-4, atol=1e-5)
 
 
+def test_grouped_rows_are_the_mean_of_each_timestep_groups_unit_gradient(
+    config: ModelConfig,
+) -> None:
+    """G groups: each group's gradient (same noise as ungrouped) is scaled to unit length."""
+    model = build_unet(config, seed=1)
+    scheduler = training_scheduler(config)
+    steps = (50, 400, 700, 900)
+    plain = GradientComputer(model, scheduler, "square_norm", steps, seed=5, batch_size=2)
+    grouped = GradientComputer(
+        model, scheduler, "square_norm", steps, seed=5, batch_size=2, timestep_groups=2
+    )
+    assert grouped.groups == ((0, 2), (2, 4))
+    images, labels = _images(3, seed=0)
+    rows = grouped.compute(images, labels)
+    for i in range(3):
+        # Reference: one plain backward per group, the group's slice of the example's noise.
+        noise = plain.noise_for(i, images.shape[1:])
+        parts = []
+        for lo, hi in grouped.groups:
+            model.zero_grad()
+            at = torch.tensor(steps[lo:hi])
+            noisy = scheduler.add_noise(
+                images[i].unsqueeze(0).repeat(hi - lo, 1, 1, 1),
+                noise[lo:hi],
+                cast(torch.IntTensor, at),
+            )
+            predicted = model(noisy, at, class_labels=torch.tensor([labels[i]] * (hi - lo)))
+            (predicted.sample**2).sum(dim=(1, 2, 3)).mean().backward()
+            flat = torch.cat([p.grad.reshape(-1) for p in model.parameters() if p.grad is not None])
+            parts.append(flat / flat.norm())
+        torch.testing.assert_close(rows[i], (parts[0] + parts[1]) / 2, rtol=1e-4, atol=1e-6)
+    # Unit-length parts: a row is never longer than 1, and differs from the plain mean.
+    assert bool((rows.norm(dim=1) <= 1 + 1e-5).all())
+    assert not torch.allclose(rows / rows.norm(dim=1, keepdim=True), plain.compute(images, labels))
+    # One group is exactly the ungrouped computer.
+    single = GradientComputer(
+        model, scheduler, "square_norm", steps, seed=5, batch_size=2, timestep_groups=1
+    )
+    assert torch.equal(single.compute(images, labels), plain.compute(images, labels))
+    with pytest.raises(ValueError, match="do not divide"):
+        GradientComputer(model, scheduler, "square_norm", steps, timestep_groups=3)
+    with pytest.raises(ValueError, match="positive integer"):
+        GradientComputer(model, scheduler, "square_norm", steps, timestep_groups=0)
+
+
 def test_projector_equals_dense_reference_and_is_deterministic() -> None:
     projector = ChunkedGaussianProjector(num_params=53, dim=16, seed=7, chunk_rows=10)
     g = torch.randn((4, 53), generator=torch.Generator().manual_seed(0))
@@ -345,6 +390,14 @@ def test_methods_registry_and_query_output(config: ModelConfig) -> None:
         get_method("trak").with_settings(dim=1_000_000)
     with pytest.raises(ValueError, match="unknown projection"):
         Method("x", "loss", "loss", (1,), 8, projection="dct")
+    # Timestep groups: recorded only when there is more than one (earlier keys stay), kept by
+    # another K that they divide, refused by one that they do not.
+    assert "timestep_groups" not in get_method("d-trak-unit-k100").parameters()
+    grouped_method = get_method("d-trak-unit-g10-k100")
+    assert grouped_method.parameters()["timestep_groups"] == 10
+    assert grouped_method.with_settings(timesteps=20).timestep_groups == 10
+    with pytest.raises(ValueError, match="do not divide"):
+        grouped_method.with_settings(timesteps=15)
     # A mixed method (square-norm train features, loss queries) builds and records both.
     mixed = Method("mixed", "square_norm", "loss", TIMESTEPS, 32, regularisation=1e-2)
     images, labels = _images(6, seed=4)
@@ -364,6 +417,10 @@ def test_methods_registry_and_query_output(config: ModelConfig) -> None:
     attributor = build(mixed)
     index = attributor.build_index()
     assert index.extra == {"query_output": "loss", "projection": "sparse"}
+    # A grouped method's index says so (and so hashes apart from the ungrouped one).
+    grouped_index = build(replace(mixed, timestep_groups=2)).build_index()
+    assert grouped_index.extra["timestep_groups"] == 2
+    assert not torch.equal(grouped_index.features[0], index.features[0])
     assert attributor.score(images[:2], labels[:2]).shape == (2, 6)
     # Train features come from the square norm, query features from the loss.
     dtrak = build(Method("d", "square_norm", "square_norm", TIMESTEPS, 32))
