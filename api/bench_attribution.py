@@ -138,7 +138,8 @@ QUICK = BenchPlan(
 # margin over d-trak-k100 across the four cells exceeds the default's by at least 1 point and
 # its four-cell mean is not below the default's (of two such, the larger smallest margin);
 # the default stays otherwise. A replacement is then reported as chosen on seed 3, and
-# confirmed once on a further seed before the README calls a target met with it.
+# confirmed once on a further seed before the README calls a target met with it. Outcome: equal
+# timestep weights changed no cell by more than 1.1 points; the default stays (SELECTION).
 SELECTION = {
     "data": "digits-2 and demo",
     "plan": "full",
@@ -179,6 +180,13 @@ SELECTION = {
         "replaces d-trak-unit-k100 only if its smallest four-cell margin over d-trak-k100 "
         "beats the default's by at least 1 point and its four-cell mean is not below the "
         "default's (of two such, the larger smallest margin); then confirmed once on another seed"
+    ),
+    "round_6_outcome": (
+        "seed 3, full (LDS % digits-2 held-back / generated, demo held-back / generated): "
+        "d-trak-k100 +12.0 / +12.2, +30.2 / +16.1; d-trak-unit-k100 +17.5 / +10.7, +40.6 / "
+        "+20.6 (smallest margin −1.5, mean +22.4); d-trak-unit-g10-k100 +17.9 / +10.8, +39.5 / "
+        "+20.5 (−1.4, +22.2); d-trak-unit-g100-k100 +17.8 / +10.0, +39.6 / +20.5 (−2.2, +22.0): "
+        "no candidate beats the default's smallest margin by 1 point; d-trak-unit-k100 stays"
     ),
     "confirmation_outcome": (
         "seed 2, full (LDS % digits-2 held-back / generated, demo held-back / generated): "
