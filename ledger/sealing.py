@@ -157,8 +157,12 @@ class SealedPostgresApplicationRecorder(_SealingMixin, PostgresApplicationRecord
         ids: Sequence[int] | None = super()._fetch_ids_after_insert_events(
             curs, stored_events, **kwargs
         )
-        curs.executemany(
-            "INSERT INTO ledger_leaves (notification_id, leaf_hash, mac) VALUES (%s, %s, %s)",
-            self._sealer().rows(list(ids or []), stored_events),
-        )
+        # Sync at once, inside eventsourcing's try: a rejected leaf then raises IntegrityError
+        # here, not a bare "pipeline aborted" from the commit later (seen under load).
+        with curs.connection.pipeline() as pipeline:
+            curs.executemany(
+                "INSERT INTO ledger_leaves (notification_id, leaf_hash, mac) VALUES (%s, %s, %s)",
+                self._sealer().rows(list(ids or []), stored_events),
+            )
+            pipeline.sync()
         return ids
