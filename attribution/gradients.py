@@ -122,11 +122,7 @@ class GradientComputer:
     ) -> None:
         self.output_function = resolve_output(output)
         self.seed = check_seed(seed)
-        for name, value in (
-            ("batch_size", batch_size),
-            ("max_samples", max_samples),
-            ("timestep_groups", timestep_groups),
-        ):
+        for name, value in (("batch_size", batch_size), ("max_samples", max_samples)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self._alphas, self.timesteps = noise_schedule(scheduler, timesteps)
@@ -134,8 +130,8 @@ class GradientComputer:
         # Each example runs the UNet at one group's timesteps per vmap call, so a call holds
         # the activations of (examples × group size) samples: cap that product, or K = 100
         # takes ten times the memory.
-        widest = max(stop - start for start, stop in self.groups)
-        self.batch_size = max(1, min(batch_size, max_samples // widest))
+        group_size = len(self.timesteps) // len(self.groups)
+        self.batch_size = max(1, min(batch_size, max_samples // group_size))
         self.model = model.eval()
         self.params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
         self.buffers = {k: v.detach() for k, v in model.named_buffers()}
