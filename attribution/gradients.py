@@ -16,6 +16,7 @@ import torch
 from torch.func import functional_call, grad, vmap
 
 from attribution._seeding import check_seed, derived_generator
+from attribution.scoring import unit_rows
 
 __all__ = [
     "OUTPUT_FUNCTIONS",
@@ -197,19 +198,14 @@ class GradientComputer:
             ).to(device)
             batch = images[start:stop].to(device, torch.float32)
             batch_labels = labels[start:stop].to(device)
-            row: torch.Tensor | None = None
+            row = torch.zeros((stop - start, self.num_params), device=device)
             for lo, hi in self.groups:
                 # 2. Per-example gradients of the output averaged over one group's timesteps.
                 grads = per_example(self.params, batch, batch_labels, noise[:, lo:hi], steps[lo:hi])
                 # 3. Flatten each example's gradients, in parameter order, into one row.
                 flat = torch.cat([grads[k].reshape(stop - start, -1) for k in self.params], dim=1)
-                if len(self.groups) > 1:
-                    # 4. Grouped: unit length per group, so no timestep rules the mean.
-                    norms = flat.norm(dim=1, keepdim=True)
-                    flat = flat / torch.where(norms > 0, norms, torch.ones_like(norms))
-                row = flat if row is None else row + flat
-            if row is None:  # unreachable: there is at least one group
-                raise ValueError("no timestep groups")
+                # 4. Grouped: unit length per group, so no timestep rules the mean.
+                row += unit_rows(flat) if len(self.groups) > 1 else flat
             rows.append((row / len(self.groups)).to("cpu", torch.float32))
         if not rows:
             return torch.empty((0, self.num_params), dtype=torch.float32)

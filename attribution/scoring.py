@@ -21,7 +21,13 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["CosineTrakScorer", "RelativeRidgeScorer", "TrakScorer", "unit_train_scorer"]
+__all__ = [
+    "CosineTrakScorer",
+    "RelativeRidgeScorer",
+    "TrakScorer",
+    "unit_rows",
+    "unit_train_scorer",
+]
 
 
 def _as_matrix(name: str, value: object) -> torch.Tensor:
@@ -30,6 +36,12 @@ def _as_matrix(name: str, value: object) -> torch.Tensor:
     if not bool(torch.isfinite(value).all()):
         raise ValueError(f"{name} holds NaN or infinite values")
     return value.detach().to("cpu", torch.float64)
+
+
+def unit_rows(matrix: torch.Tensor) -> torch.Tensor:
+    """Each row scaled to unit length (all-zero rows left as they are)."""
+    norms = matrix.norm(dim=1, keepdim=True)
+    return matrix / torch.where(norms > 0, norms, torch.ones_like(norms))
 
 
 class TrakScorer:
@@ -132,9 +144,7 @@ class CosineTrakScorer(TrakScorer):
 
     @staticmethod
     def _unit(features: torch.Tensor) -> torch.Tensor:
-        phi = _as_matrix("features", features)
-        norms = phi.norm(dim=1, keepdim=True)
-        return phi / torch.where(norms > 0, norms, torch.ones_like(norms))
+        return unit_rows(_as_matrix("features", features))
 
     def fit(self, train_features: Sequence[torch.Tensor]) -> CosineTrakScorer:
         """Like `TrakScorer.fit`, on unit-length training rows."""
