@@ -116,6 +116,7 @@ QUICK = _Plan(
     eval_timesteps=4,
 )
 SHARD_PRESET = "tiny"
+MAX_SHARD_STEPS = 1_000_000
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -436,15 +437,18 @@ def run_generation_bench(
     shard_counts: Sequence[int] = (1, 2, 4),
     seed: int = 0,
     threads: int | None = None,
+    shard_steps: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Measure training and sampling speed per preset and device, and the held-back loss of
     shard ensembles against one model trained on the same budget; return JSON-ready figures.
 
-    S = 1 is always measured (it is the baseline of the ratio). `threads` sets torch's CPU
-    threads for the run (restored after; None keeps torch's default, one per core): on a
-    machine shared with other busy processes, fewer threads than cores avoids the stalls of
-    threads waiting on each other. `progress`, when given, hears one line as each part starts.
+    S = 1 is always measured (it is the baseline of the ratio). `shard_steps` is that budget,
+    the total optimiser steps every S shares (default: the plan's); the cost of sharding
+    depends on it, so it can be measured at the budget a deployment trains with. `threads`
+    sets torch's CPU threads for the run (restored after; None keeps torch's default, one per
+    core): on a machine shared with other busy processes, fewer threads than cores avoids the
+    stalls of threads waiting on each other. `progress`, when given, hears one line as each part starts.
     """
     if isinstance(presets, str) or not presets:
         raise ValueError("name at least one preset, as a sequence of names")
@@ -455,9 +459,22 @@ def run_generation_bench(
             raise ValueError(f"shard counts must be positive integers, got {shards!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    plan = QUICK if quick else FULL
+    if shard_steps is not None:
+        if isinstance(shard_steps, bool) or not isinstance(shard_steps, int):
+            raise ValueError(
+                f"the shard budget must be a whole number of steps, got {shard_steps!r}"
+            )
+        if not max(shard_counts, default=1) <= shard_steps <= MAX_SHARD_STEPS:
+            raise ValueError(
+                f"the shard budget must be between the largest shard count and "
+                f"{MAX_SHARD_STEPS:,} steps, got {shard_steps}"
+            )
+        plan = dataclasses.replace(plan, shard_total_steps=shard_steps)
     with torch_threads(threads):
         return _run(
-            QUICK if quick else FULL,
+            plan,
+            quick,
             list(dict.fromkeys(presets)),
             sorted({1, *shard_counts}),
             seed,
@@ -467,6 +484,7 @@ def run_generation_bench(
 
 def _run(
     plan: _Plan,
+    quick: bool,
     presets: list[str],
     shard_counts: list[int],
     seed: int,
@@ -477,7 +495,7 @@ def _run(
     devices = _devices()
     figures: dict[str, Any] = {
         "bench": "generation",
-        "quick": plan is QUICK,
+        "quick": quick,
         "seed": seed,
         "presets": presets,
         "shard_counts": shard_counts,

@@ -179,6 +179,14 @@ def bench_generation(
     threads: Annotated[
         int | None, typer.Option(min=1, help="torch CPU threads (default: torch's own choice).")
     ] = None,
+    shard_steps: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Total optimiser steps every shard count shares (default 1600; --quick 8).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the split, data and trainings.")] = 0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object of the figures.")
     ] = False,
@@ -197,7 +205,9 @@ def bench_generation(
             quick=quick,
             presets=tuple(p.strip() for p in presets.split(",") if p.strip()),
             shard_counts=shard_counts,
+            seed=seed,
             threads=threads,
+            shard_steps=shard_steps,
             progress=None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]")),
         )
     except ValueError as exc:
