@@ -448,7 +448,8 @@ def run_generation_bench(
     depends on it, so it can be measured at the budget a deployment trains with. `threads`
     sets torch's CPU threads for the run (restored after; None keeps torch's default, one per
     core): on a machine shared with other busy processes, fewer threads than cores avoids the
-    stalls of threads waiting on each other. `progress`, when given, hears one line as each part starts.
+    stalls of threads waiting on each other. `progress`, when given, hears one line as each
+    part starts.
     """
     if isinstance(presets, str) or not presets:
         raise ValueError("name at least one preset, as a sequence of names")
