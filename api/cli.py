@@ -183,7 +183,7 @@ def bench_generation(
         int | None,
         typer.Option(
             min=1,
-            help="Total optimiser steps every shard count shares (default 1600; --quick 8).",
+            help="Total optimiser steps every shard count shares (default: the plan's, shown).",
         ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the split, data and trainings.")] = 0,
