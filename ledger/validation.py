@@ -57,7 +57,7 @@ def key(value: object, what: str) -> str:
     if found is None:
         raise InvalidInput(
             f"{what} {_shown(value)} must be 1-128 ASCII letters, digits, '.', '_', ':' or '-', "
-            "starting with a letter or digit, with no spaces or newlines around it"
+            "starting with a letter or digit, and nothing else (no spaces, newlines or look-alikes)"
         )
     return found
 
