@@ -317,17 +317,17 @@ _JOB_ID_HELP = "Job id (default: a fresh one). Submitting an id again never runs
 
 
 def _job_id(value: str | None) -> str:
-    import re
     from uuid import uuid4
+
+    from ledger.errors import InvalidInput
+    from ledger.validation import key
 
     if value is None:
         return uuid4().hex
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}", value):
-        raise typer.BadParameter(
-            "--job-id takes 1 to 128 letters, digits, '.', '_', ':' or '-' (starting with a "
-            "letter or digit)"
-        )
-    return value
+    try:
+        return key(value, "--job-id")
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _as_refusal(exc: ValueError) -> LedgerError:

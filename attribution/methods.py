@@ -9,7 +9,6 @@ adding an entry to `METHODS`; which one the museum uses unless told otherwise is
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -26,6 +25,7 @@ from attribution.scoring import (
     unit_train_scorer,
 )
 from attribution.store import IndexStore
+from ledger.validation import method_name
 
 __all__ = [
     "DEFAULT_METHOD",
@@ -43,7 +43,6 @@ __all__ = [
 MAX_DIM = 65_536
 MAX_CHECKPOINTS = 1000
 MAX_TIMESTEPS = 1000
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 # Score computers by name; each is built from the method's regularisation.
 SCORERS: dict[str, Callable[[float], TrakScorer]] = {
@@ -88,8 +87,7 @@ class Method:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timesteps", tuple(self.timesteps))
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise ValueError(f"method name {self.name!r} must be a lowercase slug")
+        method_name(self.name, "method name")  # InvalidInput is a ValueError
         for which, output in (("output", self.output), ("query_output", self.query_output)):
             if output not in OUTPUT_FUNCTIONS:
                 known = ", ".join(sorted(OUTPUT_FUNCTIONS))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,11 +39,11 @@ from ledger.sealing import (
     SealedSQLiteApplicationRecorder,
 )
 from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
+from ledger.validation import slug, text
 from ledger.vocabulary import Purpose, parse
 
 ERASED_DONOR = "erased donor"
 AggregateT = TypeVar("AggregateT", bound=Aggregate)
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 MAX_LABEL_TEXT = 2000
 MAX_CAPTION = 1000
 REGISTRATION_ATTEMPTS = 8
@@ -54,15 +53,6 @@ REGISTRATION_ATTEMPTS = 8
 class DonationResult:
     donation_id: UUID
     receipt: dict[str, Any]
-
-
-def _text(value: str, what: str, *, limit: int, required: bool = True) -> str:
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(f"{what} is required")
-    if len(value) > limit:
-        raise InvalidInput(f"{what} is {len(value)} characters; the limit is {limit}")
-    return value
 
 
 def _aware(moment: datetime, what: str) -> datetime:
@@ -77,12 +67,7 @@ def _tags(tags: DonationTags) -> dict[str, list[str]]:
         values = list(getattr(tags, name))
         if len(values) > 8:
             raise InvalidInput(f"at most 8 {name} tags")
-        for value in values:
-            if not SLUG.match(value):
-                raise InvalidInput(
-                    f"{name} tag {value!r} must be a lowercase slug (a-z, 0-9, '-'), 1-32 chars"
-                )
-        out[name] = sorted(set(values))
+        out[name] = sorted({slug(value, f"{name} tag") for value in values})
     return out
 
 
@@ -145,10 +130,10 @@ class MuseumLedger(Application[UUID]):
     # --- artists ----------------------------------------------------------------------------
 
     def register_artist(self, request: ArtistCreate) -> UUID:
-        pseudonym = _text(request.pseudonym, "pseudonym", limit=64)
+        pseudonym = text(request.pseudonym, "pseudonym", limit=64)
         identity = {
-            "legal_name": _text(request.legal_name, "legal name", limit=200),
-            "contact": _text(request.contact, "contact", limit=320),
+            "legal_name": text(request.legal_name, "legal name", limit=200),
+            "contact": text(request.contact, "contact", limit=320),
         }
         token = self.master.index_token(" ".join(pseudonym.casefold().split()))
         if self._exists(PseudonymClaim.create_id(token)):
@@ -190,6 +175,8 @@ class MuseumLedger(Application[UUID]):
         return self.get_aggregate(artist_id, Artist, "artist")
 
     def grant_founding(self, artist_id: UUID, curator: str, note: str = "") -> None:
+        curator = text(curator, "curator", limit=200)
+        note = text(note, "curator's note", limit=MAX_LABEL_TEXT, required=False)
         artist = self.get_artist(artist_id)
         artist.grant_founding(curator=curator, note=note)
         self.save(artist)
@@ -265,7 +252,7 @@ class MuseumLedger(Application[UUID]):
                     height=facts.height,
                     byte_size=facts.byte_size,
                     caption_sealed=key.seal_text(
-                        _text(
+                        text(
                             stage.caption,
                             f"caption of stage {index}",
                             limit=MAX_CAPTION,
@@ -288,7 +275,9 @@ class MuseumLedger(Application[UUID]):
             else {
                 "affirmed": request.attestation.affirmed,
                 "statement_sha256": hashlib.sha256(
-                    request.attestation.statement.encode()
+                    text(
+                        request.attestation.statement, "rights statement", limit=MAX_LABEL_TEXT
+                    ).encode()
                 ).hexdigest(),
             },
             consents=request.consents,
@@ -306,21 +295,19 @@ class MuseumLedger(Application[UUID]):
         )
 
     def _seal_label(self, key: DataKey, donation_id: UUID, label: MuseumLabel) -> str:
-        text = {
-            "title": _text(label.title, "title", limit=200),
-            "creative_intent": _text(
-                label.creative_intent, "creative intent", limit=MAX_LABEL_TEXT
-            ),
-            "failure_detail": _text(
+        fields = {
+            "title": text(label.title, "title", limit=200),
+            "creative_intent": text(label.creative_intent, "creative intent", limit=MAX_LABEL_TEXT),
+            "failure_detail": text(
                 label.failure_detail, "failure detail", limit=MAX_LABEL_TEXT, required=False
             ),
-            "era": _text(label.era, "era", limit=200, required=False),
-            "social_context": _text(
+            "era": text(label.era, "era", limit=200, required=False),
+            "social_context": text(
                 label.social_context, "social context", limit=MAX_LABEL_TEXT, required=False
             ),
-            "failure_note": _text(label.failure_note, "failure note", limit=MAX_LABEL_TEXT),
+            "failure_note": text(label.failure_note, "failure note", limit=MAX_LABEL_TEXT),
         }
-        return key.seal_text(json.dumps(text), f"donation/{donation_id}/label")
+        return key.seal_text(json.dumps(fields), f"donation/{donation_id}/label")
 
     @staticmethod
     def _notification_id(recordings: Iterable[Recording[UUID]], originator_id: UUID) -> int:
@@ -438,7 +425,7 @@ class MuseumLedger(Application[UUID]):
         """
         artist = self.get_artist(artist_id)
         if not artist.erased:
-            artist.request_erasure(reason=_text(reason, "reason", limit=500, required=False))
+            artist.request_erasure(reason=text(reason, "reason", limit=500, required=False))
             donations = [self.get_donation(d) for d in artist.donation_ids]
             for donation in donations:
                 if not donation.withdrawn:

@@ -8,7 +8,6 @@ pseudonyms only, and read "erased donor" once an artist's key is shredded.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -19,9 +18,9 @@ from ledger.application import MuseumLedger
 from ledger.domain.attribution import Attribution, GenerationCredits
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import Conflict, InvalidInput
+from ledger.validation import index_hash as _index_hash
+from ledger.validation import method_name
 
-METHOD = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-INDEX_HASH = re.compile(r"^[0-9a-f]{16,128}$")
 MAX_PARAMETERS_BYTES = 16_000
 
 
@@ -57,12 +56,8 @@ class AttributionRecords:
         A retry with other parameters or another k under the same (generation, method, index)
         is a Conflict: it would be a different attribution under the same id.
         """
-        if not METHOD.match(method):
-            raise InvalidInput(
-                f"method {method!r} must be a lowercase slug (e.g. trak, d-trak, tracin)"
-            )
-        if not INDEX_HASH.match(index_hash):
-            raise InvalidInput("index_hash must be 16-128 lowercase hex characters")
+        method = method_name(method)
+        index_hash = _index_hash(index_hash)
         clean = _parameters(parameters)
         generation = self.ledger.get_aggregate(generation_id, Generation, "generation")
         existing = self.ledger.find(

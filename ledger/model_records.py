@@ -20,6 +20,7 @@ from ledger.domain import Donation, Feedback
 from ledger.domain.donation import consent_at
 from ledger.domain.model import Generation, ModelRegistry, TrainingRun
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.validation import key
 from ledger.vocabulary import Emotion, Purpose, StageRole, parse
 
 FEEDBACK_WEIGHT_STEP = 0.5
@@ -160,6 +161,7 @@ class ModelRecords:
         self, *, job_id: str, config: dict[str, Any], seed: int, shards: int
     ) -> TrainingRun:
         """Snapshot consented items and take the training slot; a retried job gets its run back."""
+        job_id = key(job_id, "job id")
         existing = self.ledger.find(TrainingRun.create_id(job_id), TrainingRun)
         if existing is not None:
             return existing
@@ -294,6 +296,7 @@ class ModelRecords:
         emotion: str,
         png: bytes,
     ) -> Generation:
+        job_id = key(job_id, "job id")
         existing = self.find_generation(job_id)
         if existing is not None:
             return existing

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -24,6 +23,8 @@ from ledger.domain.donation import consent_at
 from ledger.domain.model import Generation
 from ledger.domain.royalty import Payout, PayoutDesk, RevenueReport
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.validation import key as _key
+from ledger.validation import text
 from ledger.vocabulary import Purpose
 from royalties.currency import check_amount, currency_code
 from royalties.projection import PostingsProjection, epoch_ms
@@ -31,17 +32,8 @@ from royalties.settings import RoyaltySettings, get_royalty_settings
 from royalties.split import ARTIST_PREFIX, REVERSAL_KINDS, Contributor, artist_account
 from royalties.statement import build_statement
 
-KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 MAX_REFERENCE = 200
-
-
-def _key(value: str, what: str) -> str:
-    if not isinstance(value, str) or not KEY.match(value):
-        raise InvalidInput(
-            f"{what} must be 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter "
-            "or digit"
-        )
-    return value
+MAX_REASON = 500
 
 
 def _digest(body: dict[str, Any]) -> str:
@@ -83,9 +75,7 @@ class RoyaltyRecords:
         key = _key(idempotency_key, "idempotency key")
         amount = check_amount(amount_minor)
         code = currency_code(currency)
-        reference = reference.strip() if isinstance(reference, str) else ""
-        if not reference or len(reference) > MAX_REFERENCE:
-            raise InvalidInput(f"reference is required, at most {MAX_REFERENCE} characters")
+        reference = text(reference, "reference", limit=MAX_REFERENCE)
         body = _digest(
             {
                 "generation_id": str(generation_id),
@@ -175,7 +165,7 @@ class RoyaltyRecords:
         amount = check_amount(amount_minor, "refund amount")
         if kind not in REVERSAL_KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(REVERSAL_KINDS)}")
-        reason = reason.strip()[:500]
+        reason = text(reason, "refund reason", limit=MAX_REASON, required=False)
         report = self.get_report(idempotency_key)
         body = _digest({"amount_minor": amount, "kind": kind, "reason": reason})
         if report.reverse(key, amount, kind, reason, body):
@@ -252,6 +242,7 @@ class RoyaltyRecords:
 
     def fail_payout(self, payout_id: UUID, reason: str) -> Payout:
         """The payment rail could not deliver: reverse the payout, restoring the balance."""
+        reason = text(reason, "payout failure reason", limit=MAX_REASON, required=False)
         payout = self.ledger.get_aggregate(payout_id, Payout, "payout")
         if payout.fail(reason):
             self.ledger.save(payout)

@@ -126,6 +126,10 @@ def test_founding_numbers_grant_and_double_grant(ledger: MuseumLedger) -> None:
         ledger.grant_founding(ids[0], curator="Curator Okonkwo", note="")
     with pytest.raises(InvalidInput):
         ledger.grant_founding(later, curator="   ", note="")
+    with pytest.raises(InvalidInput, match="curator is not valid text"):
+        ledger.grant_founding(later, curator="Curator " + chr(0xD800), note="")
+    with pytest.raises(InvalidInput, match="curator's note holds a control character"):
+        ledger.grant_founding(later, curator="Curator Okonkwo", note="kiln\x00")
     assert stored(ledger) == before
     assert ledger.artist_view(later)["founding"] is False
 
@@ -171,6 +175,10 @@ def test_bad_registration_stores_nothing(ledger: MuseumLedger) -> None:
         {"legal_name": "n" * 201},
         {"contact": "  "},
         {"contact": "c" * 321},
+        {"pseudonym": "Ink " + chr(0xD800)},  # a lone surrogate: not text UTF-8 can store
+        {"legal_name": "Ana" + chr(0xDFFF)},
+        {"contact": "ana\x00@example.org"},
+        {"pseudonym": None},
     ]:
         with pytest.raises(InvalidInput):
             ledger.register_artist(artist(**changes))
@@ -306,6 +314,10 @@ def _truncated_png() -> bytes:
     return data[: len(data) * 2 // 3]
 
 
+def _cut(data: bytes, end: int) -> bytes:
+    return data[:end]
+
+
 def _gif() -> bytes:
     buffer = io.BytesIO()
     Image.new("L", (8, 8), 99).save(buffer, "GIF")
@@ -370,6 +382,26 @@ BAD_DONATIONS: dict[str, tuple[Builder, type[Exception]]] = {
         lambda a, _: donation(a, stages=_stages_with(2, image=_truncated_png())),
         InvalidImage,
     ),
+    "image-png-last-byte-cut": (
+        lambda a, _: donation(a, stages=_stages_with(2, image=_cut(noisy_png(3), -1))),
+        InvalidImage,
+    ),
+    "image-png-end-chunk-missing": (
+        lambda a, _: donation(a, stages=_stages_with(2, image=_cut(noisy_png(3), -12))),
+        InvalidImage,
+    ),
+    "image-png-bytes-after-end": (
+        lambda a, _: donation(a, stages=_stages_with(2, image=noisy_png(3) + b"zip")),
+        InvalidImage,
+    ),
+    "image-jpeg-end-marker-cut": (
+        lambda a, _: donation(a, stages=_stages_with(1, image=_cut(png(90, fmt="JPEG"), -2))),
+        InvalidImage,
+    ),
+    "image-webp-cut": (
+        lambda a, _: donation(a, stages=_stages_with(0, image=_cut(png(91, fmt="WEBP"), -1))),
+        InvalidImage,
+    ),
     "image-empty": (lambda a, _: donation(a, stages=_stages_with(2, image=b"")), InvalidImage),
     "image-gif": (lambda a, _: donation(a, stages=_stages_with(2, image=_gif())), InvalidImage),
     "image-too-many-bytes": (_too_many_bytes, InvalidImage),
@@ -388,6 +420,36 @@ BAD_DONATIONS: dict[str, tuple[Builder, type[Exception]]] = {
     ),
     "tag-leading-dash": (
         lambda a, _: donation(a, tags=DonationTags(genre=("-seascape",))),
+        InvalidInput,
+    ),
+    "tag-trailing-newline": (
+        lambda a, _: donation(a, tags=DonationTags(culture=("andalusian\n",))),
+        InvalidInput,
+    ),
+    "tag-cyrillic-lookalike": (
+        lambda a, _: donation(a, tags=DonationTags(genre=("s\u0435ascape",))),
+        InvalidInput,
+    ),
+    "caption-lone-surrogate": (
+        lambda a, _: donation(a, stages=_stages_with(1, caption="half " + chr(0xD800))),
+        InvalidInput,
+    ),
+    "caption-control-character": (
+        lambda a, _: donation(a, stages=_stages_with(1, caption="bell\x07")),
+        InvalidInput,
+    ),
+    "caption-not-text": (
+        lambda a, _: donation(a, stages=_stages_with(1, caption=None)),
+        InvalidInput,
+    ),
+    "title-lone-surrogate": (
+        lambda a, _: donation(a, label=label(title="Harbour " + chr(0xDFFF))),
+        InvalidInput,
+    ),
+    "statement-lone-surrogate": (
+        lambda a, _: donation(
+            a, attestation=RightsAttestation(affirmed=True, statement="I made it " + chr(0xDC00))
+        ),
         InvalidInput,
     ),
     "tag-too-long": (lambda a, _: donation(a, tags=DonationTags(genre=("a" * 33,))), InvalidInput),
@@ -697,6 +759,8 @@ def test_bad_feedback_stores_nothing(ledger: MuseumLedger) -> None:
         ("donation", 0, "  ", "a"),  # neither what was tried nor what to try next
         ("donation", 0, "x", "  "),
         ("donation", 0, "x" * 4001, "a"),
+        ("donation", 0, "x" + chr(0xD800), "a"),
+        ("donation", 0, "x", "a\x1b"),
         ("exhibition", 0, "x", "a"),
     ]:
         with pytest.raises(InvalidInput) as caught:

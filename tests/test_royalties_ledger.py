@@ -218,6 +218,35 @@ def test_refunds_and_chargebacks_reverse_proportionally(ledger: MuseumLedger) ->
     assert all(row["balance"] == 0 for row in royalties.balances())
 
 
+# A key that differs from a booked one only by whitespace or a look-alike (Cyrillic а, fullwidth 1).
+NEAR_KEYS = ["\n", "\r\n", " ", "\t", "\u00a0", "\u3000"]
+
+
+def test_a_key_with_a_trailing_newline_is_refused_not_booked_twice(ledger: MuseumLedger) -> None:
+    """Issue 14: `sale-1\n` once booked a second report and refunded twice; now it is refused."""
+    world = make_world(ledger)
+    royalties = world.royalties
+    report = book(world, key="sale-1", amount=10_000)
+    royalties.refund("sale-1", refund_key="r1", amount_minor=1000, reason="returned")
+    before, rows = ledger.recorder.max_notification_id(), stored_rows(ledger)
+    near = [f"sale-1{space}" for space in NEAR_KEYS] + [" sale-1", "s\u0430le-1", "sale-\uff11"]
+    for key in near:
+        with pytest.raises(InvalidInput, match="idempotency key"):
+            book(world, key=key, amount=10_000)
+        with pytest.raises(InvalidInput, match="idempotency key"):
+            royalties.refund(key, refund_key="r2", amount_minor=1000, reason="returned")
+        with pytest.raises(InvalidInput, match="refund key"):
+            royalties.refund("sale-1", refund_key=key.replace("sale-1", "r1"), amount_minor=1000)
+        with pytest.raises(InvalidInput, match="run key"):
+            royalties.run_payouts(key.replace("sale-1", "2025-01"))
+    assert ledger.recorder.max_notification_id() == before
+    assert stored_rows(ledger) == rows
+    again = royalties.get_report("sale-1")
+    assert again.id == report.id
+    assert again.refunded_minor == 1000
+    assert len({r["notification_id"] for r in rows}) == 2, "one booking and one refund"
+
+
 def test_payouts_thresholds_failures_and_erasure(ledger: MuseumLedger) -> None:
     world = make_world(ledger)
     royalties = world.royalties

@@ -7,6 +7,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import InvalidInput
+from ledger.validation import text
 
 FEEDBACK_TARGETS = ("donation", "generation")
 MAX_TEXT = 4000
@@ -52,12 +53,11 @@ class Feedback(Aggregate):
             raise InvalidInput(
                 f"feedback is given on {' or '.join(FEEDBACK_TARGETS)}, not {target_kind!r}"
             )
-        if not tried.strip() and not next_try.strip():
+        tried = text(tried, "what was tried", limit=MAX_TEXT, required=False)
+        next_try = text(next_try, "what could be tried next", limit=MAX_TEXT, required=False)
+        if not tried and not next_try:
             raise InvalidInput("feedback needs what was tried or what could be tried next")
-        if len(tried) > MAX_TEXT or len(next_try) > MAX_TEXT:
-            raise InvalidInput(f"feedback text is limited to {MAX_TEXT} characters per field")
-        if not author.strip():
-            raise InvalidInput("feedback needs an author (a pseudonym or a curator's name)")
+        author = text(author, "the feedback's author (a pseudonym or a curator's name)", limit=200)
         if stage_index is not None and stage_index < 0:
             raise InvalidInput("a stage index is 0 or more")
         return cls(target_kind, target_id, stage_index, tried, next_try, author)
