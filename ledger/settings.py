@@ -1,12 +1,19 @@
-"""Typed settings, read from the environment once."""
+"""Typed settings, read from the environment once; a wrong variable is named with the reason."""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from ledger.errors import ConfigurationError
+
+S = TypeVar("S", bound=BaseSettings)
 
 
 class Settings(BaseSettings):
@@ -19,7 +26,8 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
     redis_url: str | None = None
-    head_every_events: int = 1000
+    # 0 turns heads at intervals off; more than a billion would never sign one.
+    head_every_events: int = Field(1000, ge=0, le=10**9)
 
     @property
     def embedded(self) -> bool:
@@ -34,6 +42,42 @@ class Settings(BaseSettings):
         return self.home / "ledger.sqlite3"
 
 
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def load_settings(cls: type[S]) -> S:
+    """Read `cls` from the environment; any wrong variable becomes one ConfigurationError that
+    names each variable and why (a secret's value is never repeated)."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    for name, value in sorted(os.environ.items()):
+        if name.upper().startswith(prefix):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigurationError(f"{name}: the value is not valid UTF-8 text") from None
+    try:
+        return cls()
+    except ValidationError as exc:
+        secret = {
+            name for name, field in cls.model_fields.items() if "SecretStr" in str(field.annotation)
+        }
+        problems = []
+        for error in exc.errors():
+            field, *inner = (str(part) for part in error["loc"])
+            where = prefix + field.upper() + "".join(f"[{part}]" for part in inner)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            message = message[:1].lower() + message[1:]
+            if field not in secret and "input" in error:
+                message += f", got {_shown(error['input'])}"
+            problems.append(f"{where}: {message}")
+        raise ConfigurationError("; ".join(problems)) from None
+    except SettingsError as exc:  # a value pydantic-settings could not even decode
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigurationError(f"{exc}{cause}") from None
+
+
 @cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings(Settings)
