@@ -11,7 +11,6 @@ crash report (or printed, with `--debug` / `MUSEUM_DEBUG=1`). The HTTP API maps 
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 import traceback
@@ -26,9 +25,6 @@ from ledger.errors import FileProblem, IntegrityViolation, InvalidInput, LedgerE
 UNEXPECTED = 70
 INTERRUPTED = 130
 USAGE = 2
-
-# "scheme://user:password@host" in an argument: the password never reaches a report.
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 def debug_requested(args: list[str]) -> bool:
@@ -88,7 +84,9 @@ def _report_folders() -> list[Path]:
 def crash_report(exc: BaseException, args: list[str]) -> Path | None:
     """Write the traceback and the arguments (URL passwords hidden; nothing from the
     environment) to a private file; None if no folder can take it."""
-    shown = [_URL_PASSWORD.sub(r"\1***@", arg) for arg in args]
+    from ledger.settings import hide_passwords
+
+    shown = [hide_passwords(arg) for arg in args]
     text = (
         f"museum crash report, {datetime.now(UTC).isoformat()}\n"
         f"python {sys.version.split()[0]} on {sys.platform}\n"

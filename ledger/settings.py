@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from ledger.errors import ConfigurationError
 
@@ -27,7 +30,23 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     redis_url: str | None = None
     # 0 turns heads at intervals off; more than a billion would never sign one.
-    head_every_events: int = Field(1000, ge=0, le=10**9)
+    head_every_events: Annotated[int, Field(ge=0, le=10**9)] = 1000
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        """Only PostgreSQL (or nothing, for the embedded SQLite ledger)."""
+        if not value:
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("expected a URL such as postgresql://user@host:5432/museum") from None
+        if not url.drivername.startswith("postgresql"):
+            raise ValueError("must be a postgresql:// URL (or unset for SQLite)")
+        if not url.database:
+            raise ValueError("names no database")
+        return value
 
     @property
     def embedded(self) -> bool:
@@ -42,8 +61,17 @@ class Settings(BaseSettings):
         return self.home / "ledger.sqlite3"
 
 
+# "scheme://user:password@host" in a value or argument: the password is never repeated.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^\s/]*@")
+
+
+def hide_passwords(text: str) -> str:
+    """`text` with the password of every URL in it replaced by ***."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
 def _shown(value: object) -> str:
-    text = repr(value)
+    text = hide_passwords(repr(value))
     return text if len(text) <= 60 else text[:57] + "…"
 
 

@@ -28,12 +28,12 @@ class RoyaltySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MUSEUM_ROYALTY_", frozen=True, extra="ignore")
 
-    platform_bps: int = Field(3000, ge=0, le=10_000)
-    founding_bonus_bps: int = Field(500, ge=0, le=10_000)
+    platform_bps: Annotated[int, Field(ge=0, le=10_000)] = 3000
+    founding_bonus_bps: Annotated[int, Field(ge=0, le=10_000)] = 500
     payout_thresholds: Annotated[
         dict[str, Annotated[int, Field(ge=1, le=MAX_AMOUNT_MINOR)]], NoDecode
     ] = Field(default_factory=dict)
-    default_threshold_major: int = Field(20, ge=1, le=10**9)
+    default_threshold_major: Annotated[int, Field(ge=1, le=10**9)] = 20
 
     @field_validator("payout_thresholds", mode="before")
     @classmethod
