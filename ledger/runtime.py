@@ -114,6 +114,13 @@ def unusable_database(settings: Settings, exc: BaseException) -> ConfigurationEr
 
 
 def open_ledger(settings: Settings) -> MuseumLedger:
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"MUSEUM_HOME ({settings.home}) cannot hold the museum's data: "
+            f"{(exc.strerror or str(exc)).lower()}"
+        ) from None
     master = load_master_key(settings)
     url, env = database_parts(settings)
     engine = make_engine(url)
