@@ -10,10 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.exceptions import TyperException
 
+from api import boundary
 from api.cli_royalties import bench_royalties, royalties_app
-from ledger.errors import IntegrityViolation, LedgerError
+from ledger.errors import LedgerError
 
 app = typer.Typer(
     name="museum",
@@ -31,6 +31,30 @@ app.add_typer(royalties_app, name="royalties")
 bench_app.command("royalties")(bench_royalties)
 
 out = Console()
+
+# The widest whole number the database columns hold: seeds and sizes beyond it are refused.
+INT64 = 2**63 - 1
+
+
+@app.callback()
+def start(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="On an unexpected error, print the traceback (or MUSEUM_DEBUG=1)."
+        ),
+    ] = False,
+) -> None:
+    """Check the whole configuration once, before any command runs, so a wrong variable is
+    named up front even by commands that would read it late."""
+    from ledger.settings import get_settings
+    from royalties.settings import get_royalty_settings
+
+    del debug  # read by `main` before parsing, so even a failing start-up can be debugged
+    get_settings.cache_clear()
+    get_royalty_settings.cache_clear()
+    get_settings()
+    get_royalty_settings()
 
 
 def _open() -> Any:
@@ -52,7 +76,9 @@ def demo(
     artists: Annotated[
         int, typer.Option(min=1, max=500, help="Artists in the founding collection.")
     ] = 36,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the collection and the model.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=INT64, help="Seed of the collection and the model.")
+    ] = 0,
     preset: Annotated[
         str, typer.Option(help="Model preset to train: tiny, demo or full.")
     ] = "demo",
@@ -129,9 +155,11 @@ def ledger_proof(
 
 @ledger_app.command("consistency")
 def ledger_consistency(
-    old_size: Annotated[int, typer.Argument(min=0, help="Size of the older signed head.")],
+    old_size: Annotated[
+        int, typer.Argument(min=0, max=INT64, help="Size of the older signed head.")
+    ],
     new_size: Annotated[
-        int | None, typer.Argument(min=0, help="Size of the newer head (default: now).")
+        int | None, typer.Argument(min=0, max=INT64, help="Size of the newer head (default: now).")
     ] = None,
 ) -> None:
     """Print a consistency proof that the log of OLD_SIZE is a prefix of the log of NEW_SIZE."""
@@ -140,20 +168,15 @@ def ledger_consistency(
 
 @ledger_app.command("check-receipt")
 def ledger_check_receipt(
-    receipt_file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="Receipt JSON.")
-    ],
+    receipt_file: Annotated[Path, typer.Argument(help="Receipt JSON.")],
     public_key: Annotated[
         str, typer.Option(help="The museum's public key (hex), obtained out of band.")
     ],
 ) -> None:
     """Verify a receipt offline: no database is opened."""
-    from ledger.receipt import verify_receipt
+    from ledger.receipt import load_receipt, verify_receipt
 
-    try:
-        receipt = json.loads(receipt_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"{receipt_file} is not JSON: {exc}") from None
+    receipt = load_receipt(receipt_file)
     verify_receipt(receipt, public_key)
     out.print(
         f"receipt verified: event {receipt['event']['notification_id']} is in the log of "
@@ -444,7 +467,9 @@ def _submitted(submission: Any, as_json: bool) -> None:
 @app.command()
 def train(
     preset: Annotated[str, typer.Option(help="Model preset: tiny, demo or full.")] = "demo",
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the run (0 to 2**63 - 1).")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=INT64, help="Seed of the run (0 to 2**63 - 1).")
+    ] = 0,
     shards: Annotated[
         int, typer.Option(min=1, help="Compartments trained apart, so an erasure retrains one.")
     ] = 1,
@@ -533,7 +558,8 @@ def generate(
     role: Annotated[str, typer.Option(help="Stage role to condition on, e.g. failure.")],
     emotion: Annotated[str, typer.Option(help="Emotion to condition on, e.g. doubt.")],
     seed: Annotated[
-        int, typer.Option(min=0, help="Sampling seed: the same seed gives the same image.")
+        int,
+        typer.Option(min=0, max=INT64, help="Sampling seed: the same seed gives the same image."),
     ] = 0,
     steps: Annotated[int, typer.Option(min=1, help="Denoising steps (up to 1000).")] = 50,
     version: Annotated[
@@ -541,20 +567,17 @@ def generate(
     ] = None,
     job_id: Annotated[str | None, typer.Option("--job-id", help=_JOB_ID_HELP)] = None,
     out_file: Annotated[
-        Path | None, typer.Option("--out", dir_okay=False, help="Write the image to this PNG file.")
+        Path | None, typer.Option("--out", help="Write the image to this PNG file.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Make one image with the museum's model and record it as a generation."""
-    import os
-
+    from api.files import writable_target, write_atomically
     from ledger.settings import get_settings
 
     job = _job_id(job_id)
     if out_file is not None:
-        folder = out_file.resolve().parent
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise typer.BadParameter(f"--out: cannot write into {folder}")
+        writable_target(out_file, "--out")  # before anything is generated and recorded
     arguments: dict[str, Any] = {
         "role": role,
         "emotion": emotion,
@@ -580,11 +603,10 @@ def generate(
             museum.close()
             museum.engine.dispose()
         try:
-            out_file.write_bytes(png)
-        except OSError as exc:
-            raise LedgerError(
-                f"generation {result['generation_id']} is recorded, but {out_file} could not be "
-                f"written: {exc.strerror or exc}"
+            write_atomically(out_file, png, "--out")
+        except LedgerError as exc:
+            raise type(exc)(
+                f"generation {result['generation_id']} is recorded, but {exc}"
             ) from None
         result["out"] = str(out_file)
     if as_json:
@@ -680,22 +702,22 @@ def worker(
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    boundary.say(message)
     raise SystemExit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one line on stderr and a non-zero exit for every refusal."""
+    """Entry point, and the command line's one error boundary (`api/boundary.py`): every
+    failure ends as one `error: …` line on stderr and the documented exit code, raised as
+    SystemExit so tests can call `main(argv)` in-process."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = boundary.debug_requested(args)
     try:
-        code = app(args=argv, standalone_mode=False)
-    except typer.Abort:
-        _fail("aborted", 130)
-    except TyperException as exc:  # usage errors and bad parameters
-        format_message = getattr(exc, "format_message", None)
-        _fail(format_message() if callable(format_message) else str(exc), 2)
-    except IntegrityViolation as exc:
-        _fail(f"ledger verification failed: {exc}", 1)
-    except LedgerError as exc:
-        _fail(str(exc), 1)
+        boundary.check_arguments(args)
+        code = app(args=args, standalone_mode=False)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # this is the boundary
+        boundary.end(exc, args, debug=debug)
     if isinstance(code, int) and code:
         raise SystemExit(code)

@@ -177,15 +177,18 @@ def statement(
     as_json: _JSON = False,
 ) -> None:
     """An artist's statement for a period: credits, revenue, reversals, payouts, balances."""
+    from api.files import writable_target, write_atomically
     from royalties.currency import format_minor
     from royalties.statement import render_html
 
+    if html is not None:
+        writable_target(html, "--html")
     with _records() as records:
         data = records.statement(
             _uuid(artist, "ARTIST"), _moment(start, "--from"), _moment(end, "--to")
         )
-    if html is not None:
-        html.write_text(render_html(data), encoding="utf-8")
+    if html is not None:  # only where the caller asked, and whole or not at all
+        write_atomically(html, render_html(data).encode("utf-8"), "--html")
     if as_json:
         print(json.dumps(data))
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -162,6 +163,15 @@ DEMO_LICENCE_MINOR = 4900
 DEMO_CURRENCY = "EUR"
 
 
+def demo_output_folder() -> Path:
+    """Where the demo puts its sample exports: next to the data directory, never inside it.
+
+    A statement holds the artist's pseudonym in plaintext. Inside MUSEUM_HOME it would look
+    like museum data yet survive the artist's erasure (crypto-shredding reaches only what is
+    sealed), so it is written apart and announced as a sample, not part of the museum."""
+    return get_settings().home.resolve().parent / "demo-output"
+
+
 def book_sample_revenue(
     museum: MuseumLedger, exhibition: list[tuple[str, str, str, str]], *, seed: int
 ) -> dict[str, Any]:
@@ -187,10 +197,10 @@ def book_sample_revenue(
         statement = royalties.statement(
             artist_id, now - timedelta(days=365), now + timedelta(minutes=1)
         )
-        folder = get_settings().home / "statements"
+        folder = demo_output_folder()
         folder.mkdir(parents=True, exist_ok=True)
-        statement_file = folder / f"{artist_id}.html"
-        statement_file.write_text(render_html(statement))
+        statement_file = folder / f"statement-{artist_id}.html"
+        statement_file.write_text(render_html(statement), encoding="utf-8")
     return {
         "reports": len(exhibition),
         "gross": format_minor(DEMO_LICENCE_MINOR * len(exhibition), DEMO_CURRENCY),
@@ -257,7 +267,13 @@ def run_demo(
             )
         console.print(earned)
         if revenue["statement"] is not None:
-            console.print(f"statement of the largest balance: {revenue['statement']}")
+            console.print(
+                f"sample statement of the largest balance: {revenue['statement']} — a sample "
+                "export, not part of the museum: it is not sealed, and erasing the artist does "
+                "not remove it",
+                highlight=False,
+                soft_wrap=True,
+            )
         console.print(
             f"ledger verified: {report.events} events, {report.heads} signed heads checked "
             f"({report.events_per_second:,.0f} events/s)"

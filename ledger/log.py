@@ -176,6 +176,8 @@ class VerifiableLog:
         }
 
     def receipt_for(self, originator_id: UUID, originator_version: int) -> dict[str, Any]:
+        if not 0 <= originator_version < 2**63:  # no stored version is outside 64 bits
+            raise NotFound(f"no event {originator_id} v{originator_version} in the ledger")
         notification_id = self.records.notification_id(originator_id, originator_version)
         if notification_id is None:
             raise NotFound(f"no event {originator_id} v{originator_version} in the ledger")

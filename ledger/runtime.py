@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
+import psycopg
+from eventsourcing import persistence
 from eventsourcing.utils import get_topic
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from ledger.application import MuseumLedger
@@ -25,7 +29,7 @@ def load_master_key(settings: Settings) -> MasterKey:
     if settings.master_key_file is not None:
         try:
             return MasterKey.from_text(settings.master_key_file.read_text())
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             raise ConfigurationError(f"cannot read MUSEUM_MASTER_KEY_FILE: {exc}") from None
     if not settings.embedded:
         raise ConfigurationError(
@@ -71,11 +75,62 @@ def database_parts(settings: Settings) -> tuple[str, dict[str, str]]:
     }
 
 
+# Failures that say the database itself cannot be used (unreachable, not a database, damaged),
+# as the three layers raise them; a plain `DatabaseError` of SQLite is "file is not a database".
+_UNREACHABLE = (
+    sa_exc.OperationalError,
+    persistence.OperationalError,
+    sqlite3.OperationalError,
+    psycopg.OperationalError,
+)
+_DAMAGED = (sa_exc.DatabaseError, persistence.DatabaseError, sqlite3.DatabaseError)
+
+
+def is_unusable_database(exc: BaseException) -> bool:
+    """Whether `exc` means the configured database cannot be used (rather than a bug)."""
+    return isinstance(exc, _UNREACHABLE) or type(exc) in _DAMAGED
+
+
+def unusable_database(settings: Settings, exc: BaseException) -> ConfigurationError:
+    """The configured database cannot be opened: which one (password hidden) and why, one line.
+
+    Used where the ledger is opened and by the command line's error boundary, for failures
+    that show up later (a SQLite file damaged after start-up)."""
+    cause = getattr(exc, "orig", None) or exc
+    reason = " ".join(str(cause).split()) or type(cause).__name__
+    if settings.embedded:
+        return ConfigurationError(
+            f"the ledger database {settings.sqlite_path} is unreadable: {reason}"
+        )
+    lowered = reason.lower()
+    for known in ("connection refused", "timeout expired", "does not exist", "authentication"):
+        if known in lowered:
+            reason = known if known != "does not exist" else reason.rsplit(": ", 1)[-1]
+            break
+    shown = make_url(str(settings.database_url)).render_as_string(hide_password=True)
+    return ConfigurationError(
+        f"cannot reach the database of MUSEUM_DATABASE_URL ({shown}): {reason}"
+    )
+
+
 def open_ledger(settings: Settings) -> MuseumLedger:
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"MUSEUM_HOME ({settings.home}) cannot hold the museum's data: "
+            f"{(exc.strerror or str(exc)).lower()}"
+        ) from None
     master = load_master_key(settings)
     url, env = database_parts(settings)
     engine = make_engine(url)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except Exception as exc:
+        if not is_unusable_database(exc):
+            raise
+        engine.dispose()
+        raise unusable_database(settings, exc) from None
     settings.blob_dir.mkdir(parents=True, exist_ok=True)
     return MuseumLedger(
         env=env,

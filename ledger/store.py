@@ -32,7 +32,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # A server that does not answer is reported in seconds, not after the TCP timeout.
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
 def migrate(engine: Engine) -> None:

@@ -60,11 +60,18 @@ def parse_major(text: str, currency: str) -> int:
     code = currency_code(currency)
     try:
         number = Decimal(text.strip())
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         raise InvalidInput(f"amount {text!r} is not a number") from None
     if not number.is_finite():
         raise InvalidInput(f"amount {text!r} is not a finite number")
-    scaled = number.scaleb(exponent(code))
+    if number <= 0:
+        raise InvalidInput(f"the amount must be positive, got {text.strip()!r}")
+    if number.adjusted() > len(str(MAX_AMOUNT_MINOR)):
+        # Refused before scaling: 1e999999 would overflow the decimal context, not just the cap.
+        raise InvalidInput(f"the amount exceeds {MAX_AMOUNT_MINOR} minor units")
+    # A number that small is a fraction of any minor unit; scaling it could only underflow.
+    tiny = number.adjusted() < -len(str(MAX_AMOUNT_MINOR))
+    scaled = number if tiny else number.scaleb(exponent(code))
     if scaled != scaled.to_integral_value():
         raise InvalidInput(
             f"amount {text!r} holds a fraction of a minor unit: {code} has "

@@ -10,13 +10,16 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledger.errors import ConfigurationError, InvalidInput
-from royalties.currency import currency_code, exponent
+from ledger.settings import load_settings
+from royalties.currency import MAX_AMOUNT_MINOR, currency_code, exponent
 from royalties.split import Terms
 
 
@@ -25,16 +28,34 @@ class RoyaltySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MUSEUM_ROYALTY_", frozen=True, extra="ignore")
 
-    platform_bps: int = 3000
-    founding_bonus_bps: int = 500
-    payout_thresholds: dict[str, int] = Field(default_factory=dict)
-    default_threshold_major: int = 20
+    platform_bps: Annotated[int, Field(ge=0, le=10_000)] = 3000
+    founding_bonus_bps: Annotated[int, Field(ge=0, le=10_000)] = 500
+    payout_thresholds: Annotated[
+        dict[str, Annotated[int, Field(ge=1, le=MAX_AMOUNT_MINOR)]], NoDecode
+    ] = Field(default_factory=dict)
+    default_threshold_major: Annotated[int, Field(ge=1, le=10**9)] = 20
+
+    @field_validator("payout_thresholds", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        """Decoded here, so malformed JSON is reported like any other wrong value."""
+        if not isinstance(value, str):
+            return value
+        try:
+            decoded = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f'expected a JSON object such as {{"EUR": 2000}} ({exc})') from None
+        if not isinstance(decoded, dict):
+            raise ValueError('expected a JSON object such as {"EUR": 2000}')
+        return decoded
 
     def terms(self) -> Terms:
         try:
             return Terms(self.platform_bps, self.founding_bonus_bps)
         except InvalidInput as exc:
-            raise ConfigurationError(f"royalty settings: {exc}") from None
+            raise ConfigurationError(
+                f"MUSEUM_ROYALTY_PLATFORM_BPS, MUSEUM_ROYALTY_FOUNDING_BONUS_BPS: {exc}"
+            ) from None
 
     def thresholds(self) -> dict[str, int]:
         """Explicit thresholds, checked: known currencies, positive whole minor units."""
@@ -61,4 +82,8 @@ class RoyaltySettings(BaseSettings):
 
 @cache
 def get_royalty_settings() -> RoyaltySettings:
-    return RoyaltySettings()
+    """The settings, checked whole (terms and thresholds) so a wrong one is reported at start-up."""
+    settings = load_settings(RoyaltySettings)
+    settings.terms()
+    settings.thresholds()
+    return settings

@@ -26,6 +26,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert len(list((home / "attribution-indexes").glob("*/*/shard-0/manifest.json"))) == 1
     # A licence per exhibit is booked and split; a rerun books nothing twice (keys).
     assert "print licences" in result.stdout
+    # The sample statement (a pseudonym in plaintext) is written next to the data, not in it.
+    assert not (home / "statements").exists()
+    assert len(list((home.parent / "demo-output").glob("statement-*.html"))) == 1
+    assert "not part of the museum" in result.stdout
     images = sorted((home / "exhibition").glob("*.png"))
     assert len(images) == 6
     assert all(image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
@@ -111,7 +115,7 @@ def test_postgres_without_master_key_is_refused(tmp_path: Path) -> None:
         "verify",
         env={"MUSEUM_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"},
     )
-    assert result.returncode == 1
+    assert result.returncode == 6  # ConfigurationError
     assert "no development key is made for it" in result.stderr
     assert not (tmp_path / "master.key").exists()
 
