@@ -13,8 +13,10 @@ the caller believes they differ; refusing tells the caller at once.
 
 Free text (labels, captions, names, reasons) is stripped of surrounding whitespace, then refused
 if it is empty when required, longer than its limit, not encodable as UTF-8 (lone surrogates), or
-holds control characters other than newline and tab. Every function returns the validated value
-or raises `InvalidInput` naming the field; input that is not a `str` is refused the same way.
+holds control characters other than newline and tab. Line ends are normalised to `\n` first
+(browsers send a form's text areas with `\r\n`), so the same text is sealed the same way.
+Every function returns the validated value or raises `InvalidInput` naming the field; input
+that is not a `str` is refused the same way.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def text(value: object, what: str, *, limit: int, required: bool = True) -> str:
     """Free text, stripped: required if asked, at most `limit` characters, UTF-8, no controls."""
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
-    value = value.strip()
+    value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     if required and not value:
         raise InvalidInput(f"{what} is required")
     if len(value) > limit:
