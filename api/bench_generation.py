@@ -1,7 +1,7 @@
 """`museum bench generation`: training and sampling speed of the museum's own model, and what
 compartmentalised (sharded) training costs in quality.
 
-Pure model code only (no ledger): the items come from `generation.collection`, built in code.
+Pure model code only (no ledger): the items come from `collection`, built in code.
 
 1. Training speed: for each preset and device (the CPU, and CUDA when there is one), the real
    `generation.training.train` runs `warm-up + timed` optimiser steps on items of
@@ -42,7 +42,7 @@ from rich.table import Table
 from rich.text import Text
 
 from api.bench_support import torch_threads
-from generation.collection import digits_collection, founding_collection
+from collection import digits_collection, founding_collection
 from generation.model import (
     build_unet,
     images_to_tensor,

@@ -33,7 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from api.bench_support import PostgresUnreachable, scratch_database
-from generation.collection import donation_request, founding_collection
+from collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.crypto import MasterKey
