@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import platform
 import random
 import sqlite3
 import time
@@ -42,11 +40,9 @@ import psycopg
 from PIL import Image
 from psycopg import sql
 from pydantic import SecretStr
-from rich.table import Table
-from rich.text import Text
 
-from api.bench_support import PostgresUnreachable, scratch_database
 from ledger.application import MuseumLedger
+from ledger.benchkit import PostgresUnreachable, host_facts, scratch_database
 from ledger.crypto import DataKey, MasterKey
 from ledger.domain import Donation, Stage
 from ledger.runtime import open_ledger
@@ -601,17 +597,10 @@ def _bench_postgres(
 
 
 def _machine(postgres_version: str | None) -> dict[str, Any]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 0
     return {
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable,
-        "machine": platform.machine(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
+        **host_facts(
+            "cpu_count", "usable_cpus", "machine", "platform", "python", "python_implementation"
+        ),
         "sqlite": sqlite3.sqlite_version,
         "postgres_server": postgres_version,
         "eventsourcing": metadata.version("eventsourcing"),
@@ -641,75 +630,3 @@ def run_ledger_bench(
     figures["machine"] = _machine(postgres_version)
     figures["seconds_total"] = time.perf_counter() - began
     return figures
-
-
-# --- rendering ------------------------------------------------------------------------------
-
-
-def _verdict(value: str, ok: bool) -> Text:
-    return Text(f"{value} {'✓' if ok else '✗'}", style="green" if ok else "red")
-
-
-def render_ledger_bench(figures: dict[str, Any]) -> Table:
-    """One table: a column per backend, a row per figure, targets on the right."""
-    backends = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
-    machine = figures.get("machine", {})
-    postgres_version = str(machine.get("postgres_server") or "n/a").split(" ")[0]
-    skipped = [
-        f"\n{label} skipped: {figures[backend].get('reason', 'not measured')}"
-        for backend, label in backends.items()
-        if figures.get(backend, {}).get("skipped", True)
-    ]
-    table = Table(
-        title=f"Ledger bench: {figures.get('events')} events appended per backend",
-        caption=(
-            f"{machine.get('cpu_count')} CPUs · Python {machine.get('python')} · "
-            f"{machine.get('platform')} · SQLite {machine.get('sqlite')} · "
-            f"PostgreSQL {postgres_version} · "
-            f"{figures.get('seconds_total', 0.0):.1f} s in all" + "".join(skipped)
-        ),
-    )
-    table.add_column("figure")
-    for label in backends.values():
-        table.add_column(label, justify="right")
-    table.add_column("target", justify="right")
-    targets = figures.get("targets", TARGETS)
-
-    def cell(backend: str, key: str, fmt: str) -> str | Text:
-        data = figures.get(backend, {})
-        if data.get("skipped", True):
-            return Text("skipped", style="dim")
-        value = data[key]
-        text = format(value, fmt)
-        if key in data.get("meets_target", {}):
-            return _verdict(text, bool(data["meets_target"][key]))
-        return text
-
-    rows: list[tuple[str, str, str, str]] = [
-        ("appended events (timed)", "events", ",d", ""),
-        ("ledger appends, events/s", "append_events_per_s", ",.0f", ""),
-        ("  donations created, events/s", "donation_append_events_per_s", ",.0f", ""),
-        ("  consent changes, events/s", "consent_change_events_per_s", ",.0f", ""),
-        (
-            "  ledger.save() of a donation alone, events/s",
-            "donation_save_only_events_per_s",
-            ",.0f",
-            "",
-        ),
-        ("raw inserts, rows/s", "raw_inserts_per_s", ",.0f", ""),
-        ("ledger ÷ raw", "append_to_raw_ratio", ".2f", f"≥ {targets['append_to_raw_ratio']:g}"),
-        ("ledger.save() alone ÷ raw (info)", "save_only_to_raw_ratio", ".2f", ""),
-        ("ledger cost over raw, µs/event (info)", "ledger_overhead_us_per_event", ",.0f", ""),
-        (
-            "verify, events/s",
-            "verify_events_per_s",
-            ",.0f",
-            f"≥ {targets['verify_events_per_s']:,.0f}",
-        ),
-        ("verified events", "verify_events", ",d", ""),
-        ("full donate(), donations/s", "donations_per_s", ",.1f", ""),
-        ("mean stored event, bytes", "state_bytes_mean", ",.0f", ""),
-    ]
-    for label, key, fmt, target in rows:
-        table.add_row(label, *(cell(b, key, fmt) for b in backends), target)
-    return table

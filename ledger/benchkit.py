@@ -1,11 +1,16 @@
-"""What every `museum bench …` needs: a throw-away PostgreSQL database, torch's thread count."""
+"""What every bench harness needs and none should write twice: a throw-away PostgreSQL
+database, the machine's facts, the load average, the seed check. No torch here (the ledger never
+loads it): torch's threads and facts are `generation.benchkit`'s."""
 
 from __future__ import annotations
 
+import os
+import platform
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -56,19 +61,57 @@ def scratch_database(postgres_url: str) -> Iterator[ScratchDatabase]:
             )
 
 
-@contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """torch's CPU threads set to `threads` (None: leave them) for the block, then restored."""
-    if threads is not None and (
-        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
-    ):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-    import torch  # deferred: the ledger and royalty benches never load torch
+def check_seed(seed: object) -> int:
+    """A bench's seed: a non-negative integer (bool refused), or ValueError."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return seed
 
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages: other work on the machine slows every figure."""
     try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # not available on this platform
+        return None
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity), else all of them."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 0
+
+
+_HOST_FACTS = ("cpu_count", "usable_cpus", "cpu", "machine", "platform", "python")
+
+
+def host_facts(*keys: str) -> dict[str, Any]:
+    """The machine's facts a bench reports, in the order asked (each bench keeps its own keys):
+    cpu_count, usable_cpus, cpu, machine, platform, python, python_implementation."""
+    facts: dict[str, Callable[[], object]] = {
+        "cpu_count": os.cpu_count,
+        "usable_cpus": usable_cpus,
+        "cpu": cpu_name,
+        "machine": platform.machine,
+        "platform": platform.platform,
+        "python": platform.python_version,
+        "python_implementation": platform.python_implementation,
+    }
+    unknown = set(keys) - set(facts)
+    if unknown:
+        raise ValueError(f"unknown machine facts: {sorted(unknown)}")
+    return {key: facts[key]() for key in keys or _HOST_FACTS}
