@@ -46,6 +46,7 @@ from generation.model import (
 )
 from generation.presets import ModelConfig, preset
 from generation.sampling import MuseumPipeline, UNetEnsemble
+from generation.seeds import check_seed
 from generation.training import (
     Progress,
     TrainingItem,
@@ -53,7 +54,7 @@ from generation.training import (
     sharded_assignment,
     train,
 )
-from ledger.benchkit import check_seed, cpu_name, host_facts, load_average
+from ledger.benchkit import cpu_name, host_facts, load_average
 
 TARGET_SHARD_LOSS_RATIO = 1.10
 TARGETS: dict[str, float] = {"shard_loss_ratio": TARGET_SHARD_LOSS_RATIO}

@@ -42,7 +42,14 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from ledger.application import MuseumLedger
-from ledger.benchkit import PostgresUnreachable, host_facts, scratch_database
+from ledger.benchkit import (
+    NO_POSTGRES_URL,
+    PostgresUnreachable,
+    host_facts,
+    measured_backends,
+    scratch_database,
+    skipped_backend,
+)
 from ledger.crypto import DataKey, MasterKey
 from ledger.domain import Donation, Stage
 from ledger.runtime import open_ledger
@@ -593,7 +600,7 @@ def _bench_postgres(
             figures["database"] = database.name
             return figures, database.server_version
     except PostgresUnreachable as exc:
-        return {"backend": "postgres", "skipped": True, "reason": exc.reason}, None
+        return skipped_backend("postgres", exc.reason), None
 
 
 def _machine(postgres_version: str | None) -> dict[str, Any]:
@@ -619,14 +626,10 @@ def run_ledger_bench(
     figures["sqlite"] = _bench_sqlite(events, workdir)
     postgres_version = None
     if postgres_url is None:
-        figures["postgres"] = {
-            "backend": "postgres",
-            "skipped": True,
-            "reason": "no PostgreSQL URL given (--postgres-url)",
-        }
+        figures["postgres"] = skipped_backend("postgres", NO_POSTGRES_URL)
     else:
         figures["postgres"], postgres_version = _bench_postgres(events, workdir, postgres_url)
-    figures["backends"] = [b for b in ("sqlite", "postgres") if not figures[b]["skipped"]]
+    figures["backends"] = measured_backends(figures)
     figures["machine"] = _machine(postgres_version)
     figures["seconds_total"] = time.perf_counter() - began
     return figures

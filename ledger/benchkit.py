@@ -1,5 +1,5 @@
 """What every bench harness needs and none should write twice: a throw-away PostgreSQL
-database, the machine's facts, the load average, the seed check. No torch here (the ledger never
+database, the machine's facts, the load average. No torch here (the ledger never
 loads it): torch's threads and facts are `generation.benchkit`'s."""
 
 from __future__ import annotations
@@ -23,6 +23,20 @@ class PostgresUnreachable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+NO_POSTGRES_URL = "no PostgreSQL URL given (--postgres-url)"
+BACKENDS = ("sqlite", "postgres")
+
+
+def skipped_backend(backend: str, reason: str) -> dict[str, Any]:
+    """A backend's figures when it was not measured, and why (shown by the renderers)."""
+    return {"backend": backend, "skipped": True, "reason": reason}
+
+
+def measured_backends(figures: dict[str, Any]) -> list[str]:
+    """The backends of a ledger-side bench that were measured, in their usual order."""
+    return [backend for backend in BACKENDS if not figures[backend]["skipped"]]
 
 
 @dataclass(frozen=True)
@@ -59,13 +73,6 @@ def scratch_database(postgres_url: str) -> Iterator[ScratchDatabase]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-
-
-def check_seed(seed: object) -> int:
-    """A bench's seed: a non-negative integer (bool refused), or ValueError."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return seed
 
 
 def load_average() -> list[float] | None:

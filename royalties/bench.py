@@ -31,7 +31,14 @@ from pydantic import SecretStr
 from collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
-from ledger.benchkit import PostgresUnreachable, host_facts, scratch_database
+from ledger.benchkit import (
+    NO_POSTGRES_URL,
+    PostgresUnreachable,
+    host_facts,
+    measured_backends,
+    scratch_database,
+    skipped_backend,
+)
 from ledger.crypto import MasterKey
 from ledger.domain.royalty import RevenueReport
 from ledger.model_records import ModelRecords
@@ -181,7 +188,7 @@ def _bench_postgres(reports: int, lines: int, workdir: Path, url: str) -> dict[s
                 "database": database.name
             }
     except PostgresUnreachable as exc:
-        return {"backend": "postgres", "skipped": True, "reason": exc.reason}
+        return skipped_backend("postgres", exc.reason)
 
 
 def run_royalties_bench(
@@ -202,14 +209,10 @@ def run_royalties_bench(
     )
     figures["sqlite"] = _bench_backend("sqlite", sqlite_settings, reports, statement_lines)
     if postgres_url is None:
-        figures["postgres"] = {
-            "backend": "postgres",
-            "skipped": True,
-            "reason": "no PostgreSQL URL given (--postgres-url)",
-        }
+        figures["postgres"] = skipped_backend("postgres", NO_POSTGRES_URL)
     else:
         figures["postgres"] = _bench_postgres(reports, statement_lines, workdir, postgres_url)
-    figures["backends"] = [b for b in ("sqlite", "postgres") if not figures[b]["skipped"]]
+    figures["backends"] = measured_backends(figures)
     figures["machine"] = host_facts("cpu_count", "python", "platform")
     figures["seconds_total"] = time.perf_counter() - began
     return figures

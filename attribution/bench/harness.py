@@ -41,7 +41,8 @@ from attribution.bench.lds import run_dataset
 from attribution.bench.plan import BenchPlan, dumps, plan_dict
 from attribution.methods import DEFAULT_METHOD, METHODS
 from generation.benchkit import torch_facts, torch_threads
-from ledger.benchkit import check_seed, host_facts, load_average
+from generation.seeds import check_seed
+from ledger.benchkit import host_facts, load_average
 
 __all__ = ["FULL", "QUICK", "TARGETS", "run"]
 
