@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from api import boundary
-from api.cli_royalties import bench_royalties, royalties_app
+from api.cli_bench import bench_app
+from api.cli_royalties import royalties_app
 from ledger.errors import LedgerError
 
 app = typer.Typer(
@@ -24,11 +25,9 @@ app = typer.Typer(
     add_completion=False,
 )
 ledger_app = typer.Typer(help="Inspect and prove the verifiable event log.", no_args_is_help=True)
-bench_app = typer.Typer(help="Measure the museum against its targets.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(royalties_app, name="royalties")
-bench_app.command("royalties")(bench_royalties)
 
 out = Console()
 
@@ -190,142 +189,6 @@ def ledger_new_master_key() -> None:
     from ledger.crypto import MasterKey
 
     print(MasterKey.generate_text())
-
-
-@bench_app.command("generation")
-def bench_generation(
-    quick: Annotated[
-        bool, typer.Option("--quick", help="Tiny sizes: checks the bench runs.")
-    ] = False,
-    presets: Annotated[str, typer.Option(help="Comma-separated presets to time.")] = "tiny,demo",
-    shards: Annotated[str, typer.Option(help="Comma-separated shard counts to compare.")] = "1,2,4",
-    threads: Annotated[
-        int | None, typer.Option(min=1, help="torch CPU threads (default: torch's own choice).")
-    ] = None,
-    shard_steps: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Total optimiser steps every shard count shares (default: the plan's, shown).",
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the split, data and trainings.")] = 0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object of the figures.")
-    ] = False,
-) -> None:
-    """Training steps/s and images/s per preset, and the held-back loss cost of S shards."""
-    from api.bench_generation import render_generation_bench, run_generation_bench
-
-    try:
-        shard_counts = tuple(int(part) for part in shards.split(","))
-    except ValueError:
-        raise typer.BadParameter(
-            "--shards takes whole numbers separated by commas, e.g. 1,2,4"
-        ) from None
-    try:
-        figures = run_generation_bench(
-            quick=quick,
-            presets=tuple(p.strip() for p in presets.split(",") if p.strip()),
-            shard_counts=shard_counts,
-            seed=seed,
-            threads=threads,
-            shard_steps=shard_steps,
-            progress=None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]")),
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    if as_json:
-        print(json.dumps(figures))
-    else:
-        out.print(render_generation_bench(figures))
-
-
-@bench_app.command("attribution")
-def bench_attribution(
-    quick: Annotated[
-        bool,
-        typer.Option("--quick", help="Smaller sets (still 32 subset models): minutes, not hours."),
-    ] = False,
-    datasets: Annotated[
-        str, typer.Option(help="Comma-separated data sets: digits-2, demo.")
-    ] = "digits-2,demo",
-    methods: Annotated[
-        str | None,
-        typer.Option(
-            help="Comma-separated methods (default: tracin, trak, d-trak, trak-k100, "
-            "d-trak-k100, the default)."
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Moves every split, subset and seed.")] = 0,
-    workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Processes retraining subset models.")
-    ] = 2,
-    threads: Annotated[
-        int | None, typer.Option(min=1, help="torch threads for scoring and timing.")
-    ] = None,
-    no_latency: Annotated[
-        bool, typer.Option("--no-latency", help="Skip the 10,000-item query timing.")
-    ] = False,
-    no_counterfactual: Annotated[
-        bool, typer.Option("--no-counterfactual", help="Skip the top-k removal retraining.")
-    ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object of the figures.")
-    ] = False,
-) -> None:
-    """LDS of TracIn, TRAK, D-TRAK and the default method on models retrained on random halves;
-    index build and query time, memory, and the counterfactual check. Retrained models are
-    cached under MUSEUM_HOME/bench/attribution, so a rerun only scores."""
-    from api.bench_attribution import run
-
-    try:
-        run(
-            quick,
-            datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
-            methods=None
-            if methods is None
-            else tuple(m.strip() for m in methods.split(",") if m.strip()),
-            seed=seed,
-            workers=workers,
-            threads=threads,
-            latency=not no_latency,
-            counterfactual=not no_counterfactual,
-            as_json=as_json,
-            console=out,
-            progress=None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]")),
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-@bench_app.command("ledger")
-def bench_ledger(
-    events: Annotated[
-        int, typer.Option(min=10, max=1_000_000, help="Events appended per backend.")
-    ] = 2000,
-    postgres_url: Annotated[
-        str | None,
-        typer.Option(
-            help="Admin URL of a PostgreSQL server for the second backend; 'none' skips it."
-        ),
-    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object of the figures.")
-    ] = False,
-) -> None:
-    """Ledger appends per second beside raw inserts (ratio), and verify throughput."""
-    import tempfile
-
-    from api.bench_ledger import render_ledger_bench, run_ledger_bench
-
-    url = None if postgres_url in (None, "", "none") else postgres_url
-    with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
-        figures = run_ledger_bench(events=events, postgres_url=url, workdir=Path(workdir))
-    if as_json:
-        print(json.dumps(figures))
-    else:
-        out.print(render_ledger_bench(figures))
 
 
 # --- the model: train, generate, and the job worker ------------------------------------------

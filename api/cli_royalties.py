@@ -1,4 +1,4 @@
-"""`museum royalties …` and `museum bench royalties`: thin wrappers over `RoyaltyRecords`.
+"""`museum royalties …`: thin wrappers over `RoyaltyRecords`.
 
 Imports of the ledger happen inside the commands, so `museum --help` stays fast. Refusals are
 the ledger's own errors; `api.cli.main` prints them as one line on stderr.
@@ -251,42 +251,3 @@ def rebuild() -> None:
     with _records() as records:
         rows = records.projection.rebuild()
     out.print(f"postings read model rebuilt: {rows} rows")
-
-
-def bench_royalties(
-    reports: Annotated[
-        int, typer.Option(min=1, max=100_000, help="Revenue reports booked per backend.")
-    ] = 1000,
-    statement_lines: Annotated[
-        int, typer.Option(min=1, max=1_000_000, help="Credit lines of the statement's artist.")
-    ] = 100_000,
-    quick: Annotated[
-        bool, typer.Option("--quick", help="Tiny sizes: checks the bench runs.")
-    ] = False,
-    postgres_url: Annotated[
-        str | None,
-        typer.Option(help="Admin URL of a PostgreSQL server; 'none' skips it."),
-    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object of the figures.")
-    ] = False,
-) -> None:
-    """Revenue reports split and posted per second; statement time for a busy artist."""
-    import tempfile
-
-    from api.bench_royalties import render_royalties_bench, run_royalties_bench
-
-    if quick:
-        reports, statement_lines = min(reports, 20), min(statement_lines, 300)
-    url = None if postgres_url in (None, "", "none") else postgres_url
-    with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
-        figures = run_royalties_bench(
-            reports=reports,
-            statement_lines=statement_lines,
-            postgres_url=url,
-            workdir=Path(workdir),
-        )
-    if as_json:
-        print(json.dumps(figures))
-    else:
-        out.print(render_royalties_bench(figures))

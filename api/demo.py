@@ -15,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from api.attribute import AttributeRequest, attribute
-from generation.collection import donation_request, founding_collection
+from collection import donation_request, founding_collection
 from generation.service import RunProgress, generate, run_config, train_run
 from ledger.application import MuseumLedger
 from ledger.model_records import ModelRecords

@@ -1,29 +1,13 @@
-"""Derived seeds: one place that turns (seed, stream, index) into a generator seed.
-
-Hashing rather than adding keeps streams apart (seed 1 index 0 never equals seed 0 index 1), so
-noise for training items, noise for queries and projection chunks never share random numbers.
-"""
+"""Derived seeds for attribution: the checks and derivation of `generation.seeds`, and a torch
+generator seeded by them (one place for the rule; this module adds only the generator)."""
 
 from __future__ import annotations
 
-import hashlib
-
 import torch
 
+from generation.seeds import check_seed, derived_seed
+
 __all__ = ["check_seed", "derived_generator", "derived_seed"]
-
-
-def check_seed(seed: object) -> int:
-    """Validate a user seed: a non-negative integer (bool refused)."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return seed
-
-
-def derived_seed(seed: int, stream: str, index: int) -> int:
-    """A 63-bit seed for (seed, stream, index), stable across processes and platforms."""
-    digest = hashlib.sha256(f"{seed}\0{stream}\0{index}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
 
 
 def derived_generator(seed: int, stream: str, index: int) -> torch.Generator:

@@ -35,6 +35,7 @@ __all__ = [
     "METHODS",
     "SCORERS",
     "Method",
+    "bench_method",
     "build_attributor",
     "evenly_spaced",
     "get_method",
@@ -152,7 +153,7 @@ class Method:
         )
 
 
-def _bench_method(
+def bench_method(
     name: str,
     output: str,
     query_output: str,
@@ -161,7 +162,7 @@ def _bench_method(
     timesteps: int = 10,
 ) -> Method:
     """A method on the bench's common footing: K = 10 evenly spaced timesteps (or as many as
-    given), k = 2048."""
+    given), k = 2048. The bench's own candidates are made the same way."""
     return Method(
         name,
         output,
@@ -175,71 +176,26 @@ def _bench_method(
 
 METHODS: dict[str, Method] = {
     # TRAK: gradients of the training loss, for training items and queries alike.
-    "trak": _bench_method("trak", "loss", "loss"),
+    "trak": bench_method("trak", "loss", "loss"),
     # D-TRAK: gradients of the squared norm of the predicted noise (Zheng et al., 2024).
-    "d-trak": _bench_method("d-trak", "square_norm", "square_norm"),
-    # Candidates for the default, chosen by the attribution bench's selection protocol (see
-    # api/bench_attribution.py, SELECTION): the same features as TRAK / D-TRAK, with
-    # unit-length training rows and/or loss-gradient queries against square-norm train features.
-    "d-trak-unit": _bench_method("d-trak-unit", "square_norm", "square_norm", "unit-train"),
-    "d-trak-mixed": _bench_method("d-trak-mixed", "square_norm", "loss"),
-    "d-trak-mixed-unit": _bench_method("d-trak-mixed-unit", "square_norm", "loss", "unit-train"),
-    "trak-unit": _bench_method("trak-unit", "loss", "loss", "unit-train"),
-    # Second selection round: the kernel's λ relative to the features' own spectrum (0.1 or
-    # 1 × the mean non-zero eigenvalue of ΦᵀΦ) instead of an absolute 1e-3.
-    "d-trak-ridge": _bench_method(
-        "d-trak-ridge", "square_norm", "square_norm", "relative-ridge", 0.1
-    ),
-    "d-trak-ridge-strong": _bench_method(
-        "d-trak-ridge-strong", "square_norm", "square_norm", "relative-ridge", 1.0
-    ),
-    "trak-ridge": _bench_method("trak-ridge", "loss", "loss", "relative-ridge", 0.1),
-    # Third round: K = 100 timesteps, the D-TRAK paper's setting for its published LDS (its
-    # gradients average ten times as many noised copies of each item: less noisy features).
-    "d-trak-k100": _bench_method("d-trak-k100", "square_norm", "square_norm", timesteps=100),
-    "trak-k100": _bench_method("trak-k100", "loss", "loss", timesteps=100),
-    "trak-ridge-k100": _bench_method("trak-ridge-k100", "loss", "loss", "relative-ridge", 0.1, 100),
-    "d-trak-ridge-k100": _bench_method(
-        "d-trak-ridge-k100", "square_norm", "square_norm", "relative-ridge", 0.1, 100
-    ),
-    # Fourth round: the same K = 100 features, other kernels and queries.
-    "d-trak-ridge-weak-k100": _bench_method(
-        "d-trak-ridge-weak-k100", "square_norm", "square_norm", "relative-ridge", 0.01, 100
-    ),
-    "trak-ridge-weak-k100": _bench_method(
-        "trak-ridge-weak-k100", "loss", "loss", "relative-ridge", 0.01, 100
-    ),
-    "d-trak-mixed-k100": _bench_method("d-trak-mixed-k100", "square_norm", "loss", timesteps=100),
-    # The bench measured it on runs with two checkpoints; a longer run ensembles its last two
-    # (each checkpoint costs a full pass of K = 100 gradients over the collection).
+    "d-trak": bench_method("d-trak", "square_norm", "square_norm"),
+    # K = 100 timesteps, the D-TRAK paper's setting for its published LDS (its gradients
+    # average ten times as many noised copies of each item: less noisy features).
+    "d-trak-k100": bench_method("d-trak-k100", "square_norm", "square_norm", timesteps=100),
+    "trak-k100": bench_method("trak-k100", "loss", "loss", timesteps=100),
+    # The default: D-TRAK's K = 100 features with unit-length training rows. The bench measured
+    # it on runs with two checkpoints; a longer run ensembles its last two (each checkpoint
+    # costs a full pass of K = 100 gradients over the collection).
     "d-trak-unit-k100": replace(
-        _bench_method(
-            "d-trak-unit-k100", "square_norm", "square_norm", "unit-train", timesteps=100
-        ),
+        bench_method("d-trak-unit-k100", "square_norm", "square_norm", "unit-train", timesteps=100),
         checkpoints=2,
-    ),
-    # Sixth round: the same K = 100 D-TRAK features and kernel as the default, with each group of
-    # 10 timesteps (or each timestep) given the same weight in a row (see GradientComputer).
-    "d-trak-unit-g10-k100": replace(
-        _bench_method(
-            "d-trak-unit-g10-k100", "square_norm", "square_norm", "unit-train", timesteps=100
-        ),
-        checkpoints=2,
-        timestep_groups=10,
-    ),
-    "d-trak-unit-g100-k100": replace(
-        _bench_method(
-            "d-trak-unit-g100-k100", "square_norm", "square_norm", "unit-train", timesteps=100
-        ),
-        checkpoints=2,
-        timestep_groups=100,
     ),
 }
 
-# The default is chosen by the bench's selection protocol, each round fixed before it ran;
-# the rounds, their figures and the seed-2 confirmation are recorded once, in
-# api/bench_attribution.py (SELECTION). Round 5 chose D-TRAK's K = 100 features with
-# unit-length training rows; seed 2 confirmed it.
+# The default is chosen by the bench's selection protocol, each round fixed before it ran; the
+# rounds, their candidates (registered by the bench, `attribution.bench.candidates`), figures
+# and the seed-2 confirmation are recorded once, in docs/attribution.md. Round 5 chose D-TRAK's
+# K = 100 features with unit-length training rows; seed 2 confirmed it.
 DEFAULT_METHOD = "d-trak-unit-k100"
 
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from PIL import Image
 
-from generation.collection import donation_request, founding_collection
+from collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
 from ledger.runtime import open_ledger
 from ledger.schemas import (

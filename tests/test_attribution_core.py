@@ -393,7 +393,9 @@ def test_methods_registry_and_query_output(config: ModelConfig) -> None:
     # Timestep groups: recorded only when there is more than one (earlier keys stay), kept by
     # another K that they divide, refused by one that they do not.
     assert "timestep_groups" not in get_method("d-trak-unit-k100").parameters()
-    grouped_method = get_method("d-trak-unit-g10-k100")
+    from attribution.bench.candidates import BENCH_METHODS
+
+    grouped_method = BENCH_METHODS["d-trak-unit-g10-k100"]
     assert grouped_method.parameters()["timestep_groups"] == 10
     assert grouped_method.with_settings(timesteps=20).timestep_groups == 10
     with pytest.raises(ValueError, match="do not divide"):

@@ -13,24 +13,20 @@ import numpy as np
 import pytest
 import torch
 
-from attribution.lds import (
-    BenchModel,
-    BenchPlan,
-    MethodEntry,
-    ScoreFn,
+from attribution.bench.data import BenchData, load_dataset, split_held_back
+from attribution.bench.ground_truth import ground_truth_reliability, spearman_brown
+from attribution.bench.lds import run_dataset
+from attribution.bench.plan import BenchModel, BenchPlan, MethodEntry, ScoreFn
+from attribution.bench.stats import (
     bootstrap_interval,
-    ground_truth_reliability,
     lds_per_target,
     paired_bootstrap,
     peak_rss_meter,
     rank,
-    run_dataset,
     spearman,
-    spearman_brown,
     subset_masks,
 )
-from attribution.lds_data import BenchData, load_dataset, split_held_back
-from attribution.lds_train import EvalSet, JobResult, Recipe, TrainJob, run_jobs
+from attribution.bench.train import EvalSet, JobResult, Recipe, TrainJob, run_jobs
 from attribution.methods import METHODS
 from generation.presets import ModelConfig, TrainConfig
 
@@ -270,7 +266,7 @@ def _fixed_scores(seed: int) -> Callable[[BenchModel], ScoreFn]:
 
 
 def _dtrak_small() -> Callable[[BenchModel], ScoreFn]:
-    from api.bench_attribution import _trak_family
+    from attribution.bench.candidates import _trak_family
 
     method = METHODS["d-trak"].with_settings(timesteps=2, dim=32)
     return _trak_family(method, {})
@@ -376,7 +372,8 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     """`museum bench attribution`'s front end on a tiny plan: tables, reliability line, JSON."""
     from rich.console import Console
 
-    from api.bench_attribution import run
+    from api.bench_views import render_attribution_bench
+    from attribution.bench.harness import run
     from attribution.methods import DEFAULT_METHOD
 
     plan = _tiny_plan(
@@ -400,8 +397,8 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
         plan=plan,
         latency=False,
         counterfactual=False,
-        console=console,
     )
+    console.print(render_attribution_bench(figures))
     text = console.export_text()
     (data,) = figures["datasets"]
     assert [row["name"] for row in data["methods"]] == ["d-trak", DEFAULT_METHOD]
@@ -471,7 +468,7 @@ def test_ground_truth_averages_the_seeds_of_every_subset(tmp_path: Path) -> None
 
 def test_verdicts_hold_the_default_to_the_better_dtrak_setting() -> None:
     """The ≥ 5-point target is against D-TRAK at its best (K = 10 or the published K = 100)."""
-    from api.bench_attribution import _verdicts
+    from attribution.bench.harness import _verdicts
 
     def row(name: str, held: float, generated: float) -> dict[str, Any]:
         return {

@@ -10,12 +10,8 @@ import pytest
 import torch
 from rich.console import Console
 
-from api.bench_generation import (
-    TARGET_SHARD_LOSS_RATIO,
-    TARGETS,
-    render_generation_bench,
-    run_generation_bench,
-)
+from api.bench_views import render_generation_bench
+from generation.bench import TARGET_SHARD_LOSS_RATIO, TARGETS, run_generation_bench
 
 PRESETS = ("tiny",)
 THREADS_BEFORE = torch.get_num_threads()

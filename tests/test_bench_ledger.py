@@ -12,7 +12,8 @@ import pytest
 from conftest import POSTGRES_ADMIN_URL
 from rich.console import Console
 
-from api.bench_ledger import TARGETS, _chunks, render_ledger_bench, run_ledger_bench
+from api.bench_views import render_ledger_bench
+from ledger.bench import TARGETS, _chunks, run_ledger_bench
 
 EVENTS = 60
 BACKENDS = ("sqlite", "postgres")

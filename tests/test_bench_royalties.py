@@ -11,7 +11,8 @@ import pytest
 from conftest import POSTGRES_ADMIN_URL
 from rich.console import Console
 
-from api.bench_royalties import render_royalties_bench, run_royalties_bench
+from api.bench_views import render_royalties_bench
+from royalties.bench import run_royalties_bench
 
 REPORTS = 6
 LINES = 40

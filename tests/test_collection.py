@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.collection import (
+from collection import (
     DIGIT_EMOTIONS,
     ArtistDraft,
     DonationDraft,
@@ -249,7 +249,7 @@ def test_bad_arguments_are_refused() -> None:
 
 
 def test_module_does_not_import_torch() -> None:
-    code = "import sys, generation.collection; sys.exit('torch' in sys.modules)"
+    code = "import sys, collection; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
-from generation.collection import founding_collection
+from collection import founding_collection
 from generation.model import (
     EMOTIONS,
     ROLES,

@@ -18,8 +18,6 @@ Nothing here asserts a timing: the figures are reported as throughputs and secon
 from __future__ import annotations
 
 import io
-import os
-import platform
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -29,13 +27,18 @@ from uuid import UUID
 
 from PIL import Image
 from pydantic import SecretStr
-from rich.table import Table
-from rich.text import Text
 
-from api.bench_support import PostgresUnreachable, scratch_database
-from generation.collection import donation_request, founding_collection
+from collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
+from ledger.benchkit import (
+    NO_POSTGRES_URL,
+    PostgresUnreachable,
+    host_facts,
+    measured_backends,
+    scratch_database,
+    skipped_backend,
+)
 from ledger.crypto import MasterKey
 from ledger.domain.royalty import RevenueReport
 from ledger.model_records import ModelRecords
@@ -185,7 +188,7 @@ def _bench_postgres(reports: int, lines: int, workdir: Path, url: str) -> dict[s
                 "database": database.name
             }
     except PostgresUnreachable as exc:
-        return {"backend": "postgres", "skipped": True, "reason": exc.reason}
+        return skipped_backend("postgres", exc.reason)
 
 
 def run_royalties_bench(
@@ -206,67 +209,10 @@ def run_royalties_bench(
     )
     figures["sqlite"] = _bench_backend("sqlite", sqlite_settings, reports, statement_lines)
     if postgres_url is None:
-        figures["postgres"] = {
-            "backend": "postgres",
-            "skipped": True,
-            "reason": "no PostgreSQL URL given (--postgres-url)",
-        }
+        figures["postgres"] = skipped_backend("postgres", NO_POSTGRES_URL)
     else:
         figures["postgres"] = _bench_postgres(reports, statement_lines, workdir, postgres_url)
-    figures["backends"] = [b for b in ("sqlite", "postgres") if not figures[b]["skipped"]]
-    figures["machine"] = {
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
+    figures["backends"] = measured_backends(figures)
+    figures["machine"] = host_facts("cpu_count", "python", "platform")
     figures["seconds_total"] = time.perf_counter() - began
     return figures
-
-
-def render_royalties_bench(figures: dict[str, Any]) -> Table:
-    """One table: a column per backend, a row per figure."""
-    backends = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
-    skipped = [
-        f"\n{label} skipped: {figures[key].get('reason', 'not measured')}"
-        for key, label in backends.items()
-        if figures.get(key, {}).get("skipped", True)
-    ]
-    machine = figures.get("machine", {})
-    table = Table(
-        title=(
-            f"Royalties bench: {figures.get('reports')} revenue reports; statement of an artist "
-            f"with {figures.get('statement_lines'):,} credit lines"
-        ),
-        caption=(
-            f"{machine.get('cpu_count')} CPUs · Python {machine.get('python')} · "
-            f"{figures.get('seconds_total', 0.0):.1f} s in all" + "".join(skipped)
-        ),
-    )
-    table.add_column("figure")
-    for label in backends.values():
-        table.add_column(label, justify="right")
-    rows = [
-        ("revenue reports split and posted, reports/s", "reports_per_s", ",.1f"),
-        ("  postings per report", "postings_per_report", ",d"),
-        ("  postings written, rows/s", "postings_per_s", ",.0f"),
-        ("seeded reports for the statement, events/s (info)", "seed_events_per_s", ",.0f"),
-        ("projection catch-up, events/s", "projection_events_per_s", ",.0f"),
-        ("statement credit lines", "statement_credit_lines", ",d"),
-        ("statement (JSON document), s", "statement_seconds", ",.3f"),
-        ("statement HTML rendering, s", "html_seconds", ",.3f"),
-        ("statement HTML size, bytes", "html_bytes", ",d"),
-        ("every transaction balances", "books_balance", ""),
-    ]
-
-    def cell(backend: str, key: str, fmt: str) -> str | Text:
-        data = figures.get(backend, {})
-        if data.get("skipped", True):
-            return Text("skipped", style="dim")
-        value = data[key]
-        if isinstance(value, bool):
-            return Text("yes" if value else "NO", style="green" if value else "red")
-        return format(value, fmt)
-
-    for label, key, fmt in rows:
-        table.add_row(label, *(cell(b, key, fmt) for b in backends))
-    return table

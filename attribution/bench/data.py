@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from generation.collection import digits_collection, founding_collection
+from collection import digits_collection, founding_collection
 from generation.model import images_to_tensor, label_to_class
 from generation.presets import ModelConfig
 

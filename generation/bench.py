@@ -1,7 +1,7 @@
 """`museum bench generation`: training and sampling speed of the museum's own model, and what
 compartmentalised (sharded) training costs in quality.
 
-Pure model code only (no ledger): the items come from `generation.collection`, built in code.
+Pure model code only (no ledger): the items come from `collection`, built in code.
 
 1. Training speed: for each preset and device (the CPU, and CUDA when there is one), the real
    `generation.training.train` runs `warm-up + timed` optimiser steps on items of
@@ -27,22 +27,16 @@ Nothing here asserts a timing: the figures are reported, each beside its target.
 from __future__ import annotations
 
 import dataclasses
-import os
-import platform
 import time
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from typing import Any, cast
 
 import numpy as np
 import torch
 from diffusers.models.unets.unet_2d import UNet2DModel
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 
-from api.bench_support import torch_threads
-from generation.collection import digits_collection, founding_collection
+from collection import digits_collection, founding_collection
+from generation.benchkit import devices, torch_facts, torch_threads
 from generation.model import (
     build_unet,
     images_to_tensor,
@@ -52,6 +46,7 @@ from generation.model import (
 )
 from generation.presets import ModelConfig, preset
 from generation.sampling import MuseumPipeline, UNetEnsemble
+from generation.seeds import check_seed
 from generation.training import (
     Progress,
     TrainingItem,
@@ -59,6 +54,7 @@ from generation.training import (
     sharded_assignment,
     train,
 )
+from ledger.benchkit import cpu_name, host_facts, load_average
 
 TARGET_SHARD_LOSS_RATIO = 1.10
 TARGETS: dict[str, float] = {"shard_loss_ratio": TARGET_SHARD_LOSS_RATIO}
@@ -373,57 +369,27 @@ def _sharding_cost(
 # --- machine --------------------------------------------------------------------------------
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _device_name(device: str) -> str:
     if device.startswith("cuda"):
         return str(torch.cuda.get_device_name(torch.device(device)))
-    return _cpu_name()
-
-
-def _devices() -> list[str]:
-    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-
-
-def _load() -> list[float] | None:
-    """The 1, 5 and 15 minute load averages: other work on the machine slows every figure."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:  # not available on this platform
-        return None
+    return cpu_name()
 
 
 def _machine(load_at_start: list[float] | None) -> dict[str, Any]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 0
-    cuda = torch.cuda.is_available()
     return {
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable,
-        "cpu": _cpu_name(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "torch_interop_threads": torch.get_num_interop_threads(),
-        "diffusers": metadata.version("diffusers"),
-        "cuda": cuda,
-        "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
-        "devices": _devices(),
-        "machine": platform.machine(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
+        **host_facts("cpu_count", "usable_cpus", "cpu"),
+        **torch_facts(
+            "torch",
+            "torch_threads",
+            "torch_interop_threads",
+            "diffusers",
+            "cuda",
+            "cuda_device",
+            "devices",
+        ),
+        **host_facts("machine", "platform", "python"),
         "load_average_at_start": load_at_start,
-        "load_average_at_end": _load(),
+        "load_average_at_end": load_average(),
     }
 
 
@@ -458,8 +424,7 @@ def run_generation_bench(
     for shards in shard_counts:
         if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
             raise ValueError(f"shard counts must be positive integers, got {shards!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed)
     plan = QUICK if quick else FULL
     if shard_steps is not None:
         if isinstance(shard_steps, bool) or not isinstance(shard_steps, int):
@@ -492,15 +457,15 @@ def _run(
     say: Callable[[str], None],
 ) -> dict[str, Any]:
     began = time.perf_counter()
-    load_at_start = _load()
-    devices = _devices()
+    load_at_start = load_average()
+    measured = devices()
     figures: dict[str, Any] = {
         "bench": "generation",
         "quick": quick,
         "seed": seed,
         "presets": presets,
         "shard_counts": shard_counts,
-        "devices": devices,
+        "devices": measured,
         "targets": dict(TARGETS),
     }
     training: list[dict[str, Any]] = []
@@ -508,7 +473,7 @@ def _run(
     for name in presets:
         model_config, _ = preset(name)
         items = _founding_items(model_config, plan.founding_artists, seed)
-        for device in devices:
+        for device in measured:
             say(f"training speed: {name} on {device}")
             training.append(
                 _training_speed(name, items, device, plan.warmup(name), plan.timed(name), seed)
@@ -530,109 +495,3 @@ def _run(
     figures["machine"] = _machine(load_at_start)
     figures["seconds_total"] = time.perf_counter() - began
     return figures
-
-
-# --- rendering ------------------------------------------------------------------------------
-
-
-def _verdict(value: str, ok: bool) -> Text:
-    return Text(f"{value} {'✓' if ok else '✗'}", style="green" if ok else "red")
-
-
-def _speed_table(figures: dict[str, Any]) -> Table:
-    sampling = {(row["preset"], row["device"]): row for row in figures.get("sampling", [])}
-    first: dict[str, Any] = next(iter(sampling.values()), {})
-    table = Table(
-        title="Generation bench: training and sampling speed",
-        caption=(
-            "training: timed optimiser steps after warm-up, train()'s own clock · sampling: "
-            f"{first.get('batch', '?')} images × {first.get('inference_steps', '?')} DDIM steps "
-            "per batch, PNG encoding included, freshly built UNet"
-        ),
-    )
-    for label in ("preset", "device", "parameters", "image", "batch", "timed steps"):
-        table.add_column(label, justify="left" if label in ("preset", "device") else "right")
-    for label in ("train steps/s", "examples/s", "images/s", "s per batch"):
-        table.add_column(label, justify="right")
-    for row in figures.get("training", []):
-        sample = sampling.get((row["preset"], row["device"]), {})
-        device = (
-            row["device"] if row["device"] == "cpu" else f"{row['device']} ({row['device_name']})"
-        )
-        table.add_row(
-            row["preset"],
-            device,
-            f"{row['parameters']:,d}",
-            f"{row['resolution']}²×{row['channels']}",
-            str(row["batch_size"]),
-            str(row["timed_steps"]),
-            f"{row['steps_per_s']:,.1f}",
-            f"{row['examples_per_s']:,.0f}",
-            f"{sample['images_per_s']:,.1f}" if sample else "n/a",
-            f"{sample['seconds_per_batch']:.2f}" if sample else "n/a",
-        )
-    return table
-
-
-def _sharding_table(figures: dict[str, Any]) -> Table:
-    data = figures.get("sharding", {})
-    target = figures.get("targets", TARGETS)["shard_loss_ratio"]
-    table = Table(
-        title=(
-            f"Cost of sharding: {data.get('preset')} preset, {data.get('data')}; "
-            f"{data.get('training_items')} items trained, {data.get('held_back_items')} held back"
-        ),
-        caption=(
-            f"budget: {data.get('budget')}; {data.get('total_steps')} steps at batch "
-            f"{data.get('batch_size')} in all · held-back loss: epsilon MSE of the shard "
-            f"ensemble over {len(data.get('eval_timesteps', []))} fixed timesteps × fixed noise "
-            f"({data.get('eval_examples')} examples); untrained model "
-            f"{data.get('untrained_loss', float('nan')):.4f}"
-        ),
-    )
-    table.add_column("shards S", justify="right")
-    table.add_column("steps per shard", justify="right")
-    table.add_column("items per shard", justify="right")
-    table.add_column("train wall s", justify="right")
-    table.add_column("held-back loss (ensemble)", justify="right")
-    table.add_column("mean single-shard loss", justify="right")
-    table.add_column("ratio vs S = 1", justify="right")
-    table.add_column("target", justify="right")
-    for run in data.get("runs", []):
-        sizes = run["items_per_shard"]
-        spread = str(sizes[0]) if len(sizes) == 1 else f"{min(sizes)}–{max(sizes)}"
-        ratio = f"{run['ratio_vs_single']:.3f}"
-        baseline = run["shards"] == 1
-        table.add_row(
-            str(run["shards"]),
-            str(run["steps_per_shard"]),
-            spread,
-            f"{run['train_seconds']:.1f}",
-            f"{run['held_back_loss']:.4f}",
-            f"{run['mean_single_shard_loss']:.4f}",
-            ratio if baseline else _verdict(ratio, bool(run["meets_target"])),
-            "baseline" if baseline else f"≤ {target:.2f}",
-        )
-    return table
-
-
-def _loads(machine: dict[str, Any]) -> str:
-    start, end = machine.get("load_average_at_start"), machine.get("load_average_at_end")
-    if not start or not end:
-        return "n/a"
-    return f"{start[0]:.1f} at start, {end[0]:.1f} at end"
-
-
-def render_generation_bench(figures: dict[str, Any]) -> Group:
-    """Two tables (speed per preset and device; cost of sharding) and a line about the machine."""
-    machine = figures.get("machine", {})
-    cuda = f" · CUDA: {machine['cuda_device']}" if machine.get("cuda") else " · no CUDA"
-    footer = Text(
-        f"{'quick run · ' if figures.get('quick') else ''}"
-        f"{machine.get('cpu_count')} CPUs ({machine.get('cpu')}) · torch {machine.get('torch')}, "
-        f"{machine.get('torch_threads')} threads · diffusers {machine.get('diffusers')}{cuda} · "
-        f"Python {machine.get('python')} · load {_loads(machine)} · "
-        f"{figures.get('seconds_total', 0.0):.1f} s in all",
-        style="dim",
-    )
-    return Group(_speed_table(figures), _sharding_table(figures), footer)

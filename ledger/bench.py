@@ -21,46 +21,38 @@ Nothing here asserts a timing: the figures are reported, each beside its target.
 
 from __future__ import annotations
 
-import io
-import json
-import os
-import platform
-import random
 import sqlite3
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from PIL import Image
 from psycopg import sql
 from pydantic import SecretStr
-from rich.table import Table
-from rich.text import Text
 
-from api.bench_support import PostgresUnreachable, scratch_database
 from ledger.application import MuseumLedger
-from ledger.crypto import DataKey, MasterKey
-from ledger.domain import Donation, Stage
+from ledger.bench_payloads import Payloads
+from ledger.benchkit import (
+    NO_POSTGRES_URL,
+    PostgresUnreachable,
+    host_facts,
+    measured_backends,
+    scratch_database,
+    skipped_backend,
+)
+from ledger.crypto import MasterKey
+from ledger.domain import Donation
 from ledger.runtime import open_ledger
 from ledger.schemas import (
     ArtistCreate,
-    DonationCreate,
-    DonationTags,
-    MuseumLabel,
-    RightsAttestation,
-    StageCreate,
 )
 from ledger.sealing import originator_text
 from ledger.settings import Settings
-from ledger.vocabulary import Emotion, FailureType
 
 TARGET_APPEND_TO_RAW_RATIO = 0.5
 TARGET_VERIFY_EVENTS_PER_S = 50_000.0
@@ -74,191 +66,7 @@ ROUNDS = 10  # timed rounds of ledger appends, each followed by the raw replay o
 # One cycle of the timed loop: two new donations, then one consent granted and later revoked.
 CYCLE = ("donation", "donation", "grant", "revoke")
 TOGGLED_PURPOSE = "research"
-STAGE_ROLES = ("sketch", "failure", "final")
-IMAGE_SIDE = 64
 RAW_TABLE = "bench_raw_events"
-T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-WORDS = [
-    "harbour",
-    "dusk",
-    "lamp",
-    "pier",
-    "horizon",
-    "boat",
-    "ink",
-    "wash",
-    "paper",
-    "line",
-    "ochre",
-    "smudge",
-    "shadow",
-    "figure",
-    "hand",
-    "perspective",
-    "vanishing",
-    "point",
-    "sketch",
-    "again",
-    "layer",
-    "glaze",
-    "crack",
-    "canvas",
-    "brush",
-    "charcoal",
-    "tone",
-    "light",
-    "morning",
-    "grid",
-    "proportion",
-    "scale",
-    "fold",
-    "margin",
-    "corner",
-    "storm",
-    "quiet",
-    "window",
-    "street",
-    "market",
-    "colour",
-    "mistake",
-    "patience",
-    "studio",
-    "deadline",
-    "rework",
-    "erase",
-    "texture",
-    "grain",
-    "the",
-    "a",
-    "of",
-    "and",
-    "it",
-    "I",
-    "kept",
-    "tried",
-]
-CULTURES = ("andalusian", "yoruba", "sami", "quechua", "bengali", "maori")
-REGIONS = ("southern-europe", "west-africa", "northern-europe", "andes", "south-asia", "oceania")
-GENRES = ("seascape", "portrait", "still-life", "landscape", "abstract", "street")
-
-
-# --- deterministic, realistic payloads ------------------------------------------------------
-
-
-class Payloads:
-    """Donor text and small PNG images from a seeded generator: same sizes run after run."""
-
-    def __init__(self, seed: int = 0) -> None:
-        self.rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
-        self.images = 0
-
-    def text(self, low: int, high: int) -> str:
-        target = self.rng.randint(low, high)
-        words: list[str] = []
-        length = 0
-        while length < target:
-            word = self.rng.choice(WORDS)
-            words.append(word)
-            length += len(word) + 1
-        return " ".join(words)[:target].strip()
-
-    def label(self) -> MuseumLabel:
-        return MuseumLabel(
-            title=self.text(15, 60).title(),
-            creative_intent=self.text(120, 400),
-            failure_type=self.rng.choice(list(FailureType)).value,
-            failure_detail=self.text(80, 300),
-            emotion=self.rng.choice(list(Emotion)).value,
-            era=self.text(8, 24),
-            social_context=self.text(40, 200),
-            failure_note=self.text(100, 400),
-        )
-
-    def label_text(self, label: MuseumLabel) -> str:
-        """The JSON the service seals as the label (the same fields as `_seal_label`)."""
-        return json.dumps(
-            {
-                "title": label.title,
-                "creative_intent": label.creative_intent,
-                "failure_detail": label.failure_detail,
-                "era": label.era,
-                "social_context": label.social_context,
-                "failure_note": label.failure_note,
-            }
-        )
-
-    def caption(self) -> str:
-        return self.text(60, 240)
-
-    def tags(self) -> DonationTags:
-        return DonationTags(
-            culture=(self.rng.choice(CULTURES),),
-            region=(self.rng.choice(REGIONS),),
-            genre=(self.rng.choice(GENRES),),
-        )
-
-    def image(self) -> bytes:
-        """A 64x64 RGB PNG of seeded noise: tiny, valid, and different every call."""
-        self.images += 1
-        pixels = random.Random(self.images).randbytes(  # noqa: S311 - reproducible pixels
-            IMAGE_SIDE * IMAGE_SIDE * 3
-        )
-        buffer = io.BytesIO()
-        Image.frombytes("RGB", (IMAGE_SIDE, IMAGE_SIDE), pixels).save(buffer, "PNG")
-        return buffer.getvalue()
-
-    def donation_request(self, artist_id: UUID) -> DonationCreate:
-        stages = tuple(
-            StageCreate(role, self.image(), self.caption(), T0 + timedelta(days=index))
-            for index, role in enumerate(STAGE_ROLES)
-        )
-        return DonationCreate(
-            artist_id=artist_id,
-            stages=stages,
-            label=self.label(),
-            attestation=RightsAttestation(affirmed=True),
-            tags=self.tags(),
-            consents=("exhibit", "train"),
-        )
-
-    def donation_spec(self, key: DataKey, artist_id: UUID) -> dict[str, Any]:
-        """Arguments of `Donation.make` sealed as `ledger.donate` seals them (images stand-in)."""
-        donation_id = uuid.uuid4()
-        stages = []
-        for index, role in enumerate(STAGE_ROLES):
-            context = f"donation/{donation_id}/stage/{index}"
-            image_stand_in = self.rng.randbytes(32)
-            stages.append(
-                Stage(
-                    index=index,
-                    role=role,
-                    created_at=(T0 + timedelta(days=index)).isoformat(),
-                    blob_id=self.rng.randbytes(32).hex(),
-                    fingerprint=key.fingerprint(image_stand_in),
-                    media_type="image/png",
-                    width=IMAGE_SIDE,
-                    height=IMAGE_SIDE,
-                    byte_size=self.rng.randint(12_300, 12_400),
-                    caption_sealed=key.seal_text(self.caption(), context + "/caption"),
-                )
-            )
-        label = self.label()
-        tags = self.tags()
-        return {
-            "donation_id": donation_id,
-            "artist_id": artist_id,
-            "stages": stages,
-            "label_sealed": key.seal_text(self.label_text(label), f"donation/{donation_id}/label"),
-            "failure_type": label.failure_type,
-            "emotion": label.emotion,
-            "tags": {
-                "culture": list(tags.culture),
-                "region": list(tags.region),
-                "genre": list(tags.genre),
-            },
-            "attestation": {"affirmed": True, "statement_sha256": "0" * 64},
-            "consents": ["exhibit", "train"],
-        }
 
 
 # --- the ledger side ------------------------------------------------------------------------
@@ -597,21 +405,14 @@ def _bench_postgres(
             figures["database"] = database.name
             return figures, database.server_version
     except PostgresUnreachable as exc:
-        return {"backend": "postgres", "skipped": True, "reason": exc.reason}, None
+        return skipped_backend("postgres", exc.reason), None
 
 
 def _machine(postgres_version: str | None) -> dict[str, Any]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 0
     return {
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": usable,
-        "machine": platform.machine(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
+        **host_facts(
+            "cpu_count", "usable_cpus", "machine", "platform", "python", "python_implementation"
+        ),
         "sqlite": sqlite3.sqlite_version,
         "postgres_server": postgres_version,
         "eventsourcing": metadata.version("eventsourcing"),
@@ -630,86 +431,10 @@ def run_ledger_bench(
     figures["sqlite"] = _bench_sqlite(events, workdir)
     postgres_version = None
     if postgres_url is None:
-        figures["postgres"] = {
-            "backend": "postgres",
-            "skipped": True,
-            "reason": "no PostgreSQL URL given (--postgres-url)",
-        }
+        figures["postgres"] = skipped_backend("postgres", NO_POSTGRES_URL)
     else:
         figures["postgres"], postgres_version = _bench_postgres(events, workdir, postgres_url)
-    figures["backends"] = [b for b in ("sqlite", "postgres") if not figures[b]["skipped"]]
+    figures["backends"] = measured_backends(figures)
     figures["machine"] = _machine(postgres_version)
     figures["seconds_total"] = time.perf_counter() - began
     return figures
-
-
-# --- rendering ------------------------------------------------------------------------------
-
-
-def _verdict(value: str, ok: bool) -> Text:
-    return Text(f"{value} {'✓' if ok else '✗'}", style="green" if ok else "red")
-
-
-def render_ledger_bench(figures: dict[str, Any]) -> Table:
-    """One table: a column per backend, a row per figure, targets on the right."""
-    backends = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
-    machine = figures.get("machine", {})
-    postgres_version = str(machine.get("postgres_server") or "n/a").split(" ")[0]
-    skipped = [
-        f"\n{label} skipped: {figures[backend].get('reason', 'not measured')}"
-        for backend, label in backends.items()
-        if figures.get(backend, {}).get("skipped", True)
-    ]
-    table = Table(
-        title=f"Ledger bench: {figures.get('events')} events appended per backend",
-        caption=(
-            f"{machine.get('cpu_count')} CPUs · Python {machine.get('python')} · "
-            f"{machine.get('platform')} · SQLite {machine.get('sqlite')} · "
-            f"PostgreSQL {postgres_version} · "
-            f"{figures.get('seconds_total', 0.0):.1f} s in all" + "".join(skipped)
-        ),
-    )
-    table.add_column("figure")
-    for label in backends.values():
-        table.add_column(label, justify="right")
-    table.add_column("target", justify="right")
-    targets = figures.get("targets", TARGETS)
-
-    def cell(backend: str, key: str, fmt: str) -> str | Text:
-        data = figures.get(backend, {})
-        if data.get("skipped", True):
-            return Text("skipped", style="dim")
-        value = data[key]
-        text = format(value, fmt)
-        if key in data.get("meets_target", {}):
-            return _verdict(text, bool(data["meets_target"][key]))
-        return text
-
-    rows: list[tuple[str, str, str, str]] = [
-        ("appended events (timed)", "events", ",d", ""),
-        ("ledger appends, events/s", "append_events_per_s", ",.0f", ""),
-        ("  donations created, events/s", "donation_append_events_per_s", ",.0f", ""),
-        ("  consent changes, events/s", "consent_change_events_per_s", ",.0f", ""),
-        (
-            "  ledger.save() of a donation alone, events/s",
-            "donation_save_only_events_per_s",
-            ",.0f",
-            "",
-        ),
-        ("raw inserts, rows/s", "raw_inserts_per_s", ",.0f", ""),
-        ("ledger ÷ raw", "append_to_raw_ratio", ".2f", f"≥ {targets['append_to_raw_ratio']:g}"),
-        ("ledger.save() alone ÷ raw (info)", "save_only_to_raw_ratio", ".2f", ""),
-        ("ledger cost over raw, µs/event (info)", "ledger_overhead_us_per_event", ",.0f", ""),
-        (
-            "verify, events/s",
-            "verify_events_per_s",
-            ",.0f",
-            f"≥ {targets['verify_events_per_s']:,.0f}",
-        ),
-        ("verified events", "verify_events", ",d", ""),
-        ("full donate(), donations/s", "donations_per_s", ",.1f", ""),
-        ("mean stored event, bytes", "state_bytes_mean", ",.0f", ""),
-    ]
-    for label, key, fmt, target in rows:
-        table.add_row(label, *(cell(b, key, fmt) for b in backends), target)
-    return table
