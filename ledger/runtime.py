@@ -11,11 +11,12 @@ from sqlalchemy.engine import make_url
 
 from ledger.application import MuseumLedger
 from ledger.blobs import BlobStore
+from ledger.bootstrap import SchemaState, prepare_schema
 from ledger.crypto import MasterKey
 from ledger.errors import ConfigurationError
 from ledger.sealing import SealedPostgresApplicationRecorder, SealedSQLiteApplicationRecorder
 from ledger.settings import Settings
-from ledger.store import make_engine, migrate
+from ledger.store import make_engine
 
 
 def load_master_key(settings: Settings) -> MasterKey:
@@ -71,14 +72,26 @@ def database_parts(settings: Settings) -> tuple[str, dict[str, str]]:
     }
 
 
+def migrate_ledger(settings: Settings) -> tuple[SchemaState, bool]:
+    """Apply the migrations and eventsourcing's tables, once; no master key is needed."""
+    url, env = database_parts(settings)
+    engine = make_engine(url)
+    try:
+        return prepare_schema(engine, env, MuseumLedger.name)
+    finally:
+        engine.dispose()
+
+
 def open_ledger(settings: Settings) -> MuseumLedger:
+    """Open the ledger; the schema is set up first if missing (safe when many start at once)."""
     master = load_master_key(settings)
     url, env = database_parts(settings)
     engine = make_engine(url)
-    migrate(engine)
+    prepare_schema(engine, env, MuseumLedger.name)
     settings.blob_dir.mkdir(parents=True, exist_ok=True)
     return MuseumLedger(
-        env=env,
+        # The tables exist now: the application must not race to create them again.
+        env=env | {"CREATE_TABLE": "no"},
         master=master,
         engine=engine,
         blobs=BlobStore(settings.blob_dir),
