@@ -324,13 +324,13 @@ class MuseumLedger(Application[UUID]):
                 consents=request.consents,
             )
 
-        make()  # validates the request before any blob is stored
+        first = [(artist, make())]  # made before any blob is stored: the request is valid
 
         def record() -> list[Recording[UUID]]:
-            # Fresh objects each try: a lost race consumed the pending events of the last one.
-            owner = self.get_artist(request.artist_id)
+            # A retry reads and makes afresh: a lost race consumed the pending events of the last.
+            owner, made = first.pop() if first else (self.get_artist(request.artist_id), make())
             owner.add_donation(donation_id)
-            return self.save(make(), owner)
+            return self.save(made, owner)
 
         created = [blob_id for blob_id, new in map(self.blobs.put, sealed_images) if new]
         try:

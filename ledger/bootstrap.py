@@ -98,16 +98,21 @@ def _create_event_tables(env: Mapping[str, str], app_name: str) -> None:
 def schema_lock(engine: Engine) -> Iterator[None]:
     """Hold the schema lock: one process at a time changes the schema."""
     if engine.dialect.name == "postgresql":
+        # A session lock on its own connection: the migrations and eventsourcing's recorder
+        # work on other connections meanwhile, and a process that dies lets go of it.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'")
             try:
-                connection.execute(sa.select(sa.func.pg_advisory_lock(SCHEMA_LOCK_KEY)))
-            except sa.exc.OperationalError:
-                raise _busy() from None
-            try:
-                yield
+                try:
+                    connection.execute(sa.select(sa.func.pg_advisory_lock(SCHEMA_LOCK_KEY)))
+                except sa.exc.OperationalError:  # lock_timeout bounds advisory locks too
+                    raise _busy() from None
+                try:
+                    yield
+                finally:
+                    connection.execute(sa.select(sa.func.pg_advisory_unlock(SCHEMA_LOCK_KEY)))
             finally:
-                connection.execute(sa.select(sa.func.pg_advisory_unlock(SCHEMA_LOCK_KEY)))
+                connection.exec_driver_sql("RESET lock_timeout")  # the connection goes back
         return
     lock = FileLock(f"{engine.url.database}.schema-lock")
     try:
