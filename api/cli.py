@@ -584,3 +584,27 @@ def main(argv: list[str] | None = None) -> None:
         boundary.end(exc, args, debug=debug)
     if isinstance(code, int) and code:
         raise SystemExit(code)
+
+
+@app.command()
+def migrate(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Set up the schema once (migrations and the event tables); run it before workers start."""
+    from ledger.runtime import migrate_ledger
+    from ledger.settings import get_settings
+
+    settings = get_settings()
+    state, applied = migrate_ledger(settings)
+    figures = {
+        "revision": state.revision,
+        "head": state.head,
+        "events_table": state.events_table,
+        "applied": applied,
+        "backend": "sqlite" if settings.embedded else "postgresql",
+    }
+    if as_json:
+        print(json.dumps(figures))
+        return
+    done = "applied now" if applied else "already in place"
+    out.print(f"ledger schema at revision {state.revision} ({figures['backend']}, {done})")

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from ledger.application import MuseumLedger
 from ledger.domain.attribution import Attribution, GenerationCredits
 from ledger.domain.model import Generation, TrainingRun
@@ -60,46 +58,44 @@ class AttributionRecords:
         index_hash = _index_hash(index_hash)
         clean = _parameters(parameters)
         generation = self.ledger.get_aggregate(generation_id, Generation, "generation")
-        existing = self.ledger.find(
-            Attribution.create_id(generation_id, method, index_hash), Attribution
-        )
-        if existing is not None:
-            if existing.parameters != clean or existing.k != k:
-                raise Conflict(
-                    f"attribution {existing.id} was recorded with other parameters or k; "
-                    "use a new index or method instead of overwriting it"
-                )
-            return existing
         run = self.ledger.get_aggregate(
             generation.model_version, TrainingRun, "training run or model version"
         )
-        attribution = Attribution.compute(
-            generation_id=generation_id,
-            model_version=run.id,
-            method=method,
-            parameters=clean,
-            index_hash=index_hash,
-            scores=scores,
-            k=k,
-            items_by_id={item["item_id"]: item for item in run.items},
-        )
-        credits = self.ledger.find(GenerationCredits.create_id(generation_id), GenerationCredits)
-        if credits is None:
-            credits = GenerationCredits(generation_id, attribution.id)
-        else:
-            credits.add(attribution.id)
-        try:
+
+        def record() -> Attribution:
+            # A retry after a lost race finds the same attribution if a concurrent copy of this
+            # call recorded it: that is this call's answer too.
+            existing = self.ledger.find(
+                Attribution.create_id(generation_id, method, index_hash), Attribution
+            )
+            if existing is not None:
+                if existing.parameters != clean or existing.k != k:
+                    raise Conflict(
+                        f"attribution {existing.id} was recorded with other parameters or k; "
+                        "use a new index or method instead of overwriting it"
+                    )
+                return existing
+            attribution = Attribution.compute(
+                generation_id=generation_id,
+                model_version=run.id,
+                method=method,
+                parameters=clean,
+                index_hash=index_hash,
+                scores=scores,
+                k=k,
+                items_by_id={item["item_id"]: item for item in run.items},
+            )
+            credits = self.ledger.find(
+                GenerationCredits.create_id(generation_id), GenerationCredits
+            )
+            if credits is None:
+                credits = GenerationCredits(generation_id, attribution.id)
+            else:
+                credits.add(attribution.id)
             self.ledger.save(attribution, credits)
-        except IntegrityError:
-            # The same attribution, recorded by a concurrent retry, is this call's answer too.
-            raced = self.ledger.find(attribution.id, Attribution)
-            if raced is not None and raced.parameters == clean and raced.k == k:
-                return raced
-            raise Conflict(
-                f"another attribution of generation {generation_id} was recorded at the same "
-                "time; try again"
-            ) from None
-        return attribution
+            return attribution
+
+        return self.ledger.retry(record, f"the credits of generation {generation_id}")
 
     def get(self, attribution_id: UUID) -> Attribution:
         return self.ledger.get_aggregate(attribution_id, Attribution, "attribution")

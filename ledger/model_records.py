@@ -166,66 +166,93 @@ class ModelRecords:
         if existing is not None:
             return existing
         snapshot = self.consent_snapshot()
-        run = TrainingRun.start(
-            job_id=job_id,
-            config=config,
-            seed=seed,
-            shards=shards,
-            items=[item.as_dict() for item in snapshot.items],
-            consents_relied_on=snapshot.consents_relied_on,
-            feedback_used=snapshot.feedback_used,
-        )
-        registry = self.registry()
-        registry.begin(run.id)
-        self.ledger.save(run, registry)
-        return run
+
+        def start() -> TrainingRun:
+            raced = self.ledger.find(TrainingRun.create_id(job_id), TrainingRun)
+            if raced is not None:
+                return raced  # a concurrent copy of this job started it
+            run = TrainingRun.start(
+                job_id=job_id,
+                config=config,
+                seed=seed,
+                shards=shards,
+                items=[item.as_dict() for item in snapshot.items],
+                consents_relied_on=snapshot.consents_relied_on,
+                feedback_used=snapshot.feedback_used,
+            )
+            registry = self.registry()
+            registry.begin(run.id)
+            self.ledger.save(run, registry)
+            return run
+
+        return self.ledger.retry(start, "the model registry")
 
     def get_run(self, run_id: UUID) -> TrainingRun:
         return self.ledger.get_aggregate(run_id, TrainingRun, "training run or model version")
 
     def record_progress(self, run_id: UUID, shard: int, step: int, loss: float) -> None:
-        run = self.get_run(run_id)
-        if run.record_progress(shard, step, loss):
-            self.ledger.save(run)
+        def record() -> None:
+            run = self.get_run(run_id)
+            if run.record_progress(shard, step, loss):
+                self.ledger.save(run)
+
+        self.ledger.retry(record, f"training run {run_id}")
 
     def record_sample_grid(self, run_id: UUID, shard: int, step: int, png: bytes) -> None:
-        run = self.get_run(run_id)
-        blob_id, _ = self.ledger.blobs.put(png)
-        if run.record_sample_grid(shard, step, blob_id):
-            self.ledger.save(run)
+        def record() -> None:
+            run = self.get_run(run_id)
+            blob_id, _ = self.ledger.blobs.put(png)  # content-addressed: a retry adds nothing
+            if run.record_sample_grid(shard, step, blob_id):
+                self.ledger.save(run)
+
+        self.ledger.retry(record, f"training run {run_id}")
 
     def record_checkpoint(
         self, run_id: UUID, shard: int, step: int, checkpoint_hash: str, payload: bytes
     ) -> None:
-        run = self.get_run(run_id)
-        blob_id, _ = self.ledger.blobs.put(payload)
-        if run.record_checkpoint(shard, step, checkpoint_hash, blob_id):
-            self.ledger.save(run)
+        def record() -> None:
+            run = self.get_run(run_id)
+            blob_id, _ = self.ledger.blobs.put(payload)  # content-addressed: a retry adds nothing
+            if run.record_checkpoint(shard, step, checkpoint_hash, blob_id):
+                self.ledger.save(run)
+
+        self.ledger.retry(record, f"training run {run_id}")
 
     def complete_run(self, run_id: UUID, final_loss: float, *, deploy: bool = True) -> TrainingRun:
-        run = self.get_run(run_id)
-        if run.state == "completed":
+        def complete() -> TrainingRun:
+            run = self.get_run(run_id)
+            if run.state == "completed":
+                return run
+            withdrawn = sorted(
+                {
+                    item["donation_id"]
+                    for item in run.items
+                    if self.ledger.get_donation(UUID(item["donation_id"])).withdrawn
+                }
+            )
+            if withdrawn:
+                # The run may hold their images in memory already: it must not become a model.
+                self._fail(run_id, f"donations withdrawn during training: {', '.join(withdrawn)}")
+                raise Conflict(
+                    f"run {run_id} failed: {len(withdrawn)} of its donations were withdrawn"
+                )
+            run.complete(final_loss)
+            registry = self.registry()
+            registry.end(run_id, completed=True)
+            if deploy:
+                registry.deploy(run_id)
+            self.ledger.save(run, registry)
             return run
-        withdrawn = sorted(
-            {
-                item["donation_id"]
-                for item in run.items
-                if self.ledger.get_donation(UUID(item["donation_id"])).withdrawn
-            }
-        )
-        if withdrawn:
-            # The run may hold their images in memory already: it must not become a model.
-            self.fail_run(run_id, f"donations withdrawn during training: {', '.join(withdrawn)}")
-            raise Conflict(f"run {run_id} failed: {len(withdrawn)} of its donations were withdrawn")
-        run.complete(final_loss)
-        registry = self.registry()
-        registry.end(run_id, completed=True)
-        if deploy:
-            registry.deploy(run_id)
-        self.ledger.save(run, registry)
-        return run
+
+        return self.ledger.retry(complete, f"training run {run_id} or the model registry")
 
     def fail_run(self, run_id: UUID, reason: str) -> None:
+        self.ledger.retry(
+            lambda: self._fail(run_id, reason), f"training run {run_id} or the model registry"
+        )
+
+    def _fail(self, run_id: UUID, reason: str) -> None:
+        """One try at failing the run: callers retry it (alone, or inside their own closure)."""
         run = self.get_run(run_id)
         if run.state != "running":
             return
@@ -235,9 +262,12 @@ class ModelRecords:
         self.ledger.save(run, registry)
 
     def deploy(self, run_id: UUID) -> None:
-        registry = self.registry()
-        registry.deploy(run_id)
-        self.ledger.save(registry)
+        def deploy() -> None:
+            registry = self.registry()
+            registry.deploy(run_id)
+            self.ledger.save(registry)
+
+        self.ledger.retry(deploy, "the model registry")
 
     def model_version(self, version: UUID | None = None) -> TrainingRun:
         """A completed run by id, or the deployed one."""
@@ -300,22 +330,30 @@ class ModelRecords:
         existing = self.find_generation(job_id)
         if existing is not None:
             return existing
+        conditioning = {
+            "role": parse(StageRole, role, "stage role"),
+            "emotion": parse(Emotion, emotion, "emotion"),
+        }
         blob_id, _ = self.ledger.blobs.put(png)
-        generation = Generation(
-            job_id=job_id,
-            model_version=run.id,
-            checkpoint_hashes=[c["hash"] for c in run.final_checkpoints()],
-            seed=seed,
-            steps=steps,
-            conditioning={
-                "role": parse(StageRole, role, "stage role"),
-                "emotion": parse(Emotion, emotion, "emotion"),
-            },
-            blob_id=blob_id,
-            output_sha256=hashlib.sha256(png).hexdigest(),
-        )
-        self.ledger.save(generation)
-        return generation
+
+        def record() -> Generation:
+            raced = self.find_generation(job_id)
+            if raced is not None:
+                return raced  # a concurrent copy of this job recorded it first
+            generation = Generation(
+                job_id=job_id,
+                model_version=run.id,
+                checkpoint_hashes=[c["hash"] for c in run.final_checkpoints()],
+                seed=seed,
+                steps=steps,
+                conditioning=conditioning,
+                blob_id=blob_id,
+                output_sha256=hashlib.sha256(png).hexdigest(),
+            )
+            self.ledger.save(generation)
+            return generation
+
+        return self.ledger.retry(record, f"generation of job {job_id}")
 
     def find_generation(self, job_id: str) -> Generation | None:
         return self.ledger.find(Generation.create_id(job_id), Generation)

@@ -8,12 +8,11 @@ request returns the first result and a different body under the same key is refu
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
-
-from eventsourcing.persistence import IntegrityError
 
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
@@ -91,24 +90,31 @@ class RoyaltyRecords:
             return existing
         generation = self.ledger.get_aggregate(generation_id, Generation, "generation")
         attribution = self._attribution(generation_id, attribution_id)
-        report = RevenueReport.book(
-            idempotency_key=key,
-            body_sha256=body,
-            generation_id=generation_id,
-            attribution_id=attribution.id,
-            currency=code,
-            amount_minor=amount,
-            reference=reference,
-            terms=self.settings.terms(),
-            contributors=self._contributors(attribution, generation.created_on),
-        )
-        try:
+        contributors = self._contributors(attribution, generation.created_on)
+
+        tries = itertools.count()
+
+        def book() -> RevenueReport:
+            if next(tries):  # a retry: if the same key was booked meanwhile, answer as a repeat
+                winner = self.ledger.find(RevenueReport.create_id(key), RevenueReport)
+                if winner is not None:
+                    winner.check_same_body(body)
+                    return winner
+            report = RevenueReport.book(
+                idempotency_key=key,
+                body_sha256=body,
+                generation_id=generation_id,
+                attribution_id=attribution.id,
+                currency=code,
+                amount_minor=amount,
+                reference=reference,
+                terms=self.settings.terms(),
+                contributors=contributors,
+            )
             self.ledger.save(report)
-        except IntegrityError:
-            # The same key was booked concurrently: answer as a retry would.
-            winner = self.ledger.get_aggregate(report.id, RevenueReport, "revenue report")
-            winner.check_same_body(body)
-            return winner
+            return report
+
+        report = self.ledger.retry(book, f"revenue report {key!r}")
         self.projection.catch_up()
         return report
 
@@ -166,15 +172,15 @@ class RoyaltyRecords:
         if kind not in REVERSAL_KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(REVERSAL_KINDS)}")
         reason = text(reason, "refund reason", limit=MAX_REASON, required=False)
-        report = self.get_report(idempotency_key)
         body = _digest({"amount_minor": amount, "kind": kind, "reason": reason})
-        if report.reverse(key, amount, kind, reason, body):
-            try:
+
+        def reverse() -> RevenueReport:
+            report = self.get_report(idempotency_key)
+            if report.reverse(key, amount, kind, reason, body):
                 self.ledger.save(report)
-            except IntegrityError:
-                raise Conflict(
-                    f"report {idempotency_key!r} changed while refunding; try again"
-                ) from None
+            return report
+
+        report = self.ledger.retry(reverse, f"revenue report {idempotency_key!r}")
         self.projection.catch_up()
         return report
 
@@ -204,6 +210,13 @@ class RoyaltyRecords:
         balance is listed as held and stays on their account until a release.
         """
         key = _key(run_key, "run key")
+        # A lost race means another run paid meanwhile: balances are read afresh on each try.
+        result = self.ledger.retry(lambda: self._pay(key), "the payout desk")
+        self.projection.catch_up()
+        return result
+
+    def _pay(self, key: str) -> dict[str, Any]:
+        """One try of a payout run, from a fresh read of the desk and the balances."""
         desk = self.ledger.find(PayoutDesk.DESK_ID, PayoutDesk) or PayoutDesk()
         if key in desk.runs:
             return {"run_key": key, "repeated": True} | desk.runs[key]
@@ -233,19 +246,20 @@ class RoyaltyRecords:
             for p in payouts
         ]
         desk.record_run(key, thresholds, summary, held)
-        try:
-            self.ledger.save(desk, *payouts)
-        except IntegrityError:
-            raise Conflict("another payout run was recorded at the same time; run again") from None
-        self.projection.catch_up()
+        self.ledger.save(desk, *payouts)
         return {"run_key": key, "repeated": False} | desk.runs[key]
 
     def fail_payout(self, payout_id: UUID, reason: str) -> Payout:
         """The payment rail could not deliver: reverse the payout, restoring the balance."""
         reason = text(reason, "payout failure reason", limit=MAX_REASON, required=False)
-        payout = self.ledger.get_aggregate(payout_id, Payout, "payout")
-        if payout.fail(reason):
-            self.ledger.save(payout)
+
+        def fail() -> Payout:
+            payout = self.ledger.get_aggregate(payout_id, Payout, "payout")
+            if payout.fail(reason):
+                self.ledger.save(payout)
+            return payout
+
+        payout = self.ledger.retry(fail, f"payout {payout_id}")
         self.projection.catch_up()
         return payout
 
@@ -256,25 +270,28 @@ class RoyaltyRecords:
         artist = self.ledger.get_artist(artist_id)
         if not artist.erased:
             raise Conflict(f"artist {artist_id} is not erased: their balance is paid, not released")
-        desk = self.ledger.find(PayoutDesk.DESK_ID, PayoutDesk) or PayoutDesk()
-        if key not in desk.releases:
-            self.projection.catch_up()
-            balance = sum(
-                r["balance"]
-                for r in self.projection.balances([artist_account(str(artist_id))])
-                if r["currency"] == code
-            )
-            if balance <= 0:
-                raise InvalidInput(f"artist {artist_id} holds no {code} balance to release")
-            desk.release_held(key, artist_id, code, balance)
-            try:
+
+        def release() -> dict[str, Any]:
+            desk = self.ledger.find(PayoutDesk.DESK_ID, PayoutDesk) or PayoutDesk()
+            if key not in desk.releases:
+                self.projection.catch_up()  # afresh on each try: a lost race moved balances
+                balance = sum(
+                    r["balance"]
+                    for r in self.projection.balances([artist_account(str(artist_id))])
+                    if r["currency"] == code
+                )
+                if balance <= 0:
+                    raise InvalidInput(f"artist {artist_id} holds no {code} balance to release")
+                desk.release_held(key, artist_id, code, balance)
                 self.ledger.save(desk)
-            except IntegrityError:
-                raise Conflict("the payout desk changed meanwhile; try again") from None
-            self.projection.catch_up()
-        elif desk.releases[key]["artist_id"] != str(artist_id):
-            raise Conflict(f"release key {key!r} was used for another balance")
-        return {"release_key": key} | desk.releases[key]
+            elif desk.releases[key]["artist_id"] != str(artist_id):
+                raise Conflict(f"release key {key!r} was used for another balance")
+            released: dict[str, Any] = desk.releases[key]
+            return released
+
+        released = self.ledger.retry(release, "the payout desk")
+        self.projection.catch_up()
+        return {"release_key": key} | released
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -11,15 +11,16 @@ import psycopg
 from eventsourcing import persistence
 from eventsourcing.utils import get_topic
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from ledger.application import MuseumLedger
 from ledger.blobs import BlobStore
+from ledger.bootstrap import SchemaState, prepare_schema
 from ledger.crypto import MasterKey
 from ledger.errors import ConfigurationError
 from ledger.sealing import SealedPostgresApplicationRecorder, SealedSQLiteApplicationRecorder
 from ledger.settings import Settings
-from ledger.store import make_engine, migrate
+from ledger.store import make_engine
 
 
 def load_master_key(settings: Settings) -> MasterKey:
@@ -113,7 +114,30 @@ def unusable_database(settings: Settings, exc: BaseException) -> ConfigurationEr
     )
 
 
+def migrate_ledger(settings: Settings) -> tuple[SchemaState, bool]:
+    """Apply the migrations and eventsourcing's tables, once; no master key is needed."""
+    url, env = database_parts(settings)
+    engine = make_engine(url)
+    try:
+        return _prepare(settings, engine, env)
+    finally:
+        engine.dispose()
+
+
+def _prepare(settings: Settings, engine: Engine, env: dict[str, str]) -> tuple[SchemaState, bool]:
+    """Set the schema up (safe when many processes start at once), or say why the database
+    cannot be used."""
+    try:
+        return prepare_schema(engine, env, MuseumLedger.name)
+    except Exception as exc:
+        if not is_unusable_database(exc):
+            raise
+        engine.dispose()
+        raise unusable_database(settings, exc) from None
+
+
 def open_ledger(settings: Settings) -> MuseumLedger:
+    """Open the ledger; the schema is set up first if missing."""
     try:
         settings.home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -124,16 +148,11 @@ def open_ledger(settings: Settings) -> MuseumLedger:
     master = load_master_key(settings)
     url, env = database_parts(settings)
     engine = make_engine(url)
-    try:
-        migrate(engine)
-    except Exception as exc:
-        if not is_unusable_database(exc):
-            raise
-        engine.dispose()
-        raise unusable_database(settings, exc) from None
+    _prepare(settings, engine, env)
     settings.blob_dir.mkdir(parents=True, exist_ok=True)
     return MuseumLedger(
-        env=env,
+        # The tables exist now: the application must not race to create them again.
+        env=env | {"CREATE_TABLE": "no"},
         master=master,
         engine=engine,
         blobs=BlobStore(settings.blob_dir),

@@ -36,10 +36,19 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe to call on every start."""
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision in one transaction.
+
+    Run it through `ledger.bootstrap.prepare_schema`, which holds the schema lock: two
+    processes upgrading at once race on PostgreSQL's catalogue.
+    """
+    config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -19,7 +19,6 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 import sqlalchemy as sa
-from eventsourcing.persistence import IntegrityError
 from factories import T0, artist, donation, label, png, stages
 from PIL import Image
 
@@ -30,6 +29,7 @@ from ledger.domain.artist import FOUNDING_SEATS
 from ledger.errors import (
     Conflict,
     ErasedError,
+    IntegrityViolation,
     InvalidImage,
     InvalidInput,
     KeyShredded,
@@ -560,7 +560,7 @@ def test_failed_save_leaves_no_blobs(ledger: MuseumLedger, backend: Settings) ->
     blocked = _block_next_leaves(ledger, backend)
     max_before, blobs_before, keys_before = stored(ledger)
     request = donation(artist_id, stages=stages(shade=200))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityViolation, match="ledger_leaves already holds rows"):
         ledger.donate(request)
     assert stored(ledger) == (max_before, blobs_before, keys_before)
     assert len(ledger.get_artist(artist_id).donation_ids) == 1
@@ -576,7 +576,7 @@ def test_failed_registration_leaves_no_key(ledger: MuseumLedger, backend: Settin
     ledger.register_artist(artist("Early Bird"))
     blocked = _block_next_leaves(ledger, backend, count=200)
     before = stored(ledger)
-    with pytest.raises(Conflict):
+    with pytest.raises(IntegrityViolation, match="ledger_leaves already holds rows"):
         ledger.register_artist(artist("Late Bird"))
     assert stored(ledger) == before
     _unblock(ledger, backend, blocked)
