@@ -1,0 +1,254 @@
+"""The job functions: train, generate and attribute, as arq (or `run_job_inline`) calls them.
+
+Each checks its arguments, then runs its body (`generation.service.train_run` / `generate` /
+`api.attribute.attribute`) in a thread on `ctx["ledger"]`, keyed by the job id, so that a job
+that runs twice records each fact once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.attribute import AttributeRequest, attribute, parse_generation_id
+from api.jobs.running import (
+    Interrupted,
+    fail_run_quietly,
+    give_up_if_tried_out,
+    in_thread,
+    with_ledger,
+)
+from api.jobs.settings import Ctx, job_settings
+from ledger.application import MuseumLedger
+from ledger.domain.model import Generation, TrainingRun
+from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
+from ledger.model_records import ModelRecords
+from ledger.settings import get_settings
+from ledger.vocabulary import Emotion, StageRole, parse
+
+if TYPE_CHECKING:
+    from generation.service import RunProgress
+
+logger = logging.getLogger("museum.jobs")
+
+JobFunction = Callable[..., Coroutine[Any, Any, dict[str, Any]]]
+
+
+def _invalid(exc: ValueError) -> LedgerError:
+    return exc if isinstance(exc, LedgerError) else InvalidInput(str(exc))
+
+
+def validate(name: str, **kwargs: Any) -> None:
+    """Refuse bad arguments before a job is queued: the checks that need no ledger."""
+    try:
+        if name == "train":
+            from generation.presets import preset
+
+            preset(kwargs["preset"])  # an unknown preset is refused before torch is imported
+            from generation.service import run_config
+
+            run_config(kwargs["preset"], steps=kwargs.get("steps"))
+        elif name == "generate":
+            parse(StageRole, kwargs["role"], "stage role")
+            parse(Emotion, kwargs["emotion"], "emotion")
+            _version(kwargs.get("version"))
+        elif name == "attribute":
+            _attribute_request(**kwargs).check()
+        else:
+            raise InvalidInput(f"unknown job {name!r}; expected one of: {', '.join(JOBS)}")
+    except ValueError as exc:
+        raise _invalid(exc) from None
+
+
+def _version(version: str | None) -> UUID | None:
+    if version is None:
+        return None
+    try:
+        return UUID(str(version))
+    except ValueError:
+        raise InvalidInput(
+            f"model version {version!r} is not a run id (a UUID such as 3f0c…)"
+        ) from None
+
+
+async def train_job(
+    ctx: Ctx, preset: str, seed: int, shards: int, steps: int | None
+) -> dict[str, Any]:
+    """Train a model version on the consented collection (`generation.service.train_run`)."""
+    job_id: str = ctx["job_id"]
+    run_id = TrainingRun.create_id(job_id)
+    stop = threading.Event()
+    report: Callable[[RunProgress], None] | None = ctx.get("on_progress")
+    timeout = job_settings().job_timeout
+    deadline = time.monotonic() + timeout if "redis" in ctx else None
+
+    def on_progress(progress: RunProgress) -> None:
+        if stop.is_set():
+            raise Interrupted(f"job {job_id} was interrupted at step {progress.step}")
+        if deadline is not None and time.monotonic() > deadline:
+            # A RuntimeError: train_run records the run as failed and frees the slot.
+            raise RuntimeError(f"the job ran past its time limit of {timeout:.0f} s")
+        if report is not None:
+            report(progress)
+
+    def work(ledger: MuseumLedger) -> dict[str, Any]:
+        validate("train", preset=preset, steps=steps)
+        from generation.service import train_run
+
+        records = ModelRecords(ledger)
+        give_up_if_tried_out(ctx, run_id, ledger)
+        with contextlib.suppress(NotFound):
+            earlier = records.get_run(run_id)
+            if earlier.state == "failed":
+                raise Conflict(
+                    f"training run {run_id} of job {job_id} failed ({earlier.failure}); "
+                    "start a new job to train again"
+                )
+        try:
+            run = train_run(
+                ledger,
+                job_id=job_id,
+                preset_name=preset,
+                seed=seed,
+                shards=shards,
+                steps=steps,
+                on_progress=on_progress,
+            )
+        except Interrupted:
+            raise  # the worker is stopping: the job goes back to the queue
+        except Exception as exc:
+            run = _settle(records, run_id, exc)
+        return {
+            "job": "train",
+            "job_id": job_id,
+            "run_id": str(run.id),
+            "state": run.state,
+            "final_loss": run.final_loss,
+            "preset": run.config.get("preset", preset),
+            "seed": run.seed,
+            "shards": run.shards,
+            "steps": run.config.get("train", {}).get("steps"),
+            "items": len(run.items),
+            "deployed": str(records.registry().deployed) == str(run.id),
+            "tries": int(ctx.get("job_try", 1)),
+        }
+
+    return await in_thread(ctx, stop, lambda: with_ledger(ctx, work))
+
+
+def _settle(records: ModelRecords, run_id: UUID, exc: Exception) -> TrainingRun:
+    """After a training error: the run if another try of the job completed it meanwhile (a
+    worker presumed dead was not); else record the run as failed, unless the database failed
+    (worth retrying, and maybe a twin still trains), and raise."""
+    try:
+        run = records.get_run(run_id)
+    except Exception:  # not started, or the database is down: nothing to settle
+        run = None
+    if run is not None and run.state == "completed":
+        logger.warning("run %s was completed by another try of its job (%s)", run_id, exc)
+        return run
+    if not isinstance(exc, PersistenceError | SQLAlchemyError):
+        fail_run_quietly(records, run_id, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, ValueError):
+        raise _invalid(exc) from None
+    raise exc
+
+
+def _generation_result(generation: Generation, job_id: str) -> dict[str, Any]:
+    return {
+        "job": "generate",
+        "job_id": job_id,
+        "generation_id": str(generation.id),
+        "state": "completed",
+        "model_version": str(generation.model_version),
+        "role": generation.conditioning["role"],
+        "emotion": generation.conditioning["emotion"],
+        "seed": generation.seed,
+        "steps": generation.steps,
+        "output_sha256": generation.output_sha256,
+        "blob_id": generation.blob_id,
+    }
+
+
+async def generate_job(
+    ctx: Ctx, role: str, emotion: str, seed: int, steps: int, version: str | None
+) -> dict[str, Any]:
+    """Make one image with a model version and record it (`generation.service.generate`)."""
+    job_id: str = ctx["job_id"]
+    validate("generate", role=role, emotion=emotion, version=version)
+
+    def work(ledger: MuseumLedger) -> dict[str, Any]:
+        records = ModelRecords(ledger)
+        with contextlib.suppress(NotFound):  # done before: nothing to sample again
+            return _generation_result(records.get_generation(Generation.create_id(job_id)), job_id)
+        give_up_if_tried_out(ctx, None, ledger)
+        records.model_version(_version(version))  # refuse an unusable version before torch loads
+        from generation.service import generate
+
+        try:
+            made = generate(
+                ledger,
+                job_id=job_id,
+                role=role,
+                emotion=emotion,
+                seed=seed,
+                steps=steps,
+                version=_version(version),
+            )
+        except ValueError as exc:
+            raise _invalid(exc) from None
+        return _generation_result(made, job_id)
+
+    return await in_thread(ctx, threading.Event(), lambda: with_ledger(ctx, work))
+
+
+def _attribute_request(generation_id: str, **options: Any) -> AttributeRequest:
+    """The job's arguments as a request; a misspelt option is refused like any bad input."""
+    known = {"method", "top", "timesteps", "dim", "checkpoints"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidInput(f"unknown attribute option(s): {', '.join(unknown)}")
+    return AttributeRequest(generation_id=parse_generation_id(generation_id), **options)
+
+
+async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> dict[str, Any]:
+    """Score a generation against its run's items and record the credit (`api.attribute`).
+
+    Options: method, top, timesteps (K), dim (k), checkpoints (see `AttributeRequest`).
+    """
+    job_id: str = ctx["job_id"]
+    request = _attribute_request(generation_id, **options)
+    request.check()
+
+    def work(ledger: MuseumLedger) -> dict[str, Any]:
+        give_up_if_tried_out(ctx, None, ledger)
+        try:
+            result = attribute(ledger, get_settings().home, request)
+        except ValueError as exc:
+            raise _invalid(exc) from None
+        return {"job": "attribute", "job_id": job_id, "state": "completed", **result}
+
+    return await in_thread(ctx, threading.Event(), lambda: with_ledger(ctx, work))
+
+
+JOBS: dict[str, JobFunction] = {
+    "train": train_job,
+    "generate": generate_job,
+    "attribute": attribute_job,
+}
+
+
+def job_function(name: str) -> JobFunction:
+    """The job function of that name, or a refusal that lists the known ones."""
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise InvalidInput(f"unknown job {name!r}; expected one of: {', '.join(JOBS)}") from None

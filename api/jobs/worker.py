@@ -1,0 +1,107 @@
+"""The `museum worker` process: arq's settings, and the ledger it opens once for all its jobs.
+
+`on_startup` opens the ledger into `ctx["ledger"]` (so a worker that cannot open it fails at
+start, not at its first job) and loads torch; `on_shutdown` closes it once every job has
+stopped (arq gathers the job tasks first, and a cancelled job waits for its thread). Jobs
+running side by side (`MUSEUM_WORKER_MAX_JOBS` > 1) share that ledger from their threads:
+eventsourcing's recorders draw connections from a thread-safe pool, SQLAlchemy's engine is
+thread-safe, and the Merkle log (`ledger.log.VerifiableLog`) holds a lock; a command that
+loses a race for an aggregate is retried by the application, as between processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from typing import ClassVar
+
+from arq.connections import RedisSettings
+from arq.worker import Function, func
+from redis.exceptions import RedisError
+
+from api.jobs.running import close_ledger, open_ledger
+from api.jobs.settings import Ctx, job_settings, redis_settings, unreachable
+from api.jobs.tasks import attribute_job, generate_job, train_job
+from ledger.application import MuseumLedger
+from ledger.errors import ConfigurationError
+
+logger = logging.getLogger("museum.jobs")
+
+
+async def on_startup(ctx: Ctx) -> None:
+    """Open the worker's ledger into `ctx["ledger"]` and load torch, both in a thread."""
+    ledger = await asyncio.to_thread(open_ledger)
+    try:
+        await asyncio.to_thread(importlib.import_module, "generation.service")
+    except BaseException:
+        close_ledger(ledger)
+        raise
+    ctx["ledger"] = ledger
+    settings = job_settings()
+    logger.info(
+        "museum worker ready: queue %r, lease %.0f s, timeout %.0f s, %d tries",
+        settings.queue_name,
+        settings.job_lease,
+        settings.job_timeout,
+        settings.job_max_tries,
+    )
+
+
+async def on_shutdown(ctx: Ctx) -> None:
+    """Close the worker's ledger and dispose of its engine (a no-op if startup never opened it)."""
+    ledger: MuseumLedger | None = ctx.pop("ledger", None)
+    if ledger is not None:
+        await asyncio.to_thread(close_ledger, ledger)
+        logger.info("museum worker stopped: ledger closed")
+
+
+def _optional_redis_settings() -> RedisSettings | None:
+    try:
+        return redis_settings()
+    except ConfigurationError:
+        return None
+
+
+class WorkerSettings:
+    """arq worker settings, read from the environment (no connection made) at import.
+
+    `functions` carry a hard timeout a little past `MUSEUM_JOB_TIMEOUT`: training checks the
+    soft limit at every progress report and fails its run cleanly, the hard one is a backstop.
+    `max_tries` is one more than `MUSEUM_JOB_MAX_TRIES`: see `api.jobs`.
+    """
+
+    _jobs = job_settings()
+    functions: ClassVar[list[Function]] = [
+        func(
+            train_job, name="train", timeout=_jobs.job_timeout + max(60.0, _jobs.job_timeout / 10)
+        ),
+        func(generate_job, name="generate", timeout=_jobs.job_timeout),
+        func(attribute_job, name="attribute", timeout=_jobs.job_timeout),
+    ]
+    redis_settings = _optional_redis_settings()
+    queue_name = _jobs.queue_name
+    max_tries = _jobs.job_max_tries + 1
+    job_timeout = _jobs.job_timeout
+    keep_result = _jobs.job_keep_result
+    max_jobs = _jobs.worker_max_jobs
+    on_startup = on_startup
+    on_shutdown = on_shutdown
+    del _jobs
+
+
+def run_worker(*, burst: bool = False) -> None:
+    """Run an arq worker until it is told to stop (or, with `burst`, until the queue is empty)."""
+    import logging.config
+
+    from arq.logs import default_log_config
+    from arq.worker import run_worker as arq_run_worker
+
+    settings = redis_settings()  # refuses without MUSEUM_REDIS_URL
+    config = default_log_config(verbose=False)
+    config["loggers"]["museum.jobs"] = {"handlers": ["arq.standard"], "level": "INFO"}
+    logging.config.dictConfig(config)
+    try:
+        arq_run_worker(WorkerSettings, redis_settings=settings, burst=burst)  # type: ignore[arg-type]
+    except (RedisError, OSError) as exc:
+        raise unreachable(settings, exc) from None
