@@ -1,4 +1,4 @@
-"""`museum royalties …`: thin wrappers over `RoyaltyRecords`.
+"""`museum royalties …`: thin wrappers over `RoyaltyService`.
 
 Imports of the ledger happen inside the commands, so `museum --help` stays fast. Refusals are
 the ledger's own errors; `api.cli.main` prints them as one line on stderr.
@@ -30,13 +30,13 @@ _JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 @contextmanager
 def _records() -> Iterator[Any]:
     """The royalty service over the configured ledger, closed when the command is done."""
-    from ledger.royalty_records import RoyaltyRecords
     from ledger.runtime import open_ledger
     from ledger.settings import get_settings
+    from royalties.service import RoyaltyService
 
     ledger = open_ledger(get_settings())
     try:
-        yield RoyaltyRecords(ledger)
+        yield RoyaltyService(ledger)
     finally:
         ledger.close()
         ledger.engine.dispose()

@@ -20,10 +20,10 @@ from generation.service import RunProgress, generate, run_config, train_run
 from ledger.application import MuseumLedger
 from ledger.model_records import ModelRecords
 from ledger.receipt import verify_receipt
-from ledger.royalty_records import RoyaltyRecords
 from ledger.runtime import open_ledger
 from ledger.settings import get_settings
 from royalties.currency import format_minor
+from royalties.service import RoyaltyService
 from royalties.split import ARTIST_PREFIX
 from royalties.statement import render_html
 
@@ -176,7 +176,7 @@ def book_sample_revenue(
     museum: MuseumLedger, exhibition: list[tuple[str, str, str, str]], *, seed: int
 ) -> dict[str, Any]:
     """Report a licence per exhibit, pay out balances over the threshold, write one statement."""
-    royalties = RoyaltyRecords(museum)
+    royalties = RoyaltyService(museum)
     for index, (role, emotion, generation_id, _) in enumerate(exhibition):
         royalties.report_revenue(
             generation_id=UUID(generation_id),

@@ -13,7 +13,6 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.persistence import IntegrityError, Recording
-from eventsourcing.utils import get_topic
 from sqlalchemy.engine import Engine
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
 from tenacity import wait_random_exponential as jittered
@@ -48,6 +47,7 @@ from ledger.sealing import (
     SealedSQLiteApplicationRecorder,
 )
 from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
+from ledger.topics import stored_topics
 from ledger.validation import slug, text
 from ledger.vocabulary import Purpose, parse
 
@@ -236,14 +236,16 @@ class MuseumLedger(Application[UUID]):
         return result
 
     def artist_ids(self) -> list[UUID]:
-        return self.ids_with_topic(get_topic(Artist.ArtistRegistered))
+        return self.ids_with_topic(Artist.ArtistRegistered)
 
-    def ids_with_topic(self, topic: str) -> list[UUID]:
-        """Originator ids of every event of one topic, in log order, read page by page."""
+    def ids_with_topic(self, event_class: type) -> list[UUID]:
+        """Originator ids of every event of one class (under any topic it was stored with), in log
+        order, read page by page."""
+        topics = stored_topics(event_class)
         ids: list[UUID] = []
         start: int | None = None
         while page := self.recorder.select_notifications(
-            start, 1000, topics=[topic], inclusive_of_start=start is None
+            start, 1000, topics=topics, inclusive_of_start=start is None
         ):
             ids += [UUID(str(n.originator_id)) for n in page]
             start = page[-1].id

@@ -13,7 +13,6 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
-from eventsourcing.utils import get_topic
 
 from ledger.application import MuseumLedger
 from ledger.domain import Donation, Feedback
@@ -90,11 +89,11 @@ class ModelRecords:
     # --- reading the collection -------------------------------------------------------------
 
     def donation_ids(self) -> list[UUID]:
-        return self.ledger.ids_with_topic(get_topic(Donation.DonationMade))
+        return self.ledger.ids_with_topic(Donation.DonationMade)
 
     def _feedback_by_donation(self) -> dict[UUID, list[str]]:
         by_donation: dict[UUID, list[str]] = {}
-        for feedback_id in self.ledger.ids_with_topic(get_topic(Feedback.FeedbackGiven)):
+        for feedback_id in self.ledger.ids_with_topic(Feedback.FeedbackGiven):
             feedback: object = self.ledger.repository.get(feedback_id)
             if isinstance(feedback, Feedback) and feedback.target_kind == "donation":
                 by_donation.setdefault(feedback.target_id, []).append(str(feedback_id))
@@ -302,7 +301,7 @@ class ModelRecords:
         wanted = str(artist_id)
         return [
             run_id
-            for run_id in self.ledger.ids_with_topic(get_topic(TrainingRun.TrainingRunStarted))
+            for run_id in self.ledger.ids_with_topic(TrainingRun.TrainingRunStarted)
             if (run := self.get_run(run_id)).state == "completed"
             and any(item["artist_id"] == wanted for item in run.items)
         ]
@@ -362,10 +361,10 @@ class ModelRecords:
         return self.ledger.get_aggregate(generation_id, Generation, "generation")
 
     def generations(self) -> list[UUID]:
-        return self.ledger.ids_with_topic(get_topic(Generation.GenerationMade))
+        return self.ledger.ids_with_topic(Generation.GenerationMade)
 
     def training_history(self) -> Counter[str]:
         counts: Counter[str] = Counter()
-        for run_id in self.ledger.ids_with_topic(get_topic(TrainingRun.TrainingRunStarted)):
+        for run_id in self.ledger.ids_with_topic(TrainingRun.TrainingRunStarted):
             counts[self.get_run(run_id).state] += 1
         return counts

@@ -5,7 +5,7 @@ here) the bench
 
 1. seeds a small collection with commercial consent, a model version, a generation and its
    attribution through the real services (untimed),
-2. times `reports` full `RoyaltyRecords.report_revenue` calls (validation, attribution and
+2. times `reports` full `RoyaltyService.report_revenue` calls (validation, attribution and
    consent look-ups, the split, the save with its sealed leaf, the projection catch-up),
 3. records `statement_lines` more revenue reports crediting one artist, saved in batches straight
    from the aggregate (untimed: the per-report look-ups are what step 2 measures), times the
@@ -40,11 +40,11 @@ from ledger.benchkit import (
     skipped_backend,
 )
 from ledger.crypto import MasterKey
-from ledger.domain.royalty import RevenueReport
 from ledger.model_records import ModelRecords
-from ledger.royalty_records import RoyaltyRecords
 from ledger.runtime import open_ledger
 from ledger.settings import Settings
+from royalties.domain import RevenueReport
+from royalties.service import RoyaltyService
 from royalties.settings import RoyaltySettings
 from royalties.split import Contributor
 from royalties.statement import render_html
@@ -94,7 +94,7 @@ def _bench_backend(backend: str, settings: Settings, reports: int, lines: int) -
     ledger = open_ledger(settings)
     try:
         artists, generation_id = _world(ledger)
-        royalties = RoyaltyRecords(ledger, RoyaltySettings())
+        royalties = RoyaltyService(ledger, RoyaltySettings())
         royalties.report_revenue(
             generation_id=generation_id,
             amount_minor=1000,

@@ -18,11 +18,11 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from eventsourcing.domain import DomainEvent
-from eventsourcing.utils import get_topic
 
 from ledger.application import MuseumLedger
-from ledger.domain.royalty import Payout, PayoutDesk, RevenueReport
 from ledger.errors import Conflict
+from ledger.topics import stored_topics
+from royalties.domain import Payout, PayoutDesk, RevenueReport
 
 NAME = "royalty_postings"
 PAGE = 1000
@@ -65,7 +65,7 @@ REVERSED = _event_class(RevenueReport, "RevenueReversed")
 PAID = Payout.PayoutMade
 FAILED = _event_class(Payout, "PayoutFailed")
 RELEASED = _event_class(PayoutDesk, "HeldBalanceReleased")
-TOPICS = [get_topic(cls) for cls in (REPORTED, REVERSED, PAID, FAILED, RELEASED)]
+TOPICS = stored_topics(REPORTED, REVERSED, PAID, FAILED, RELEASED)
 
 
 def epoch_ms(moment: datetime) -> int:

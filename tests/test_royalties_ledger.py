@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from ledger.application import ERASED_DONOR, MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.domain.model import Generation
-from ledger.domain.royalty import RevenueReport
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.model_records import ModelRecords
-from ledger.royalty_records import RoyaltyRecords
+from royalties.domain import RevenueReport
 from royalties.projection import postings_table
+from royalties.service import RoyaltyService
 from royalties.settings import RoyaltySettings
 from royalties.split import CASH, COMMUNITY_POOL, PLATFORM, RECEIVABLE, artist_account
 from royalties.statement import render_html
@@ -41,7 +41,7 @@ class World:
     artists: list[UUID]
     donations: list[UUID]
     generation: Generation
-    royalties: RoyaltyRecords
+    royalties: RoyaltyService
 
 
 def make_world(
@@ -78,7 +78,7 @@ def make_world(
         ids = run.item_ids()
         scores = {item_id: float(len(ids) - i) for i, item_id in enumerate(ids)}
         AttributionRecords(ledger).record(generation.id, "trak", {"t": 1}, INDEX, scores, k=6)
-    return World(ledger, artists, donations, generation, RoyaltyRecords(ledger, settings))
+    return World(ledger, artists, donations, generation, RoyaltyService(ledger, settings))
 
 
 def stored_rows(ledger: MuseumLedger) -> list[dict[str, Any]]:

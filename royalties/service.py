@@ -20,12 +20,12 @@ from ledger.domain import Donation
 from ledger.domain.attribution import Attribution
 from ledger.domain.donation import consent_at
 from ledger.domain.model import Generation
-from ledger.domain.royalty import Payout, PayoutDesk, RevenueReport
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.validation import key as _key
 from ledger.validation import text
 from ledger.vocabulary import Purpose
 from royalties.currency import check_amount, currency_code
+from royalties.domain import Payout, PayoutDesk, RevenueReport
 from royalties.projection import PostingsProjection, epoch_ms
 from royalties.settings import RoyaltySettings, get_royalty_settings
 from royalties.split import ARTIST_PREFIX, REVERSAL_KINDS, Contributor, artist_account
@@ -45,7 +45,7 @@ def _aware(moment: datetime, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-class RoyaltyRecords:
+class RoyaltyService:
     """Thin service over the ledger application; its only state is the read model's cache."""
 
     def __init__(self, ledger: MuseumLedger, settings: RoyaltySettings | None = None) -> None:
