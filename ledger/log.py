@@ -18,6 +18,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger import merkle
 from ledger.crypto import MasterKey
 from ledger.errors import IntegrityViolation, NotFound, ProofError
+from ledger.head_rules import (
+    BLOB_REF,
+    check_attested,
+    check_embedded_heads,
+    check_head_sequence,
+)
 from ledger.sealing import LeafSealer, originator_text, record_leaf
 from ledger.store import HeadTable, LeafTable, Record, RecordTable
 
@@ -77,6 +83,9 @@ class VerificationReport:
     heads: int
     latest_head: SignedTreeHead | None
     seconds: float
+    blob_refs: frozenset[str] = frozenset()
+    attested_heads: int = 0
+    embedded_heads: int = 0
 
     @property
     def events_per_second(self) -> float:
@@ -105,8 +114,8 @@ class VerifiableLog:
 
     def _refresh(self) -> None:
         last = self._ids[-1] if self._ids else -1
-        for nid, leaf, mac in self.leaves.iterate_after(last):
-            if not self.sealer.check(nid, leaf, mac):
+        for nid, leaf, mac, head_id in self.leaves.iterate_after(last):
+            if not self.sealer.check(nid, leaf, mac, head_id):
                 raise IntegrityViolation(
                     f"leaf of notification {nid} has a bad MAC", len(self._ids)
                 )
@@ -135,6 +144,11 @@ class VerifiableLog:
             timestamp_ms = int(time.time() * 1000)
             signature = self.master.signing_key.sign(head_message(size, timestamp_ms, root_hash))
             head_id = self.heads.add(size, root_hash, timestamp_ms, self.master.key_id, signature)
+            if head_id is None:  # another process signed a larger tree meanwhile: that one covers
+                newer = self.latest_head()
+                if newer is None:
+                    raise IntegrityViolation("the signed tree heads vanished while signing one")
+                return newer
             return SignedTreeHead(
                 size, root_hash, timestamp_ms, self.master.key_id, signature, head_id
             )
@@ -202,20 +216,14 @@ class VerifiableLog:
         """Recompute every leaf from the stored records and every signed head from the leaves.
 
         Raises IntegrityViolation naming the first position that does not match: a changed,
-        removed, inserted or reordered record, a leaf with a bad MAC, or a bad signed head.
+        removed, inserted or reordered record, a leaf with a bad MAC, a bad signed head, a head
+        missing from the sequence or attested by a later leaf, or a head an event embeds that
+        the table does not hold. Collects the blob ids events refer to on the way.
         """
         began = time.perf_counter()
         heads = [SignedTreeHead.from_row(row) for row in self.heads.all()]
-        public_key = self.master.public_key
-        for head in heads:
-            if head.key_id != self.master.key_id:
-                raise IntegrityViolation(
-                    f"tree head {head.head_id} was signed by unknown key {head.key_id}"
-                )
-            try:
-                head.verify(public_key)
-            except ProofError as exc:
-                raise IntegrityViolation(str(exc)) from None
+        check_head_sequence(heads, self.master)
+        by_id = {head.head_id: head for head in heads}
         checkpoints: dict[int, list[SignedTreeHead]] = {}
         for head in heads:
             checkpoints.setdefault(head.tree_size, []).append(head)
@@ -228,6 +236,9 @@ class VerifiableLog:
         leaves = self.leaves.iterate_after()
         position = 0
         check_mac = self.sealer.check
+        attested = 0
+        blob_refs: set[str] = set()
+        embedded = 0
         for record_id, originator_id, version, topic, state in self.records.iterate_after():
             leaf_row = next(leaves, None)
             try:
@@ -243,8 +254,8 @@ class VerifiableLog:
                     "(forged, or written around the ledger)",
                     position,
                 )
-            nid, leaf, mac = leaf_row
-            if not check_mac(nid, leaf, mac):
+            nid, leaf, mac, head_id = leaf_row
+            if not check_mac(nid, leaf, mac, head_id):
                 raise IntegrityViolation(
                     f"position {position}: the leaf of event {nid} has a bad MAC", position
                 )
@@ -261,6 +272,13 @@ class VerifiableLog:
                     f"v{version}) does not match its sealed leaf (changed or swapped)",
                     position,
                 )
+            if head_id is not None:
+                attested = check_attested(head_id, attested, by_id, position, nid)
+            raw = bytes(state)
+            if b"blob_id" in raw:
+                blob_refs.update(m.decode() for m in BLOB_REF.findall(raw))
+            if b'"tree_head"' in raw:
+                embedded += check_embedded_heads(raw, by_id, position, nid)
             frontier.append(leaf)
             position += 1
             for head in checkpoints.pop(position, []):
@@ -282,7 +300,13 @@ class VerifiableLog:
                 position,
             )
         return VerificationReport(
-            position, len(heads), heads[-1] if heads else None, time.perf_counter() - began
+            position,
+            len(heads),
+            heads[-1] if heads else None,
+            time.perf_counter() - began,
+            frozenset(blob_refs),
+            attested,
+            embedded,
         )
 
 
