@@ -86,6 +86,7 @@ class VerificationReport:
     blob_refs: frozenset[str] = frozenset()
     attested_heads: int = 0
     embedded_heads: int = 0
+    head_every_events: int = 0
 
     @property
     def events_per_second(self) -> float:
@@ -107,6 +108,8 @@ class VerifiableLog:
         self._hashes: list[bytes] = []
         self._frontier = merkle.Frontier()
         self._lock = threading.Lock()
+        # The periodic-head rule `verify` checks (MuseumLedger.save signs by it); 0: none.
+        self.head_every_events = 0
 
     @property
     def public_key_hex(self) -> str:
@@ -239,6 +242,7 @@ class VerifiableLog:
         attested = 0
         blob_refs: set[str] = set()
         embedded = 0
+        every, must_cover = self.head_every_events, 0
         for record_id, originator_id, version, topic, state in self.records.iterate_after():
             leaf_row = next(leaves, None)
             try:
@@ -274,6 +278,8 @@ class VerifiableLog:
                 )
             if head_id is not None:
                 attested = check_attested(head_id, attested, by_id, position, nid)
+            if every and nid % every == 0:
+                must_cover = position + 1
             raw = bytes(state)
             if b"blob_id" in raw:
                 blob_refs.update(m.decode() for m in BLOB_REF.findall(raw))
@@ -299,14 +305,23 @@ class VerifiableLog:
                 "events were removed",
                 position,
             )
+        latest = heads[-1] if heads else None
+        if must_cover and (latest is None or latest.tree_size < must_cover):
+            raise IntegrityViolation(
+                f"no signed tree head covers position {must_cover - 1}, whose notification id is "
+                f"a multiple of {every} (a head is signed after each such event): the newest "
+                "heads were deleted, or the writer stopped before signing",
+                must_cover - 1,
+            )
         return VerificationReport(
             position,
             len(heads),
-            heads[-1] if heads else None,
+            latest,
             time.perf_counter() - began,
             frozenset(blob_refs),
             attested,
             embedded,
+            every,
         )
 
 
