@@ -25,6 +25,7 @@ from ledger.domain.model import Generation
 from ledger.domain.royalty import Payout, PayoutDesk, RevenueReport
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.vocabulary import Purpose
+from royalties.audit import check_statement, checked_balances
 from royalties.currency import check_amount, currency_code
 from royalties.projection import PostingsProjection, epoch_ms
 from royalties.settings import RoyaltySettings, get_royalty_settings
@@ -221,7 +222,7 @@ class RoyaltyRecords:
         payouts: list[Payout] = []
         held: list[dict[str, Any]] = []
         thresholds: dict[str, int] = {}
-        for row in self.projection.balances():
+        for row in checked_balances(self.projection, ARTIST_PREFIX):
             if not row["account"].startswith(ARTIST_PREFIX):
                 continue
             currency, balance = row["currency"], row["balance"]
@@ -268,10 +269,11 @@ class RoyaltyRecords:
         desk = self.ledger.find(PayoutDesk.DESK_ID, PayoutDesk) or PayoutDesk()
         if key not in desk.releases:
             self.projection.catch_up()
+            account = artist_account(str(artist_id))
             balance = sum(
                 r["balance"]
-                for r in self.projection.balances([artist_account(str(artist_id))])
-                if r["currency"] == code
+                for r in checked_balances(self.projection, account)
+                if r["account"] == account and r["currency"] == code
             )
             if balance <= 0:
                 raise InvalidInput(f"artist {artist_id} holds no {code} balance to release")
@@ -307,6 +309,15 @@ class RoyaltyRecords:
         self.projection.catch_up()
         account = artist_account(str(artist_id))
         start_ms, end_ms = epoch_ms(start), epoch_ms(end)
+        opening, lines = check_statement(
+            self.projection,
+            account,
+            (start_ms, end_ms),
+            lambda: (
+                self.projection.opening(account, start_ms),
+                self.projection.lines(account, start_ms, end_ms),
+            ),
+        )
         return build_statement(
             artist={
                 "artist_id": str(artist_id),
@@ -316,6 +327,6 @@ class RoyaltyRecords:
             },
             start=start,
             end=end,
-            opening=self.projection.opening(account, start_ms),
-            lines=self.projection.lines(account, start_ms, end_ms),
+            opening=opening,
+            lines=lines,
         )
