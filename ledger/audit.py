@@ -20,6 +20,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from eventsourcing.utils import get_topic
 
+from ledger import merkle
 from ledger.application import MuseumLedger
 from ledger.domain.artist import Artist
 from ledger.errors import FileProblem, IntegrityViolation, ProofError
@@ -114,8 +115,18 @@ def _head_of(document: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     raise FileProblem("not a receipt, a signed tree head or an erasure certificate")
 
 
-def check_against(ledger: MuseumLedger, document: Mapping[str, Any]) -> dict[str, Any]:
-    """The proof verifies under the museum's key, and today's log still extends what it proves."""
+def stored_leaves(ledger: MuseumLedger) -> list[bytes]:
+    """The leaf hashes as stored now (not the log's in-process cache, which only grows)."""
+    return [leaf for _, leaf, _, _ in ledger.integrity.leaves.iterate_after()]
+
+
+def check_against(
+    ledger: MuseumLedger, document: Mapping[str, Any], leaves: list[bytes] | None = None
+) -> dict[str, Any]:
+    """The proof verifies under the museum's key, and today's log still extends what it proves.
+
+    `leaves` are the stored leaf hashes, already checked by `verify` (read afresh if omitted).
+    """
     kind, fields = _head_of(document)
     public_key = ledger.integrity.public_key_hex
     if kind == "receipt":
@@ -132,15 +143,15 @@ def check_against(ledger: MuseumLedger, document: Mapping[str, Any]) -> dict[str
     except (KeyError, TypeError, ValueError) as exc:
         raise ProofError(f"malformed {kind}: {exc}") from None
     head.verify(ledger.master.public_key)
-    integrity = ledger.integrity
-    size = integrity.size()
+    leaves = stored_leaves(ledger) if leaves is None else leaves
+    size = len(leaves)
     if size < head.tree_size:
         raise IntegrityViolation(
             f"the log has {size} events but the {kind} proves {head.tree_size}: "
             "events were removed",
             size,
         )
-    if integrity.root_at(head.tree_size) != head.root_hash:
+    if merkle.root(leaves[: head.tree_size]) != head.root_hash:
         raise IntegrityViolation(
             f"the log's first {head.tree_size} events no longer have the root the {kind} "
             "proves: events were changed or replaced",
@@ -155,10 +166,48 @@ def check_against(ledger: MuseumLedger, document: Mapping[str, Any]) -> dict[str
             str(event["topic"]),
             base64.b64decode(event["state"]),
         )
-        if integrity.leaf_at(index) != leaf:
+        if not 0 <= index < size or leaves[index] != leaf:
             raise IntegrityViolation(
                 f"event {event['notification_id']} of the receipt is no longer at position "
                 f"{index} with the same bytes",
                 index,
             )
     return {"kind": kind, "tree_size": head.tree_size, "root_hash": head.root_hash.hex()}
+
+
+def full_audit(
+    ledger: MuseumLedger, against: Iterable[Path] = (), projections: bool = False
+) -> dict[str, Any]:
+    """Everything `museum ledger verify` checks, as its JSON figures; the first failure raises."""
+    report = ledger.integrity.verify()
+    blobs = audit_blobs(ledger, report.blob_refs)
+    keys = audit_keys(ledger)
+    proofs = [{"file": str(path)} | check_against(ledger, load_proof(path)) for path in against]
+    figures: dict[str, Any] = {
+        "ok": True,
+        "events": report.events,
+        "signed_heads_checked": report.heads,
+        "seconds": round(report.seconds, 4),
+        "events_per_second": round(report.events_per_second),
+        "latest_head": report.latest_head.as_dict() if report.latest_head else None,
+        "leaves_attesting_a_head": report.attested_heads,
+        "quoted_heads_checked": report.embedded_heads,
+        "head_rule": (
+            f"a signed head after every event whose notification id is a multiple of "
+            f"{report.head_every_events}"
+            if report.head_every_events
+            else "none (head_every_events is 0)"
+        ),
+        "blobs_checked": blobs.stored,
+        "blobs_referenced": blobs.referenced,
+        "artists": keys.artists,
+        "keys_present": keys.keys,
+        "keys_shredded": keys.shredded,
+        "against": proofs,
+    }
+    if projections:
+        from royalties.audit import compare
+        from royalties.projection import PostingsProjection
+
+        figures["projections"] = {"royalty_postings": compare(PostingsProjection(ledger))}
+    return figures

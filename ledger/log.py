@@ -131,17 +131,6 @@ class VerifiableLog:
             self._refresh()
             return len(self._ids)
 
-    def root_at(self, size: int) -> bytes:
-        """Merkle root of the first `size` leaves (an `--against` proof names a past size)."""
-        with self._lock:
-            self._refresh()
-            return merkle.root(self._hashes[:size])
-
-    def leaf_at(self, position: int) -> bytes | None:
-        with self._lock:
-            self._refresh()
-            return self._hashes[position] if 0 <= position < len(self._hashes) else None
-
     def sign_head(self) -> SignedTreeHead:
         """Sign the current tree; reuses the latest head when nothing was appended since."""
         with self._lock:
