@@ -113,6 +113,7 @@ class MuseumLedger(Application[UUID]):
         self.master = master
         self.engine = engine
         self.vault = KeyVault(engine)
+        self.events_table: str = recorder.events_table_name  # for audits reading it as plain SQL
         self.blobs = blobs
         self.integrity = VerifiableLog(
             RecordTable(engine, recorder.events_table_name),
