@@ -19,7 +19,7 @@ from ledger import merkle
 from ledger.crypto import MasterKey
 from ledger.errors import IntegrityViolation, NotFound, ProofError
 from ledger.head_rules import (
-    BLOB_REF,
+    BLOB_KEY,
     check_attested,
     check_embedded_heads,
     check_head_sequence,
@@ -240,7 +240,7 @@ class VerifiableLog:
         position = 0
         check_mac = self.sealer.check
         attested = 0
-        blob_refs: set[str] = set()
+        blob_refs: set[bytes] = set()
         embedded = 0
         every, must_cover = self.head_every_events, 0
         for record_id, originator_id, version, topic, state in self.records.iterate_after():
@@ -276,13 +276,13 @@ class VerifiableLog:
                     f"v{version}) does not match its sealed leaf (changed or swapped)",
                     position,
                 )
-            if head_id is not None:
+            if head_id != attested and head_id is not None:  # checked once per new head
                 attested = check_attested(head_id, attested, by_id, position, nid)
             if every and nid % every == 0:
                 must_cover = position + 1
             raw = bytes(state)
-            if b"blob_id" in raw:
-                blob_refs.update(m.decode() for m in BLOB_REF.findall(raw))
+            if BLOB_KEY in raw:
+                blob_refs.update(part[:64] for part in raw.split(BLOB_KEY)[1:])
             if b'"tree_head"' in raw:
                 embedded += check_embedded_heads(raw, by_id, position, nid)
             frontier.append(leaf)
@@ -318,7 +318,7 @@ class VerifiableLog:
             len(heads),
             latest,
             time.perf_counter() - began,
-            frozenset(blob_refs),
+            frozenset(ref.decode("ascii", "replace") for ref in blob_refs),
             attested,
             embedded,
             every,
