@@ -20,7 +20,7 @@ from test_royalties_ledger import FAR_FUTURE, FAR_PAST, book, make_world
 from ledger.application import MuseumLedger
 from ledger.audit import audit_blobs, audit_keys, check_against, full_audit
 from ledger.crypto import MasterKey
-from ledger.errors import IntegrityViolation
+from ledger.errors import IntegrityViolation, ProofError
 from ledger.runtime import open_ledger
 from ledger.settings import Settings
 from royalties.audit import compare
@@ -34,7 +34,11 @@ def reopened(settings: Settings, **changes: Any) -> MuseumLedger:
 
 def test_clean_ledger_passes_every_check(ledger: MuseumLedger) -> None:
     seeded = seed(ledger)
-    ledger.erase_artist(seeded["artists"][1], "leaving")
+    status = ledger.erase_artist(seeded["artists"][1], "leaving")
+    assert check_against(ledger, status)["kind"] == "certificate"
+    forged = status["certificate"]["tree_head"] | {"timestamp_ms": 1}
+    with pytest.raises(ProofError, match="bad signature"):
+        check_against(ledger, forged)
     figures = full_audit(ledger, projections=True)
     assert figures["events"] == ledger.integrity.size()
     assert figures["blobs_checked"] == figures["blobs_referenced"] == 5  # 3 + 2 stages
