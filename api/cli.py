@@ -96,24 +96,37 @@ def demo(
 @ledger_app.command("verify")
 def ledger_verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    against: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--against",
+            help="A receipt, signed head or erasure certificate handed out earlier: the log "
+            "must still extend it (repeatable).",
+        ),
+    ] = None,
+    projections: Annotated[
+        bool,
+        typer.Option("--projections", help="Also compare the read models with a rebuild."),
+    ] = False,
 ) -> None:
-    """Recompute every leaf and signed head from the store; non-zero exit names the first bad position."""
-    museum = _open()
-    report = museum.integrity.verify()
-    figures = {
-        "ok": True,
-        "events": report.events,
-        "signed_heads_checked": report.heads,
-        "seconds": round(report.seconds, 4),
-        "events_per_second": round(report.events_per_second),
-        "latest_head": report.latest_head.as_dict() if report.latest_head else None,
-    }
+    """Recompute every leaf, head, blob and key from the store; non-zero exit names the first fault."""
+    from ledger.audit import full_audit
+
+    figures = full_audit(_open(), against or [], projections)
     if as_json:
         print(json.dumps(figures))
         return
+    extra = f", {len(figures['against'])} outside proofs held" if figures["against"] else ""
+    if "projections" in figures:
+        rows = figures["projections"]["royalty_postings"]["rows"]
+        extra += f", read model agrees with a rebuild ({rows:,} posting rows)"
     out.print(
-        f"ledger verified: {report.events} events, {report.heads} signed heads checked, "
-        f"{report.events_per_second:,.0f} events/s"
+        f"ledger verified: {figures['events']} events, {figures['signed_heads_checked']} signed "
+        f"heads checked, {figures['events_per_second']:,.0f} events/s, "
+        f"{figures['blobs_checked']} blobs re-hashed ({figures['blobs_referenced']} referenced), "
+        f"{figures['keys_present']} artist keys present and {figures['keys_shredded']} "
+        f"shredded as recorded{extra}",
+        soft_wrap=True,
     )
 
 

@@ -115,6 +115,7 @@ class MuseumLedger(Application[UUID]):
         self.master = master
         self.engine = engine
         self.vault = KeyVault(engine)
+        self.events_table: str = recorder.events_table_name  # for audits reading it as plain SQL
         self.blobs = blobs
         self.integrity = VerifiableLog(
             RecordTable(engine, recorder.events_table_name),
@@ -123,15 +124,15 @@ class MuseumLedger(Application[UUID]):
             master,
         )
         self.head_every_events = head_every_events
-        self._events_since_head = 0
+        self.integrity.head_every_events = head_every_events
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """Save, and sign a tree head every `head_every_events` events (heads at intervals)."""
+        """Save, and sign a tree head when an event's notification id is a multiple of
+        `head_every_events`: a rule of the log, not of this process, so `verify` can check it."""
         recordings = super().save(*objs, **kwargs)
-        self._events_since_head += len(recordings)
-        if self.head_every_events and self._events_since_head >= self.head_every_events:
+        every = self.head_every_events
+        if every and any(r.notification.id % every == 0 for r in recordings):
             self.integrity.sign_head()
-            self._events_since_head = 0
         return recordings
 
     # --- keys -------------------------------------------------------------------------------

@@ -18,6 +18,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger import merkle
 from ledger.crypto import MasterKey
 from ledger.errors import IntegrityViolation, NotFound, ProofError
+from ledger.head_rules import (
+    BLOB_KEY,
+    check_attested,
+    check_embedded_heads,
+    check_head_sequence,
+)
 from ledger.sealing import LeafSealer, originator_text, record_leaf
 from ledger.store import HeadTable, LeafTable, Record, RecordTable
 
@@ -77,6 +83,10 @@ class VerificationReport:
     heads: int
     latest_head: SignedTreeHead | None
     seconds: float
+    blob_refs: frozenset[str] = frozenset()
+    attested_heads: int = 0
+    embedded_heads: int = 0
+    head_every_events: int = 0
 
     @property
     def events_per_second(self) -> float:
@@ -98,6 +108,8 @@ class VerifiableLog:
         self._hashes: list[bytes] = []
         self._frontier = merkle.Frontier()
         self._lock = threading.Lock()
+        # The periodic-head rule `verify` checks (MuseumLedger.save signs by it); 0: none.
+        self.head_every_events = 0
 
     @property
     def public_key_hex(self) -> str:
@@ -105,8 +117,8 @@ class VerifiableLog:
 
     def _refresh(self) -> None:
         last = self._ids[-1] if self._ids else -1
-        for nid, leaf, mac in self.leaves.iterate_after(last):
-            if not self.sealer.check(nid, leaf, mac):
+        for nid, leaf, mac, head_id in self.leaves.iterate_after(last):
+            if not self.sealer.check(nid, leaf, mac, head_id):
                 raise IntegrityViolation(
                     f"leaf of notification {nid} has a bad MAC", len(self._ids)
                 )
@@ -135,6 +147,11 @@ class VerifiableLog:
             timestamp_ms = int(time.time() * 1000)
             signature = self.master.signing_key.sign(head_message(size, timestamp_ms, root_hash))
             head_id = self.heads.add(size, root_hash, timestamp_ms, self.master.key_id, signature)
+            if head_id is None:  # another process signed a larger tree meanwhile: that one covers
+                newer = self.latest_head()
+                if newer is None:
+                    raise IntegrityViolation("the signed tree heads vanished while signing one")
+                return newer
             return SignedTreeHead(
                 size, root_hash, timestamp_ms, self.master.key_id, signature, head_id
             )
@@ -204,20 +221,14 @@ class VerifiableLog:
         """Recompute every leaf from the stored records and every signed head from the leaves.
 
         Raises IntegrityViolation naming the first position that does not match: a changed,
-        removed, inserted or reordered record, a leaf with a bad MAC, or a bad signed head.
+        removed, inserted or reordered record, a leaf with a bad MAC, a bad signed head, a head
+        missing from the sequence or attested by a later leaf, or a head an event embeds that
+        the table does not hold. Collects the blob ids events refer to on the way.
         """
         began = time.perf_counter()
         heads = [SignedTreeHead.from_row(row) for row in self.heads.all()]
-        public_key = self.master.public_key
-        for head in heads:
-            if head.key_id != self.master.key_id:
-                raise IntegrityViolation(
-                    f"tree head {head.head_id} was signed by unknown key {head.key_id}"
-                )
-            try:
-                head.verify(public_key)
-            except ProofError as exc:
-                raise IntegrityViolation(str(exc)) from None
+        check_head_sequence(heads, self.master)
+        by_id = {head.head_id: head for head in heads}
         checkpoints: dict[int, list[SignedTreeHead]] = {}
         for head in heads:
             checkpoints.setdefault(head.tree_size, []).append(head)
@@ -230,6 +241,10 @@ class VerifiableLog:
         leaves = self.leaves.iterate_after()
         position = 0
         check_mac = self.sealer.check
+        attested = 0
+        blob_refs: set[bytes] = set()
+        embedded = 0
+        every, must_cover = self.head_every_events, 0
         for record_id, originator_id, version, topic, state in self.records.iterate_after():
             leaf_row = next(leaves, None)
             try:
@@ -245,8 +260,8 @@ class VerifiableLog:
                     "(forged, or written around the ledger)",
                     position,
                 )
-            nid, leaf, mac = leaf_row
-            if not check_mac(nid, leaf, mac):
+            nid, leaf, mac, head_id = leaf_row
+            if not check_mac(nid, leaf, mac, head_id):
                 raise IntegrityViolation(
                     f"position {position}: the leaf of event {nid} has a bad MAC", position
                 )
@@ -263,6 +278,15 @@ class VerifiableLog:
                     f"v{version}) does not match its sealed leaf (changed or swapped)",
                     position,
                 )
+            if head_id != attested and head_id is not None:  # checked once per new head
+                attested = check_attested(head_id, attested, by_id, position, nid)
+            if every and nid % every == 0:
+                must_cover = position + 1
+            raw = bytes(state)
+            if BLOB_KEY in raw:
+                blob_refs.update(part[:64] for part in raw.split(BLOB_KEY)[1:])
+            if b'"tree_head"' in raw:
+                embedded += check_embedded_heads(raw, by_id, position, nid)
             frontier.append(leaf)
             position += 1
             for head in checkpoints.pop(position, []):
@@ -283,8 +307,23 @@ class VerifiableLog:
                 "events were removed",
                 position,
             )
+        latest = heads[-1] if heads else None
+        if must_cover and (latest is None or latest.tree_size < must_cover):
+            raise IntegrityViolation(
+                f"no signed tree head covers position {must_cover - 1}, whose notification id is "
+                f"a multiple of {every} (a head is signed after each such event): the newest "
+                "heads were deleted, or the writer stopped before signing",
+                must_cover - 1,
+            )
         return VerificationReport(
-            position, len(heads), heads[-1] if heads else None, time.perf_counter() - began
+            position,
+            len(heads),
+            latest,
+            time.perf_counter() - began,
+            frozenset(ref.decode("ascii", "replace") for ref in blob_refs),
+            attested,
+            embedded,
+            every,
         )
 
 

@@ -22,6 +22,9 @@ from ledger.errors import ConfigurationError
 from ledger.merkle import leaf_hash
 
 LEAF_FORMAT = b"failure-museum-leaf/v1"
+# MAC input of leaves that attest a head (migration 0003); older leaves keep the bare formula.
+LEAF_MAC_V2 = b"failure-museum-leaf-mac/v2"
+LATEST_HEAD_SQL = "SELECT COALESCE(MAX(head_id), 0) AS head_id FROM tree_heads"
 
 
 def originator_text(originator_id: UUID | str) -> str:
@@ -73,15 +76,26 @@ class LeafSealer:
     def __init__(self, mac_key: bytes) -> None:
         self._mac_key = mac_key
 
-    def mac(self, notification_id: int, leaf: bytes) -> bytes:
-        return hmac.digest(self._mac_key, struct.pack(">Q", notification_id) + leaf, "sha256")
+    def mac(self, notification_id: int, leaf: bytes, head_id: int | None = None) -> bytes:
+        """HMAC of the leaf; with `head_id` (0003 and later) the attested head is covered too.
 
-    def check(self, notification_id: int, leaf: bytes, mac: bytes) -> bool:
-        return hmac.compare_digest(self.mac(notification_id, leaf), mac)
+        The two inputs differ in prefix and length, so a new leaf whose head column is NULLed
+        fails its MAC instead of passing as an old one.
+        """
+        if head_id is None:
+            message = struct.pack(">Q", notification_id) + leaf
+        else:
+            message = LEAF_MAC_V2 + struct.pack(">QQ", notification_id, head_id) + leaf
+        return hmac.digest(self._mac_key, message, "sha256")
+
+    def check(
+        self, notification_id: int, leaf: bytes, mac: bytes, head_id: int | None = None
+    ) -> bool:
+        return hmac.compare_digest(self.mac(notification_id, leaf, head_id), mac)
 
     def rows(
-        self, ids: Sequence[int], events: Sequence[StoredEvent]
-    ) -> list[tuple[int, bytes, bytes]]:
+        self, ids: Sequence[int], events: Sequence[StoredEvent], head_id: int
+    ) -> list[tuple[int, bytes, bytes, int]]:
         if len(ids) != len(events):
             raise ConfigurationError("the recorder returned a different number of notification ids")
         rows = []
@@ -89,7 +103,7 @@ class LeafSealer:
             leaf = record_leaf(
                 nid, stored.originator_id, stored.originator_version, stored.topic, stored.state
             )
-            rows.append((nid, leaf, self.mac(nid, leaf)))
+            rows.append((nid, leaf, self.mac(nid, leaf, head_id), head_id))
         return rows
 
 
@@ -109,9 +123,12 @@ class SealedSQLiteApplicationRecorder(_SealingMixin, SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        c.execute(LATEST_HEAD_SQL)
+        head_id = int(c.fetchone()[0])
         c.executemany(
-            "INSERT INTO ledger_leaves (notification_id, leaf_hash, mac) VALUES (?, ?, ?)",
-            self._sealer().rows(list(ids or []), stored_events),
+            "INSERT INTO ledger_leaves (notification_id, leaf_hash, mac, head_id) "
+            "VALUES (?, ?, ?, ?)",
+            self._sealer().rows(list(ids or []), stored_events, head_id),
         )
         return ids
 
@@ -157,12 +174,16 @@ class SealedPostgresApplicationRecorder(_SealingMixin, PostgresApplicationRecord
         ids: Sequence[int] | None = super()._fetch_ids_after_insert_events(
             curs, stored_events, **kwargs
         )
+        # Read under the events-table lock, so attested heads never go backwards along the log.
+        curs.execute(LATEST_HEAD_SQL)
+        head_id = int(curs.fetchone()["head_id"])  # eventsourcing's cursors return dict rows
         # Sync at once, inside eventsourcing's try: a rejected leaf then raises IntegrityError
         # here, not a bare "pipeline aborted" from the commit later (seen under load).
         with curs.connection.pipeline() as pipeline:
             curs.executemany(
-                "INSERT INTO ledger_leaves (notification_id, leaf_hash, mac) VALUES (%s, %s, %s)",
-                self._sealer().rows(list(ids or []), stored_events),
+                "INSERT INTO ledger_leaves (notification_id, leaf_hash, mac, head_id) "
+                "VALUES (%s, %s, %s, %s)",
+                self._sealer().rows(list(ids or []), stored_events, head_id),
             )
             pipeline.sync()
         return ids

@@ -92,25 +92,32 @@ class KeyVault:
         return bool(deleted)
 
 
+# notification id, leaf hash, MAC, attested head id (None: a leaf written before migration 0003)
+Leaf = tuple[int, bytes, bytes, int | None]
+
+
 class LeafTable:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def after(self, notification_id: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+    def after(self, notification_id: int, limit: int) -> list[Leaf]:
         with self.engine.connect() as c:
             rows = c.execute(
                 sa.select(
-                    ledger_leaves.c.notification_id, ledger_leaves.c.leaf_hash, ledger_leaves.c.mac
+                    ledger_leaves.c.notification_id,
+                    ledger_leaves.c.leaf_hash,
+                    ledger_leaves.c.mac,
+                    ledger_leaves.c.head_id,
                 )
                 .where(ledger_leaves.c.notification_id > notification_id)
                 .order_by(ledger_leaves.c.notification_id)
                 .limit(limit)
             ).all()
-        return [(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+        return [
+            (int(r[0]), bytes(r[1]), bytes(r[2]), None if r[3] is None else int(r[3])) for r in rows
+        ]
 
-    def iterate_after(
-        self, last: int = -1, batch: int = 20_000
-    ) -> Iterator[tuple[int, bytes, bytes]]:
+    def iterate_after(self, last: int = -1, batch: int = 20_000) -> Iterator[Leaf]:
         while rows := self.after(last, batch):
             yield from rows
             last = rows[-1][0]
@@ -122,8 +129,17 @@ class HeadTable:
 
     def add(
         self, tree_size: int, root_hash: bytes, timestamp_ms: int, key_id: str, signature: bytes
-    ) -> int:
+    ) -> int | None:
+        """Append a head; None (nothing written) when a larger one was stored meanwhile.
+
+        Heads therefore never shrink along their sequence, which `verify` relies on.
+        """
         with self.engine.begin() as c:
+            if self.engine.dialect.name != "sqlite":
+                c.exec_driver_sql("LOCK TABLE tree_heads IN SHARE ROW EXCLUSIVE MODE")
+            largest = c.execute(sa.select(sa.func.max(tree_heads.c.tree_size))).scalar()
+            if largest is not None and int(largest) > tree_size:
+                return None
             result = c.execute(
                 tree_heads.insert().values(
                     tree_size=tree_size,

@@ -13,6 +13,8 @@ ledger_leaves = Table(
     Column("notification_id", BigInteger, primary_key=True, autoincrement=False),
     Column("leaf_hash", LargeBinary, nullable=False),
     Column("mac", LargeBinary, nullable=False),
+    # The latest signed head when the event was written (0: none yet; NULL: before 0003).
+    Column("head_id", BigInteger, nullable=True),
 )
 
 # Ed25519-signed tree heads over the leaves, oldest first.

@@ -139,7 +139,7 @@ class PostingsProjection:
             ).scalar_one()
         return int(value)
 
-    def _source(self, originator_id: UUID) -> dict[str, Any]:
+    def source_of(self, originator_id: UUID) -> dict[str, Any]:
         """Currency and generation of the report or payout a later event refers to (cached)."""
         known = self._context.get(originator_id)
         if known is None:
@@ -165,7 +165,7 @@ class PostingsProjection:
             rows: list[dict[str, Any]] = []
             for notification in page:
                 domain_event = self.ledger.mapper.to_domain_event(notification)
-                rows += rows_of(notification.id, domain_event, self._source)  # type: ignore[arg-type]
+                rows += rows_of(notification.id, domain_event, self.source_of)  # type: ignore[arg-type]
             try:
                 with self.engine.begin() as c:
                     moved = c.execute(
@@ -235,6 +235,7 @@ class PostingsProjection:
         """Every posting of the account in [start, end), in ledger order."""
         columns = [
             postings_table.c.notification_id,
+            postings_table.c.line,
             postings_table.c.txn_kind,
             postings_table.c.kind,
             postings_table.c.currency,

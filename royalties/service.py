@@ -24,6 +24,7 @@ from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.validation import key as _key
 from ledger.validation import text
 from ledger.vocabulary import Purpose
+from royalties.audit import check_statement, checked_balances
 from royalties.currency import check_amount, currency_code
 from royalties.domain import Payout, PayoutDesk, RevenueReport
 from royalties.projection import PostingsProjection, epoch_ms
@@ -224,7 +225,7 @@ class RoyaltyService:
         payouts: list[Payout] = []
         held: list[dict[str, Any]] = []
         thresholds: dict[str, int] = {}
-        for row in self.projection.balances():
+        for row in checked_balances(self.projection, ARTIST_PREFIX):
             if not row["account"].startswith(ARTIST_PREFIX):
                 continue
             currency, balance = row["currency"], row["balance"]
@@ -275,10 +276,11 @@ class RoyaltyService:
             desk = self.ledger.find(PayoutDesk.DESK_ID, PayoutDesk) or PayoutDesk()
             if key not in desk.releases:
                 self.projection.catch_up()  # afresh on each try: a lost race moved balances
+                account = artist_account(str(artist_id))
                 balance = sum(
                     r["balance"]
-                    for r in self.projection.balances([artist_account(str(artist_id))])
-                    if r["currency"] == code
+                    for r in checked_balances(self.projection, account)
+                    if r["account"] == account and r["currency"] == code
                 )
                 if balance <= 0:
                     raise InvalidInput(f"artist {artist_id} holds no {code} balance to release")
@@ -315,6 +317,15 @@ class RoyaltyService:
         self.projection.catch_up()
         account = artist_account(str(artist_id))
         start_ms, end_ms = epoch_ms(start), epoch_ms(end)
+        opening, lines = check_statement(
+            self.projection,
+            account,
+            (start_ms, end_ms),
+            lambda: (
+                self.projection.opening(account, start_ms),
+                self.projection.lines(account, start_ms, end_ms),
+            ),
+        )
         return build_statement(
             artist={
                 "artist_id": str(artist_id),
@@ -324,6 +335,6 @@ class RoyaltyService:
             },
             start=start,
             end=end,
-            opening=self.projection.opening(account, start_ms),
-            lines=self.projection.lines(account, start_ms, end_ms),
+            opening=opening,
+            lines=lines,
         )

@@ -1,0 +1,212 @@
+"""What `museum ledger verify` checks beyond the log itself: blobs, the key vault, outside proofs.
+
+The log's own audit (`VerifiableLog.verify`) proves the events; these checks prove that what the
+events point at still agrees with them: every blob its content address, every missing artist
+key a recorded shredding, and every receipt, signed head or erasure certificate handed out
+earlier a prefix of today's log (so a truncated tail is caught by anyone holding one).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from ledger import merkle
+from ledger.application import MuseumLedger
+from ledger.domain.artist import Artist
+from ledger.errors import FileProblem, IntegrityViolation, ProofError
+from ledger.log import SignedTreeHead
+from ledger.receipt import verify_receipt
+from ledger.sealing import record_leaf
+from ledger.tables import artist_keys
+
+REGISTERED: type = Artist.ArtistRegistered
+SHREDDED: type = getattr(Artist, "KeyShredded")  # noqa: B009 - made by @event, not declared
+
+
+@dataclass(frozen=True)
+class BlobAudit:
+    stored: int  # files re-hashed against their names
+    referenced: int  # distinct blob ids the events name (all present and intact)
+
+
+@dataclass(frozen=True)
+class KeyAudit:
+    artists: int  # registered artists
+    keys: int  # wrapped keys in the vault, each for a live artist
+    shredded: int  # artists whose key shredding is recorded (and whose key is gone)
+
+
+def audit_blobs(ledger: MuseumLedger, referenced: Iterable[str]) -> BlobAudit:
+    """Re-hash every stored blob; every blob an event names must exist (erasure removes none)."""
+    present: set[str] = set()
+    for path in sorted(ledger.blobs.paths()):
+        if path.name.startswith("."):
+            continue  # an interrupted put's temporary file, never referenced
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != path.name or path.parent.name != path.name[:2]:
+            raise IntegrityViolation(
+                f"blob {path.name} does not match its content address (its bytes were changed)"
+            )
+        present.add(path.name)
+    wanted = set(referenced)
+    missing = sorted(wanted - present)
+    if missing:
+        raise IntegrityViolation(
+            f"blob {missing[0]} is named by an event but missing from the blob store"
+            + (f" ({len(missing)} missing in all)" if len(missing) > 1 else "")
+        )
+    return BlobAudit(len(present), len(wanted))
+
+
+def audit_keys(ledger: MuseumLedger) -> KeyAudit:
+    """A wrapped key for every artist exactly while no `KeyShredded` is recorded for them."""
+    artists = set(ledger.ids_with_topic(REGISTERED))
+    shredded = set(ledger.ids_with_topic(SHREDDED))
+    with ledger.engine.connect() as c:
+        vault = {UUID(row[0]) for row in c.execute(sa.select(artist_keys.c.artist_id))}
+    for artist_id in sorted(artists - shredded - vault):
+        raise IntegrityViolation(
+            f"artist {artist_id} has no data key in the vault, but no KeyShredded event is "
+            "recorded for them: the key was removed outside an erasure"
+        )
+    for artist_id in sorted(shredded & vault):
+        raise IntegrityViolation(
+            f"artist {artist_id} has a data key in the vault although its shredding is "
+            "recorded: a shredded key came back"
+        )
+    return KeyAudit(len(artists), len(vault & artists), len(shredded))
+
+
+def load_proof(path: Path) -> dict[str, Any]:
+    """A receipt, signed head or erasure certificate (or erasure status) as JSON."""
+    try:
+        document = json.loads(path.read_text())
+    except OSError as exc:
+        raise FileProblem(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise FileProblem(f"{path} is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise FileProblem(f"{path} holds no receipt, head or certificate (not a JSON object)")
+    return document
+
+
+def _head_of(document: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    if "event" in document and "inclusion" in document:
+        return "receipt", document["head"]
+    if isinstance(document.get("certificate"), dict):
+        document = document["certificate"]
+    if isinstance(document.get("tree_head"), dict):
+        return "certificate", document["tree_head"]
+    if "tree_size" in document and "root_hash" in document:
+        return "head", document
+    raise FileProblem("not a receipt, a signed tree head or an erasure certificate")
+
+
+def stored_leaves(ledger: MuseumLedger) -> list[bytes]:
+    """The leaf hashes as stored now (not the log's in-process cache, which only grows)."""
+    return [leaf for _, leaf, _, _ in ledger.integrity.leaves.iterate_after()]
+
+
+def check_against(
+    ledger: MuseumLedger, document: Mapping[str, Any], leaves: list[bytes] | None = None
+) -> dict[str, Any]:
+    """The proof verifies under the museum's key, and today's log still extends what it proves.
+
+    `leaves` are the stored leaf hashes, already checked by `verify` (read afresh if omitted).
+    """
+    kind, fields = _head_of(document)
+    public_key = ledger.integrity.public_key_hex
+    if kind == "receipt":
+        verify_receipt(document, public_key)
+    try:
+        head = SignedTreeHead(
+            int(fields["tree_size"]),
+            bytes.fromhex(fields["root_hash"]),
+            int(fields["timestamp_ms"]),
+            str(fields.get("key_id", "")),
+            bytes.fromhex(fields["signature"]),
+            fields.get("head_id"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProofError(f"malformed {kind}: {exc}") from None
+    head.verify(ledger.master.public_key)
+    leaves = stored_leaves(ledger) if leaves is None else leaves
+    size = len(leaves)
+    if size < head.tree_size:
+        raise IntegrityViolation(
+            f"the log has {size} events but the {kind} proves {head.tree_size}: "
+            "events were removed",
+            size,
+        )
+    if merkle.root(leaves[: head.tree_size]) != head.root_hash:
+        raise IntegrityViolation(
+            f"the log's first {head.tree_size} events no longer have the root the {kind} "
+            "proves: events were changed or replaced",
+            head.tree_size - 1,
+        )
+    if kind == "receipt":
+        event, index = document["event"], int(document["inclusion"]["leaf_index"])
+        leaf = record_leaf(
+            int(event["notification_id"]),
+            str(event["originator_id"]),
+            int(event["originator_version"]),
+            str(event["topic"]),
+            base64.b64decode(event["state"]),
+        )
+        if not 0 <= index < size or leaves[index] != leaf:
+            raise IntegrityViolation(
+                f"event {event['notification_id']} of the receipt is no longer at position "
+                f"{index} with the same bytes",
+                index,
+            )
+    return {"kind": kind, "tree_size": head.tree_size, "root_hash": head.root_hash.hex()}
+
+
+def full_audit(
+    ledger: MuseumLedger, against: Iterable[Path] = (), projections: bool = False
+) -> dict[str, Any]:
+    """Everything `museum ledger verify` checks, as its JSON figures; the first failure raises."""
+    report = ledger.integrity.verify()
+    blobs = audit_blobs(ledger, report.blob_refs)
+    keys = audit_keys(ledger)
+    proofs = [{"file": str(path)} | check_against(ledger, load_proof(path)) for path in against]
+    figures: dict[str, Any] = {
+        "ok": True,
+        "events": report.events,
+        "signed_heads_checked": report.heads,
+        "seconds": round(report.seconds, 4),
+        "events_per_second": round(report.events_per_second),
+        "latest_head": report.latest_head.as_dict() if report.latest_head else None,
+        "leaves_attesting_a_head": report.attested_heads,
+        "quoted_heads_checked": report.embedded_heads,
+        "head_rule": (
+            f"a signed head after every event whose notification id is a multiple of "
+            f"{report.head_every_events}"
+            if report.head_every_events
+            else "none (head_every_events is 0)"
+        ),
+        "blobs_checked": blobs.stored,
+        "blobs_referenced": blobs.referenced,
+        "artists": keys.artists,
+        "keys_present": keys.keys,
+        "keys_shredded": keys.shredded,
+        "against": proofs,
+    }
+    if projections:
+        from royalties.audit import compare
+        from royalties.projection import PostingsProjection
+
+        figures["projections"] = {"royalty_postings": compare(PostingsProjection(ledger))}
+    return figures
