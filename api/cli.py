@@ -111,8 +111,11 @@ def ledger_verify(
 ) -> None:
     """Recompute every leaf, head, blob and key from the store; non-zero exit names the first fault."""
     from ledger.audit import full_audit
+    from royalties.audit import compare
+    from royalties.projection import PostingsProjection
 
-    figures = full_audit(_open(), against or [], projections)
+    read_models = {"royalty_postings": lambda museum: compare(PostingsProjection(museum))}
+    figures = full_audit(_open(), against or [], read_models if projections else None)
     if as_json:
         print(json.dumps(figures))
         return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,9 +175,14 @@ def check_against(
 
 
 def full_audit(
-    ledger: MuseumLedger, against: Iterable[Path] = (), projections: bool = False
+    ledger: MuseumLedger,
+    against: Iterable[Path] = (),
+    read_models: Mapping[str, Callable[[MuseumLedger], dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Everything `museum ledger verify` checks, as its JSON figures; the first failure raises."""
+    """Everything `museum ledger verify` checks, as its JSON figures; the first failure raises.
+
+    `read_models` compare each projection with a rebuild (given by the caller: the read models
+    belong to the packages above the ledger, such as `royalties.audit.compare`)."""
     report = ledger.integrity.verify()
     blobs = audit_blobs(ledger, report.blob_refs)
     keys = audit_keys(ledger)
@@ -204,9 +209,6 @@ def full_audit(
         "keys_shredded": keys.shredded,
         "against": proofs,
     }
-    if projections:
-        from royalties.audit import compare
-        from royalties.projection import PostingsProjection
-
-        figures["projections"] = {"royalty_postings": compare(PostingsProjection(ledger))}
+    if read_models is not None:
+        figures["projections"] = {name: check(ledger) for name, check in read_models.items()}
     return figures

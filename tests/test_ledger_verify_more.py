@@ -24,6 +24,7 @@ from ledger.errors import IntegrityViolation, ProofError
 from ledger.runtime import open_ledger
 from ledger.settings import Settings
 from royalties.audit import compare
+from royalties.projection import PostingsProjection
 from royalties.split import artist_account
 
 
@@ -39,7 +40,9 @@ def test_clean_ledger_passes_every_check(ledger: MuseumLedger) -> None:
     forged = status["certificate"]["tree_head"] | {"timestamp_ms": 1}
     with pytest.raises(ProofError, match="bad signature"):
         check_against(ledger, forged)
-    figures = full_audit(ledger, projections=True)
+    figures = full_audit(
+        ledger, read_models={"royalty_postings": lambda m: compare(PostingsProjection(m))}
+    )
     assert figures["events"] == ledger.integrity.size()
     assert figures["blobs_checked"] == figures["blobs_referenced"] == 5  # 3 + 2 stages
     assert (figures["artists"], figures["keys_present"], figures["keys_shredded"]) == (2, 1, 1)
