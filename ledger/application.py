@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.persistence import IntegrityError, Recording
@@ -49,9 +50,19 @@ from ledger.sealing import (
 from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
 from ledger.topics import stored_topics
 from ledger.validation import slug, text
+from ledger.views import (
+    ERASED_DONOR,
+    ArtistIdentityRead,
+    ArtistRead,
+    ConsentChangeRead,
+    DonationRead,
+    ErasureRead,
+    artist_read,
+    donation_read,
+    erasure_read,
+)
 from ledger.vocabulary import Purpose, parse
 
-ERASED_DONOR = "erased donor"
 AggregateT = TypeVar("AggregateT", bound=Aggregate)
 T = TypeVar("T")
 MAX_LABEL_TEXT = 2000
@@ -207,34 +218,20 @@ class MuseumLedger(Application[UUID]):
 
         self.retry(grant, f"artist {artist_id}")
 
-    def artist_view(self, artist_id: UUID) -> dict[str, Any]:
+    def artist_view(self, artist_id: UUID) -> ArtistRead:
         """What may be shown publicly: pseudonym, or "erased donor" once the key is gone."""
         artist = self.get_artist(artist_id)
         try:
             pseudonym = self.data_key(artist_id).unseal_text(artist.pseudonym_sealed, "pseudonym")
         except KeyShredded:
             pseudonym = ERASED_DONOR
-        return {
-            "artist_id": str(artist_id),
-            "pseudonym": pseudonym,
-            "anonymous": artist.anonymous,
-            "founding": artist.founding,
-            "founding_number": artist.founding_number,
-            "donations": [str(d) for d in artist.donation_ids],
-            "erased": artist.erased,
-            "erasure_deadline": artist.erasure_deadline.isoformat()
-            if artist.erasure_deadline
-            else None,
-            "erasure_completed": artist.erasure_certificate is not None,
-        }
+        return artist_read(artist_id, artist, pseudonym)
 
-    def identity(self, artist_id: UUID) -> dict[str, str]:
+    def identity(self, artist_id: UUID) -> ArtistIdentityRead:
         """Legal name and contact, for payouts and compliance only."""
         artist = self.get_artist(artist_id)
-        result: dict[str, str] = json.loads(
-            self.data_key(artist_id).unseal_text(artist.identity_sealed, "identity")
-        )
-        return result
+        sealed = self.data_key(artist_id).unseal_text(artist.identity_sealed, "identity")
+        return msgspec.json.decode(sealed, type=ArtistIdentityRead)
 
     def artist_ids(self) -> list[UUID]:
         return self.ids_with_topic(Artist.ArtistRegistered)
@@ -361,44 +358,13 @@ class MuseumLedger(Application[UUID]):
     def get_donation(self, donation_id: UUID) -> Donation:
         return self.get_aggregate(donation_id, Donation, "donation")
 
-    def donation_view(self, donation_id: UUID) -> dict[str, Any]:
+    def donation_view(self, donation_id: UUID) -> DonationRead:
         donation = self.get_donation(donation_id)
         try:
             key: DataKey | None = self.data_key(donation.artist_id)
         except KeyShredded:
             key = None
-        label: dict[str, Any] = {"failure_type": donation.failure_type, "emotion": donation.emotion}
-        if key is not None:
-            label |= json.loads(
-                key.unseal_text(donation.label_sealed, f"donation/{donation_id}/label")
-            )
-        stages = []
-        for stage in donation.stages:
-            context = f"donation/{donation_id}/stage/{stage.index}/caption"
-            stages.append(
-                {
-                    "index": stage.index,
-                    "role": stage.role,
-                    "created_at": stage.created_at,
-                    "media_type": stage.media_type,
-                    "width": stage.width,
-                    "height": stage.height,
-                    "blob_id": stage.blob_id,
-                    "caption": None
-                    if key is None
-                    else key.unseal_text(stage.caption_sealed, context),
-                }
-            )
-        return {
-            "donation_id": str(donation_id),
-            "artist_id": str(donation.artist_id),
-            "label": label,
-            "tags": donation.tags,
-            "stages": stages,
-            "consents": sorted(donation.consents),
-            "withdrawn": donation.withdrawn,
-            "erased": key is None,
-        }
+        return donation_read(donation_id, donation, key)
 
     def stage_image(self, donation_id: UUID, index: int) -> bytes:
         donation = self.get_donation(donation_id)
@@ -437,9 +403,9 @@ class MuseumLedger(Application[UUID]):
         moment = datetime.now(UTC) if at is None else _aware(at, "the time asked about")
         return consent_at(self._domain_events(donation_id), purpose, moment)
 
-    def consent_trail(self, donation_id: UUID) -> list[dict[str, Any]]:
+    def consent_trail(self, donation_id: UUID) -> list[ConsentChangeRead]:
         self.get_donation(donation_id)
-        return consent_trail(self._domain_events(donation_id))
+        return [ConsentChangeRead(**c) for c in consent_trail(self._domain_events(donation_id))]
 
     # --- feedback ---------------------------------------------------------------------------
 
@@ -466,7 +432,7 @@ class MuseumLedger(Application[UUID]):
 
     def erase_artist(
         self, artist_id: UUID, reason: str, *, dependent_runs: Iterable[str] = ()
-    ) -> dict[str, Any]:
+    ) -> ErasureRead:
         """Withdraw, revoke, shred the key; complete now unless models still depend on the items.
 
         Safe to repeat: each step is skipped once done, so an interrupted erasure is resumed, and
@@ -499,7 +465,7 @@ class MuseumLedger(Application[UUID]):
             return self.complete_erasure(artist_id, retraining_runs=[])
         return self.erasure_status(artist_id)
 
-    def complete_erasure(self, artist_id: UUID, retraining_runs: list[str]) -> dict[str, Any]:
+    def complete_erasure(self, artist_id: UUID, retraining_runs: list[str]) -> ErasureRead:
         def complete() -> None:
             artist = self.get_artist(artist_id)
             head = self.integrity.sign_head()
@@ -522,18 +488,8 @@ class MuseumLedger(Application[UUID]):
         self.retry(complete, f"artist {artist_id}")
         return self.erasure_status(artist_id)
 
-    def erasure_status(self, artist_id: UUID) -> dict[str, Any]:
-        artist = self.get_artist(artist_id)
-        return {
-            "artist_id": str(artist_id),
-            "requested_at": artist.erasure_requested_at.isoformat()
-            if artist.erasure_requested_at
-            else None,
-            "deadline": artist.erasure_deadline.isoformat() if artist.erasure_deadline else None,
-            "key_shredded": artist.key_shredded,
-            "completed": artist.erasure_certificate is not None,
-            "certificate": artist.erasure_certificate,
-        }
+    def erasure_status(self, artist_id: UUID) -> ErasureRead:
+        return erasure_read(artist_id, self.get_artist(artist_id))
 
     # --- helpers ----------------------------------------------------------------------------
 

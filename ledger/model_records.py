@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from eventsourcing.domain import DomainEvent
 
 from ledger.application import MuseumLedger
@@ -20,6 +21,7 @@ from ledger.domain.donation import consent_at
 from ledger.domain.model import Generation, ModelRegistry, TrainingRun
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.validation import key
+from ledger.views import ErasureRead
 from ledger.vocabulary import Emotion, Purpose, StageRole, parse
 
 FEEDBACK_WEIGHT_STEP = 0.5
@@ -306,11 +308,12 @@ class ModelRecords:
             and any(item["artist_id"] == wanted for item in run.items)
         ]
 
-    def erase_artist(self, artist_id: UUID, reason: str) -> dict[str, Any]:
+    def erase_artist(self, artist_id: UUID, reason: str) -> ErasureRead:
         """Erase, and keep the erasure open until every model version that used them is retrained."""
         versions = [str(v) for v in self.versions_using(artist_id)]
         status = self.ledger.erase_artist(artist_id, reason, dependent_runs=versions)
-        return status | {"awaiting_retraining_of": [] if status["completed"] else versions}
+        awaiting = [] if status.completed else versions
+        return msgspec.structs.replace(status, awaiting_retraining_of=awaiting)
 
     # --- generations ------------------------------------------------------------------------
 

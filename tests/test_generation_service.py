@@ -121,8 +121,8 @@ def test_erasure_during_a_run_fails_it_and_erasure_waits_for_dependent_versions(
     records = ModelRecords(ledger)
     run = train_run(ledger, job_id="v1", steps=STEPS)
     status = records.erase_artist(artists[0], "withdrawn")
-    assert status["completed"] is False
-    assert status["awaiting_retraining_of"] == [str(run.id)]
+    assert status.completed is False
+    assert status.awaiting_retraining_of == [str(run.id)]
     assert records.versions_using(artists[1]) == [run.id]
     # A run that snapshotted before the key was shredded fails when it meets the erased item.
     model_config, train_config = run_config("tiny", steps=STEPS)
