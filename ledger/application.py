@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from ledger.domain import (
     FoundingRoll,
     Generation,
     PseudonymClaim,
-    Stage,
 )
 from ledger.domain.artist import FOUNDING_SEATS
 from ledger.domain.donation import consent_at, consent_trail
@@ -39,9 +37,9 @@ from ledger.errors import (
     KeyShredded,
     NotFound,
 )
-from ledger.images import inspect_image
+from ledger.intake import MAX_LABEL_TEXT, aware, seal_donation
 from ledger.log import VerifiableLog
-from ledger.schemas import ArtistCreate, DonationCreate, DonationTags, MuseumLabel
+from ledger.schemas import ArtistCreate, DonationCreate
 from ledger.sealing import (
     LeafSealer,
     SealedPostgresApplicationRecorder,
@@ -49,7 +47,7 @@ from ledger.sealing import (
 )
 from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
 from ledger.topics import stored_topics
-from ledger.validation import slug, text
+from ledger.validation import text
 from ledger.views import (
     ERASED_DONOR,
     ArtistIdentityRead,
@@ -65,30 +63,12 @@ from ledger.vocabulary import Purpose, parse
 
 AggregateT = TypeVar("AggregateT", bound=Aggregate)
 T = TypeVar("T")
-MAX_LABEL_TEXT = 2000
-MAX_CAPTION = 1000
 
 
 @dataclass(frozen=True)
 class DonationResult:
     donation_id: UUID
     receipt: dict[str, Any]
-
-
-def _aware(moment: datetime, what: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidInput(f"{what} must carry a time zone (e.g. 2024-05-01T10:00:00+00:00)")
-    return moment.astimezone(UTC)
-
-
-def _tags(tags: DonationTags) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for name in ("culture", "region", "genre"):
-        values = list(getattr(tags, name))
-        if len(values) > 8:
-            raise InvalidInput(f"at most 8 {name} tags")
-        out[name] = sorted({slug(value, f"{name} tag") for value in values})
-    return out
 
 
 class MuseumLedger(Application[UUID]):
@@ -257,60 +237,18 @@ class MuseumLedger(Application[UUID]):
         artist.check_active()
         key = self.data_key(request.artist_id)
         donation_id = uuid4()
-        label = self._seal_label(key, donation_id, request.label)
-        sealed_images: list[bytes] = []
-        stages: list[Stage] = []
-        for index, stage in enumerate(request.stages):
-            facts = inspect_image(stage.image, f"image of stage {index}")
-            context = f"donation/{donation_id}/stage/{index}"
-            sealed = key.seal_bytes(stage.image, context + "/image")
-            sealed_images.append(sealed)
-            stages.append(
-                Stage(
-                    index=index,
-                    role=stage.role,
-                    created_at=_aware(stage.created_at, f"time of stage {index}").isoformat(),
-                    blob_id=hashlib.sha256(sealed).hexdigest(),
-                    fingerprint=key.fingerprint(stage.image),
-                    media_type=facts.media_type,
-                    width=facts.width,
-                    height=facts.height,
-                    byte_size=facts.byte_size,
-                    caption_sealed=key.seal_text(
-                        text(
-                            stage.caption,
-                            f"caption of stage {index}",
-                            limit=MAX_CAPTION,
-                            required=False,
-                        ),
-                        context + "/caption",
-                    ),
-                )
-            )
-        tags = _tags(request.tags)
-        attestation = (
-            None
-            if request.attestation is None
-            else {
-                "affirmed": request.attestation.affirmed,
-                "statement_sha256": hashlib.sha256(
-                    text(
-                        request.attestation.statement, "rights statement", limit=MAX_LABEL_TEXT
-                    ).encode()
-                ).hexdigest(),
-            }
-        )
+        sealed = seal_donation(key, donation_id, request)
 
         def make() -> Donation:
             return Donation.make(
                 donation_id=donation_id,
                 artist_id=request.artist_id,
-                stages=stages,
-                label_sealed=label,
+                stages=sealed.stages,
+                label_sealed=sealed.label,
                 failure_type=request.label.failure_type,
                 emotion=request.label.emotion,
-                tags=tags,
-                attestation=attestation,
+                tags=sealed.tags,
+                attestation=sealed.attestation,
                 consents=request.consents,
             )
 
@@ -322,7 +260,7 @@ class MuseumLedger(Application[UUID]):
             owner.add_donation(donation_id)
             return self.save(made, owner)
 
-        created = [blob_id for blob_id, new in map(self.blobs.put, sealed_images) if new]
+        created = [blob_id for blob_id, new in map(self.blobs.put, sealed.images) if new]
         try:
             recordings = self.retry(record, f"artist {request.artist_id}")
         except BaseException:
@@ -332,21 +270,6 @@ class MuseumLedger(Application[UUID]):
         return DonationResult(
             donation_id, self.integrity.receipt(self._notification_id(recordings, donation_id))
         )
-
-    def _seal_label(self, key: DataKey, donation_id: UUID, label: MuseumLabel) -> str:
-        fields = {
-            "title": text(label.title, "title", limit=200),
-            "creative_intent": text(label.creative_intent, "creative intent", limit=MAX_LABEL_TEXT),
-            "failure_detail": text(
-                label.failure_detail, "failure detail", limit=MAX_LABEL_TEXT, required=False
-            ),
-            "era": text(label.era, "era", limit=200, required=False),
-            "social_context": text(
-                label.social_context, "social context", limit=MAX_LABEL_TEXT, required=False
-            ),
-            "failure_note": text(label.failure_note, "failure note", limit=MAX_LABEL_TEXT),
-        }
-        return key.seal_text(json.dumps(fields), f"donation/{donation_id}/label")
 
     @staticmethod
     def _notification_id(recordings: Iterable[Recording[UUID]], originator_id: UUID) -> int:
@@ -400,7 +323,7 @@ class MuseumLedger(Application[UUID]):
         """Did `purpose` consent hold for the donation at `at` (now if omitted)? Answered from events."""
         purpose = parse(Purpose, purpose, "consent purpose")
         self.get_donation(donation_id)
-        moment = datetime.now(UTC) if at is None else _aware(at, "the time asked about")
+        moment = datetime.now(UTC) if at is None else aware(at, "the time asked about")
         return consent_at(self._domain_events(donation_id), purpose, moment)
 
     def consent_trail(self, donation_id: UUID) -> list[ConsentChangeRead]:

@@ -672,9 +672,7 @@ def test_consent_at_past_times_and_trail(ledger: MuseumLedger) -> None:
     # a change counts from the very moment it was recorded (inclusive), not a microsecond before
     for entry in trail[2:]:
         at = datetime.fromisoformat(entry.at)
-        assert ledger.consent_at(donation_id, entry.purpose, at=at) is (
-            entry.change == "granted"
-        )
+        assert ledger.consent_at(donation_id, entry.purpose, at=at) is (entry.change == "granted")
         before_change = ledger.consent_at(
             donation_id, entry.purpose, at=at - timedelta(microseconds=1)
         )
