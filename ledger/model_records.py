@@ -20,6 +20,7 @@ from ledger.domain import Donation, Feedback
 from ledger.domain.donation import consent_at
 from ledger.domain.model import Generation, ModelRegistry, TrainingRun
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.model_views import ItemConsentRead
 from ledger.validation import key
 from ledger.views import ErasureRead
 from ledger.vocabulary import Emotion, Purpose, StageRole, parse
@@ -281,11 +282,11 @@ class ModelRecords:
             raise InvalidInput(f"run {version} is {run.state}, not a usable model version")
         return run
 
-    def audit_run(self, run_id: UUID) -> list[dict[str, Any]]:
+    def audit_run(self, run_id: UUID) -> list[ItemConsentRead]:
         """For compliance: did every item of the run have `train` consent when the run started?"""
         run = self.get_run(run_id)
         started = run.created_on
-        findings = []
+        findings: list[ItemConsentRead] = []
         for item in run.items:
             donation_id = UUID(item["donation_id"])
             held = consent_at(
@@ -293,7 +294,7 @@ class ModelRecords:
                 Purpose.TRAIN,
                 started,
             )
-            findings.append({"item_id": item["item_id"], "train_consent_at_start": held})
+            findings.append(ItemConsentRead(item_id=item["item_id"], train_consent_at_start=held))
         return findings
 
     # --- erasure ----------------------------------------------------------------------------

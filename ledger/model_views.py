@@ -11,6 +11,13 @@ from typing import Any
 from ledger.views import View
 
 
+class ItemConsentRead(View, frozen=True, kw_only=True):
+    """For compliance: whether a run's item had `train` consent when the run started."""
+
+    item_id: str
+    train_consent_at_start: bool
+
+
 class ScoredItemRead(View, frozen=True, kw_only=True):
     """One of the top-k training items and its raw score."""
 

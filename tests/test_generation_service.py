@@ -28,7 +28,7 @@ def test_training_uses_only_consented_items_and_becomes_the_deployed_version(
     assert run.state == "completed"
     assert set(run.item_ids()) == consented
     assert records.model_version().id == run.id
-    assert all(f["train_consent_at_start"] for f in records.audit_run(run.id))
+    assert all(f.train_consent_at_start for f in records.audit_run(run.id))
     assert {c["shard"] for c in run.final_checkpoints()} == {0, 1}
     for shard in (0, 1):
         losses = [entry["loss"] for entry in run.losses if entry["shard"] == shard]
