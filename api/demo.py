@@ -294,7 +294,7 @@ def run_demo(
             json.dumps(head.as_dict() | {"public_key": museum.integrity.public_key_hex})
         )
         console.print(
-            f"receipt of the first donation (event {receipt['event']['notification_id']}) "
+            f"receipt of the first donation (event {receipt.event.notification_id}) "
             "verified offline against that key"
         )
     finally:

@@ -55,6 +55,7 @@ from ledger.views import (
     ConsentChangeRead,
     DonationRead,
     ErasureRead,
+    ReceiptRead,
     artist_read,
     donation_read,
     erasure_read,
@@ -68,7 +69,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class DonationResult:
     donation_id: UUID
-    receipt: dict[str, Any]
+    receipt: ReceiptRead
 
 
 class MuseumLedger(Application[UUID]):

@@ -178,3 +178,57 @@ def erasure_read(artist_id: UUID, artist: Artist) -> ErasureRead:
         completed=artist.erasure_certificate is not None,
         certificate=artist.erasure_certificate,
     )
+
+
+# --- the verifiable log --------------------------------------------------------------------
+# A receipt is handed to outsiders and checked offline (`ledger.receipt`): these fields, in this
+# order, are its JSON format, the same as before the views existed.
+
+
+class EventRead(View, frozen=True, kw_only=True):
+    """A stored event exactly as it was hashed into its leaf (state as base64)."""
+
+    notification_id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: str
+
+
+class InclusionRead(View, frozen=True, kw_only=True):
+    """The audit path from a leaf up to the root of a tree of `tree_size` leaves."""
+
+    leaf_index: int
+    tree_size: int
+    path: list[str]
+
+
+class HeadRead(View, frozen=True, kw_only=True):
+    """A signed tree head (`SignedTreeHead.as_dict`)."""
+
+    head_id: int | None
+    tree_size: int
+    root_hash: str
+    timestamp_ms: int
+    timestamp: str
+    key_id: str
+    signature: str
+
+
+class ReceiptRead(View, frozen=True, kw_only=True):
+    """Proof that an event is in the log: its bytes, inclusion path and a signed head."""
+
+    event: EventRead
+    inclusion: InclusionRead
+    head: HeadRead
+    public_key: str
+
+
+class ConsistencyRead(View, frozen=True, kw_only=True):
+    """Proof that the log of `new_size` leaves extends the one of `old_size` leaves."""
+
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    path: list[str]

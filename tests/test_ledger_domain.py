@@ -193,8 +193,8 @@ def test_donation_receipt_verifies_offline(ledger: MuseumLedger) -> None:
     result = ledger.donate(donation(artist_id))
     receipt = result.receipt
     verify_receipt(receipt, ledger.integrity.public_key_hex)
-    assert receipt["event"]["originator_id"] == result.donation_id.hex
-    assert receipt["event"]["topic"].endswith("Donation.DonationMade")
+    assert receipt.event.originator_id == result.donation_id.hex
+    assert receipt.event.topic.endswith("Donation.DonationMade")
     assert ledger.artist_view(artist_id).donations == [str(result.donation_id)]
 
     wrong_key = bytes(32).hex()
@@ -202,7 +202,8 @@ def test_donation_receipt_verifies_offline(ledger: MuseumLedger) -> None:
         verify_receipt(receipt, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
     with pytest.raises(ProofError):
         verify_receipt(receipt, wrong_key)
-    forged = {**receipt, "event": {**receipt["event"], "originator_version": 2}}
+    plain = receipt.as_builtins()
+    forged = {**plain, "event": {**plain["event"], "originator_version": 2}}
     with pytest.raises(ProofError):
         verify_receipt(forged, ledger.integrity.public_key_hex)
 
