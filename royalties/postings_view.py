@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -34,7 +35,7 @@ from eventsourcing.sqlite import (
 from psycopg.sql import SQL, Identifier
 
 from ledger.application import MuseumLedger
-from ledger.errors import ConfigurationError
+from ledger.errors import ConfigurationError, IntegrityViolation
 
 TRACKING_TABLE = "royalty_postings_tracking"
 
@@ -110,6 +111,30 @@ class PostingsView(TrackingRecorder, ABC):
         with self.datastore.transaction(commit=True) as cursor:
             self._clear(cursor, application_name)
 
+    def source_of(self, originator_id: UUID) -> dict[str, Any]:
+        """Currency and generation of the report or payout a later event refers to, from the
+        rows its first event projected (in the open page too): a projection run by the
+        library's runner, with no ledger at hand, needs nothing else."""
+        page: Page | None = getattr(self._local, "page", None)
+        if page is not None:
+            row = self._first_row(page.cursor, str(originator_id))
+        else:
+            with self.datastore.transaction(commit=False) as cursor:
+                row = self._first_row(cursor, str(originator_id))
+        if row is None:
+            raise IntegrityViolation(
+                f"the postings read model holds no row of {originator_id}, which a later "
+                "event refers to; rebuild it with `museum royalties rebuild`"
+            )
+        return row
+
+    def _first_row(self, cursor: Any, source_id: str) -> dict[str, Any] | None:
+        cursor.execute(self._select_source, {"source_id": source_id})
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return {"currency": row["currency"], "generation_id": row["generation_id"]}
+
     def _write(self, cursor: Any, rows: Sequence[Mapping[str, Any]], tracking: Tracking) -> None:
         if rows:
             cursor.executemany(self._insert_postings, [dict(row) for row in rows])
@@ -119,6 +144,11 @@ class PostingsView(TrackingRecorder, ABC):
     @abstractmethod
     def _insert_postings(self) -> Any:
         """The INSERT of one posting row, in the driver's parameter style."""
+
+    @property
+    @abstractmethod
+    def _select_source(self) -> Any:
+        """The first row of one source, by `source_id`, in the driver's parameter style."""
 
     @abstractmethod
     def _locked_position(self, cursor: Any, application_name: str) -> int | None:
@@ -161,6 +191,13 @@ class SQLitePostingsView(PostingsView, SQLiteTrackingRecorder):
         values = ", ".join(f":{name}" for name in COLUMNS)
         return f"INSERT INTO royalty_postings ({names}) VALUES ({values})"  # noqa: S608
 
+    @property
+    def _select_source(self) -> str:
+        return (
+            "SELECT currency, generation_id FROM royalty_postings WHERE source_id = :source_id "
+            "ORDER BY notification_id, line LIMIT 1"
+        )
+
     def _locked_position(self, cursor: SQLiteCursor, application_name: str) -> int | None:
         # SQLite (WAL): a read transaction that later writes fails if another writer committed
         # after the read, so this plain read is as good as a lock.
@@ -195,6 +232,13 @@ class PostgresPostingsView(PostingsView, PostgresTrackingRecorder):
         return SQL("INSERT INTO royalty_postings ({0}) VALUES ({1})").format(
             SQL(", ").join(Identifier(name) for name in COLUMNS),
             SQL(", ").join(SQL(f"%({name})s") for name in COLUMNS),
+        )
+
+    @property
+    def _select_source(self) -> str:
+        return (
+            "SELECT currency, generation_id FROM royalty_postings "
+            "WHERE source_id = %(source_id)s ORDER BY notification_id, line LIMIT 1"
         )
 
     def _locked_position(self, cursor: Any, application_name: str) -> int | None:

@@ -20,11 +20,11 @@ page rolls back, and it carries on from the position the winner left.
 A live feed (the Atelier's) would, on PostgreSQL only, iterate
 `ApplicationSubscription(app, gt=view.max_tracking_id(app.name), topics=RoyaltyPostings.topics)`
 (LISTEN/NOTIFY: it blocks until events arrive) and call `process_event(domain_event, tracking)`
-for each pair, on a `RoyaltyPostings` over a `PostgresPostingsView`, the same code as here. A
-`ProjectionRunner` fits too if it is handed an application class that reads the ledger
-without its keys (a plain `Application` subclass named "museum" with the ledger's environment:
-the events are stored without a cipher) and a projection class whose constructor binds
-`source_of` to it. Either way the tracking record makes feed and commands share one position.
+for each pair, on a `RoyaltyPostings` over a `PostgresPostingsView`, the same code as here. The
+library's `ProjectionRunner` runs this class unchanged there (tested) when it is handed an
+application class that reads the ledger without its keys: a plain `Application` subclass named
+"museum", on the ledger's environment (the events are stored without a cipher), with
+`view_class=PostgresPostingsView`. Feed and commands then share one tracking record.
 
 Balances and statements are plain indexed SQL over these rows.
 """
@@ -140,9 +140,12 @@ class RoyaltyPostings(Projection[PostingsView]):
     name = NAME
     topics = tuple(TOPICS)
 
-    def __init__(self, view: PostingsView, source_of: SourceOf) -> None:
+    def __init__(self, view: PostingsView, source_of: SourceOf | None = None) -> None:
+        """`source_of` answers a later event's report or payout (currency, generation); by
+        default the view reads it from its own rows, so the library's `ProjectionRunner`,
+        which builds a projection from its view alone, can run this class as it is."""
         super().__init__(view)
-        self.source_of = source_of  # a later event's report or payout: currency, generation
+        self.source_of = view.source_of if source_of is None else source_of
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:

@@ -12,19 +12,25 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
-from eventsourcing.projection import Projection
+from eventsourcing.projection import Projection, ProjectionRunner
 
 from ledger.application import MuseumLedger
-from ledger.runtime import open_ledger
+from ledger.runtime import database_parts, open_ledger
 from ledger.settings import Settings
 from royalties.audit import compare
 from royalties.domain import RevenueReport
-from royalties.postings_view import Raced, postings_table
+from royalties.postings_view import (
+    PostgresPostingsView,
+    Raced,
+    SQLitePostingsView,
+    postings_table,
+)
 from royalties.projection import TRACKING_TABLE, PostingsProjection, RoyaltyPostings
 from royalties.settings import RoyaltySettings
 from royalties.split import Contributor
@@ -134,7 +140,7 @@ RACER = """
 import sys, time
 from pathlib import Path
 import royalties.projection as projection
-from ledger.runtime import open_ledger
+from ledger.runtime import database_parts, open_ledger
 from ledger.settings import Settings
 
 projection.PAGE = 3  # many small pages, so the two processes interleave
@@ -207,3 +213,49 @@ def test_the_projection_follows_only_the_royalty_topics() -> None:
     assert "ledger.domain.royalty:RevenueReport.RevenueReported" in topics  # before the move
     assert RoyaltyPostings.name == "royalty_postings"
     assert f"{RoyaltyPostings.name}_tracking" == TRACKING_TABLE  # the library's naming
+
+
+class _Reader(Application[UUID]):
+    """The ledger's events read without its keys: all a subscription needs."""
+
+    name = "museum"
+
+
+def test_the_library_runner_runs_the_projection_where_a_subscription_exists(
+    backend: Settings,
+) -> None:
+    ledger = open_ledger(backend)
+    try:
+        reports = _reports(ledger, 3, refunds=1)
+        _, env = database_parts(backend)
+        env = {k: v for k, v in env.items() if k != "APPLICATION_RECORDER_TOPIC"}
+        env["CREATE_TABLE"] = "no"
+        projection = PostingsProjection(ledger)
+        if backend.embedded:
+            # eventsourcing's SQLite recorder has no subscribe(): commands pull instead.
+            with pytest.raises(NotImplementedError, match="does not support subscriptions"):
+                ProjectionRunner(
+                    application_class=_Reader,
+                    projection_class=RoyaltyPostings,
+                    view_class=SQLitePostingsView,
+                    env=env,
+                )
+            assert projection.catch_up() > 0
+            return
+        with ProjectionRunner(
+            application_class=_Reader,
+            projection_class=RoyaltyPostings,
+            view_class=PostgresPostingsView,
+            env=env,
+        ) as runner:
+            runner.wait(ledger.recorder.max_notification_id(), timeout=20)
+            first = compare(projection)
+            (late,) = _reports(ledger, 1)  # recorded while the runner listens
+            runner.wait(ledger.recorder.max_notification_id(), timeout=20)
+        assert first["events_not_projected"] == 0
+        assert first["rows"] > sum(len(r.postings) for r in reports)  # the refund's rows too
+        assert compare(projection)["rows"] == first["rows"] + len(late.postings)
+        assert projection.catch_up() == 0  # the feed and the commands share one position
+    finally:
+        ledger.close()
+        ledger.engine.dispose()
