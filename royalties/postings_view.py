@@ -19,12 +19,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresFactory, PostgresTrackingRecorder
 from eventsourcing.sqlite import (
     SQLiteCursor,
@@ -66,10 +66,16 @@ class Raced(Exception):
 
 @dataclass
 class Page:
-    """One open write transaction of a catch-up: the cursor and the rows written so far."""
+    """One open write transaction of a catch-up: the cursor, and what its events recorded.
+
+    The rows and the latest tracking record wait here and go out together when the page
+    closes (one multi-row INSERT, one tracking upsert), still in the page's transaction: with
+    single-row tracking the last record says all the earlier ones would have said."""
 
     cursor: Any
     rows: int = 0
+    pending: list[Mapping[str, Any]] = field(default_factory=list)
+    tracking: Tracking | None = None
 
 
 class PostingsView(TrackingRecorder, ABC):
@@ -85,12 +91,15 @@ class PostingsView(TrackingRecorder, ABC):
         """Insert one event's rows and its tracking record together: in the open page's
         transaction when a catch-up holds one, else in a transaction of their own."""
         page: Page | None = getattr(self._local, "page", None)
-        if page is not None:
-            self._write(page.cursor, rows, tracking)
-            page.rows += len(rows)
+        if page is None:
+            with self.datastore.transaction(commit=True) as cursor:
+                self._write(cursor, rows, tracking)
             return
-        with self.datastore.transaction(commit=True) as cursor:
-            self._write(cursor, rows, tracking)
+        if page.tracking is not None and tracking.notification_id <= page.tracking.notification_id:
+            raise IntegrityError(f"tracking {tracking.notification_id} does not move forward")
+        page.pending += rows
+        page.rows += len(rows)
+        page.tracking = tracking
 
     @contextmanager
     def page(self, application_name: str, start: int) -> Iterator[Page]:
@@ -103,8 +112,14 @@ class PostingsView(TrackingRecorder, ABC):
             self._local.page = page
             try:
                 yield page
+                self._flush(page)
             finally:
                 self._local.page = None
+
+    def _flush(self, page: Page) -> None:
+        if page.tracking is not None:
+            self._write(page.cursor, page.pending, page.tracking)
+        page.pending = []
 
     def clear(self, application_name: str) -> None:
         """Delete every row and the position, in one transaction (a rebuild starts here)."""
@@ -117,6 +132,10 @@ class PostingsView(TrackingRecorder, ABC):
         library's runner, with no ledger at hand, needs nothing else."""
         page: Page | None = getattr(self._local, "page", None)
         if page is not None:
+            if page.pending:
+                cursor = page.cursor
+                cursor.executemany(self._insert_postings, [dict(r) for r in page.pending])
+                page.pending = []
             row = self._first_row(page.cursor, str(originator_id))
         else:
             with self.datastore.transaction(commit=False) as cursor:
