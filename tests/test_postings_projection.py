@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.projection import Projection, ProjectionRunner
@@ -23,6 +24,7 @@ from eventsourcing.projection import Projection, ProjectionRunner
 from ledger.application import MuseumLedger
 from ledger.runtime import database_parts, open_ledger
 from ledger.settings import Settings
+from ledger.store import alembic_config, migrate
 from royalties.audit import compare
 from royalties.domain import RevenueReport
 from royalties.postings_view import (
@@ -102,6 +104,31 @@ def test_an_old_store_keeps_its_rows_and_position_on_upgrade(tmp_path: Path) -> 
         ledger.engine.dispose()
 
 
+def test_the_position_survives_migration_0004_both_ways(ledger: MuseumLedger) -> None:
+    """On each backend: down to 0003 puts the position back in `royalty_projection`, up again
+    moves it into the tracking table; the rows stay as they were."""
+    projection = PostingsProjection(ledger)
+    _reports(ledger, 3, refunds=1)
+    rows = projection.catch_up()
+    position = projection.position()
+    before = projection.rows_for(
+        r.originator_id for r in ledger.recorder.select_notifications(0, 99)
+    )
+    config = alembic_config()
+    with ledger.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    with ledger.engine.connect() as c:
+        old = c.execute(sa.text("SELECT name, position FROM royalty_projection")).all()
+        assert TRACKING_TABLE not in sa.inspect(c).get_table_names()
+    assert [tuple(r) for r in old] == [("royalty_postings", position)]
+    migrate(ledger.engine)
+    assert projection.position() == position
+    assert projection.catch_up() == 0
+    assert compare(projection)["rows"] == rows
+    assert projection.rows_for(r["source_id"] for r in before) == before
+
+
 def test_rows_and_tracking_are_written_together(ledger: MuseumLedger) -> None:
     projection = PostingsProjection(ledger)
     assert isinstance(projection.postings, Projection)
@@ -166,6 +193,7 @@ from pathlib import Path
 import royalties.projection as projection
 from ledger.runtime import database_parts, open_ledger
 from ledger.settings import Settings
+from ledger.store import alembic_config, migrate
 
 projection.PAGE = 3  # many small pages, so the two processes interleave
 ledger = open_ledger(Settings())
