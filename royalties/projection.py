@@ -1,58 +1,65 @@
 """The postings read model: a SQL projection of the royalty events, rebuilt from them at will.
 
-This is the one adapter in `royalties/` that does I/O. Each royalty event carries its own
-balanced postings; the projection copies them, one row per line, keyed by (notification id,
-line), and moves its tracking position in the same transaction. A crash between an event's save
-and its projection loses nothing: the next catch-up (every read does one) picks it up. Two
-processes catching up at once cannot both write a page: the position update is conditional.
+Built on eventsourcing 9.5's projection pieces. `RoyaltyPostings` is an
+`eventsourcing.projection.Projection`: its `process_event` (dispatched on the event class) turns
+one royalty event into its posting rows, one per line keyed by (notification id, line), and
+hands them with the event's `Tracking` to the view (`royalties.postings_view`), which writes
+both in one transaction. The library's tracking record is the position.
+
+The library's `ProjectionRunner` does not run it in a command: it builds the application itself
+as `application_class(env)` (the ledger needs its master key, engine and blob store too) and
+follows it through `ApplicationSubscription`, that is `recorder.subscribe()`, which the SQLite
+recorder does not implement. So `PostingsProjection.catch_up` is a small synchronous pull runner
+that works on both backends: it reads the notifications after the view's `max_tracking_id`, by
+topic, a page at a time, and calls `process_event` for each, inside one view transaction per
+page. Commands call it for read-your-writes; every read does one. A crash between an event's
+save and its projection loses nothing: the next catch-up picks it up. Two processes catching
+up at once cannot both write an event: the loser's tracking insert (or row insert) fails, its
+page rolls back, and it carries on from the position the winner left.
+
+A live feed (the Atelier's) would, on PostgreSQL only, iterate
+`ApplicationSubscription(app, gt=view.max_tracking_id(app.name), topics=RoyaltyPostings.topics)`
+(LISTEN/NOTIFY: it blocks until events arrive) and call `process_event(domain_event, tracking)`
+for each pair, on a `RoyaltyPostings` over a `PostgresPostingsView`, the same code as here. The
+library's `ProjectionRunner` runs this class unchanged there (tested) when it is handed an
+application class that reads the ledger without its keys: a plain `Application` subclass named
+"museum", on the ledger's environment (the events are stored without a cipher), with
+`view_class=PostgresPostingsView`. Feed and commands then share one tracking record.
 
 Balances and statements are plain indexed SQL over these rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
+from eventsourcing.projection import Projection
 
 from ledger.application import MuseumLedger
 from ledger.errors import Conflict
 from ledger.topics import stored_topics
 from royalties.domain import Payout, PayoutDesk, RevenueReport
+from royalties.postings_view import (
+    TRACKING_TABLE,
+    PostingsView,
+    Raced,
+    postings_table,
+    view_for,
+)
+
+__all__ = ["TRACKING_TABLE", "PostingsProjection", "RoyaltyPostings", "postings_table", "rows_of"]
 
 NAME = "royalty_postings"
 PAGE = 1000
 ATTEMPTS = 20
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-metadata = sa.MetaData()
-postings_table = sa.Table(
-    "royalty_postings",
-    metadata,
-    sa.Column("notification_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("line", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("txn_id", sa.String(48), nullable=False),
-    sa.Column("txn_kind", sa.String(24), nullable=False),
-    sa.Column("kind", sa.String(24), nullable=False),
-    sa.Column("account", sa.String(64), nullable=False),
-    sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("amount", sa.BigInteger, nullable=False),
-    sa.Column("share_ppm", sa.Integer, nullable=True),
-    sa.Column("generation_id", sa.String(36), nullable=True),
-    sa.Column("source_id", sa.String(36), nullable=False),
-    sa.Column("gross", sa.BigInteger, nullable=True),
-    sa.Column("at_ms", sa.BigInteger, nullable=False),
-)
-position_table = sa.Table(
-    "royalty_projection",
-    metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("position", sa.BigInteger, nullable=False),
-)
 
 
 def _event_class(owner: type, name: str) -> type:
@@ -124,6 +131,36 @@ def rows_of(
     ]
 
 
+SourceOf = Callable[[UUID], dict[str, Any]]
+
+
+class RoyaltyPostings(Projection[PostingsView]):
+    """The library's projection shape: one `process_event` per royalty event class."""
+
+    name = NAME
+    topics = tuple(TOPICS)
+
+    def __init__(self, view: PostingsView, source_of: SourceOf | None = None) -> None:
+        """`source_of` answers a later event's report or payout (currency, generation); by
+        default the view reads it from its own rows, so the library's `ProjectionRunner`,
+        which builds a projection from its view alone, can run this class as it is."""
+        super().__init__(view)
+        self.source_of = view.source_of if source_of is None else source_of
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """An event of no royalty class (none is selected by topic): only the position moves."""
+        self.view.record([], tracking)
+
+    @process_event.register(REPORTED)
+    @process_event.register(REVERSED)
+    @process_event.register(PAID)
+    @process_event.register(FAILED)
+    @process_event.register(RELEASED)
+    def _postings(self, domain_event: DomainEvent, tracking: Tracking) -> None:
+        self.view.record(rows_of(tracking.notification_id, domain_event, self.source_of), tracking)
+
+
 class PostingsProjection:
     """Catch up, rebuild and query the postings read model of one ledger."""
 
@@ -131,13 +168,12 @@ class PostingsProjection:
         self.ledger = ledger
         self.engine = ledger.engine
         self._context: dict[UUID, dict[str, Any]] = {}
+        self.view = view_for(ledger)
+        self.postings = RoyaltyPostings(self.view, self.source_of)
 
     def position(self) -> int:
-        with self.engine.connect() as c:
-            value = c.execute(
-                sa.select(position_table.c.position).where(position_table.c.name == NAME)
-            ).scalar_one()
-        return int(value)
+        """The greatest notification id projected: the view's tracking record (0 for none)."""
+        return self.view.max_tracking_id(self.ledger.name) or 0
 
     def source_of(self, originator_id: UUID) -> dict[str, Any]:
         """Currency and generation of the report or payout a later event refers to (cached)."""
@@ -152,9 +188,16 @@ class PostingsProjection:
         return known
 
     def catch_up(self) -> int:
-        """Project every royalty event recorded since the position; returns rows written."""
+        """Project every royalty event recorded since the position; returns rows written.
+
+        The pull runner: a page of notifications after the tracking record, each through
+        `process_event`, the page in one view transaction. A page another process wrote
+        first fails (tracking or row key, or a moved position) and is read again from there.
+        """
+        name = self.ledger.name
         written = 0
-        attempts = 0
+        attempts = 0  # tries lost in a row while the position stood still
+        lost_at: int | None = None
         while True:
             start = self.position()
             page = self.ledger.recorder.select_notifications(
@@ -162,35 +205,24 @@ class PostingsProjection:
             )
             if not page:
                 return written
-            rows: list[dict[str, Any]] = []
-            for notification in page:
-                domain_event = self.ledger.mapper.to_domain_event(notification)
-                rows += rows_of(notification.id, domain_event, self.source_of)  # type: ignore[arg-type]
+            pairs = [(self.ledger.mapper.to_domain_event(n), Tracking(name, n.id)) for n in page]
             try:
-                with self.engine.begin() as c:
-                    moved = c.execute(
-                        position_table.update()
-                        .where(position_table.c.name == NAME, position_table.c.position == start)
-                        .values(position=page[-1].id)
-                    ).rowcount
-                    if moved != 1:
-                        raise _Raced
-                    if rows:
-                        c.execute(postings_table.insert(), rows)
-            except (_Raced, sa.exc.OperationalError, sa.exc.IntegrityError):
-                attempts += 1
+                with self.view.page(name, start) as open_page:
+                    for domain_event, tracking in pairs:
+                        self.postings.process_event(domain_event, tracking)
+            except (Raced, IntegrityError, OperationalError):
+                # Lost to another writer. While it moves the position there is progress;
+                # only a position that stands still through every try is "busy".
+                attempts = attempts + 1 if lost_at == start else 1
+                lost_at = start
                 if attempts >= ATTEMPTS:
                     raise Conflict("the postings projection is busy; try again") from None
                 continue
-            written += len(rows)
+            written += open_page.rows
 
     def rebuild(self) -> int:
         """Drop the read model's rows and project every royalty event again, from the start."""
-        with self.engine.begin() as c:
-            c.execute(
-                position_table.update().where(position_table.c.name == NAME).values(position=0)
-            )
-            c.execute(postings_table.delete())
+        self.view.clear(self.ledger.name)
         return self.catch_up()
 
     # --- queries ----------------------------------------------------------------------------
@@ -269,7 +301,3 @@ class PostingsProjection:
                 .order_by(postings_table.c.notification_id, postings_table.c.line)
             )
             return [dict(row._mapping) for row in result]
-
-
-class _Raced(Exception):
-    """Another process projected this page first."""

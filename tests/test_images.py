@@ -8,9 +8,9 @@ import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
-from generation.collection import founding_collection
 from PIL import Image, ImageFile
 
+from collection import founding_collection
 from ledger.errors import InvalidImage
 from ledger.images import ADAM7, inspect_image
 
