@@ -1,4 +1,5 @@
-"""The string rules of the ledger, in one place: slugs, keys, method names, index hashes, free text.
+"""The input rules of the ledger, in one place: slugs, keys, method names, index hashes, free
+text, and moments that must carry a time zone.
 
 Every identifier is matched as a whole string (`re.fullmatch`) against ASCII-only classes
 (`[a-z0-9]`, never `\\d` or `\\w`, which also match Arabic-Indic digits, fullwidth or Cyrillic
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 
 from ledger.errors import InvalidInput
 
@@ -105,3 +107,11 @@ def text(value: object, what: str, *, limit: int, required: bool = True) -> str:
                 "tab are allowed"
             )
     return value
+
+
+def aware(moment: datetime, what: str) -> datetime:
+    """A moment that carries a time zone, as UTC: a naive datetime is refused, never guessed
+    (local time or UTC?), because ledger times are compared across machines."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(f"{what} must carry a time zone (e.g. 2025-01-01T00:00:00+00:00)")
+    return moment.astimezone(UTC)
