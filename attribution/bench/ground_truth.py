@@ -87,14 +87,6 @@ def spearman_brown(agreement: float, seeds: int) -> float:
     return float(seeds * agreement / (1.0 + (seeds - 1) * agreement))
 
 
-def _eval_timesteps(count: int, limit: int) -> tuple[int, ...]:
-    """`count` timesteps at the centres of equal slices of 0..limit-1."""
-    if not 1 <= count <= limit:
-        raise ValueError(f"eval timesteps must be between 1 and {limit}, got {count}")
-    width = limit / count
-    return tuple(int(width * i + width / 2) for i in range(count))
-
-
 def _losses(result: JobResult) -> np.ndarray:
     if result.losses is None:
         raise ValueError(f"job {result.key} has no measured losses")
