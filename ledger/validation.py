@@ -1,5 +1,5 @@
 """The input rules of the ledger, in one place: slugs, keys, method names, index hashes, free
-text, and moments that must carry a time zone.
+text, moments that must carry a time zone, and seeds.
 
 Every identifier is matched as a whole string (`re.fullmatch`) against ASCII-only classes
 (`[a-z0-9]`, never `\\d` or `\\w`, which also match Arabic-Indic digits, fullwidth or Cyrillic
@@ -106,6 +106,14 @@ def text(value: object, what: str, *, limit: int, required: bool = True) -> str:
                 f"{what} holds a control character ({char!r} at {position}); only newline and "
                 "tab are allowed"
             )
+    return value
+
+
+def seed(value: object, what: str = "seed") -> int:
+    """A user's seed: a non-negative integer (bool refused). Here, the lowest layer, so the demo
+    collection and the model (`generation.seeds`) check seeds by the same rule."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{what} must be a non-negative integer, got {_shown(value)}")
     return value
 
 
