@@ -3,7 +3,8 @@
 Both are pure and exact, and each states its one tie-break, so the same input gives the same
 result on any machine and in any input order:
 
-- `highest`: the k highest scores, highest first; equal scores in ascending key order.
+- `highest` (and `ranked`, the whole order): the k highest scores, highest first; equal scores
+  in ascending key order.
 - `largest_remainder`: a whole number divided in proportion to integer weights, with the units
   left over by flooring going to the largest remainders; equal remainders in ascending key order.
 
@@ -15,17 +16,29 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from ledger.errors import InvalidInput
 
-__all__ = ["highest", "largest_remainder"]
+__all__ = ["highest", "largest_remainder", "ranked"]
+
+Score = TypeVar("Score", int, float)
 
 
-def highest(scored: Iterable[tuple[str, float]], k: int) -> list[tuple[str, float]]:
+def _order(pair: tuple[str, Score]) -> tuple[Score, str]:
+    return -pair[1], pair[0]
+
+
+def highest(scored: Iterable[tuple[str, Score]], k: int) -> list[tuple[str, Score]]:
     """The k (key, score) pairs with the highest scores, highest first; ties by key ascending.
 
     The caller checks that scores are finite numbers (a NaN has no place in an order)."""
-    return heapq.nsmallest(k, scored, key=lambda pair: (-pair[1], pair[0]))
+    return heapq.nsmallest(k, scored, key=_order)
+
+
+def ranked(scored: Iterable[tuple[str, Score]]) -> list[tuple[str, Score]]:
+    """Every (key, score) pair in `highest`'s order: highest first, ties by key ascending."""
+    return sorted(scored, key=_order)
 
 
 def largest_remainder(total: int, weights: Sequence[tuple[str, int]]) -> dict[str, int]:

@@ -120,7 +120,9 @@ def _counterfactual(
     jobs: list[TrainJob] = []
     plans: list[tuple[int, str, str]] = []  # (target, kind, job key)
     for j in chosen:
-        # 1. Top-k by the method's score (stable: ties keep training order) ...
+        # 1. Top-k by the method's score (stable: ties keep training order) ... Positions of a
+        #    score row, not item ids, so not `ledger.shares.highest`; exact ties in real-valued
+        #    scores are rare, and the removal sets (and their cached retrains) stay as they were.
         top = np.argsort(-scores[j], kind="stable")[:k]
         # 2. ... and k random items, several draws, each from its own seeded generator.
         draws = [

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.artist import MUSEUM_NAMESPACE
 from ledger.errors import InvalidInput
-from ledger.shares import highest, largest_remainder
+from ledger.shares import highest, largest_remainder, ranked
 
 PPM = 1_000_000
 MAX_K = 1000
@@ -55,8 +55,7 @@ def exact_shares(scores: Mapping[str, float], k: int) -> list[tuple[str, int]]:
     # Floats are dyadic fractions: over their common denominator every score is an exact integer.
     denominator = math.lcm(*(score.denominator for _, score in positive))
     weights = [(item_id, int(score * denominator)) for item_id, score in positive]
-    shares = largest_remainder(PPM, weights)
-    return sorted(shares.items(), key=lambda pair: (-pair[1], pair[0]))
+    return ranked(largest_remainder(PPM, weights).items())
 
 
 def roll_up(
@@ -74,7 +73,7 @@ def roll_up(
             raise InvalidInput(f"training item {item_id} has no field {key!r}")
         group = str(item[key])
         totals[group] = totals.get(group, 0) + ppm
-    return sorted(totals.items(), key=lambda pair: (-pair[1], pair[0]))
+    return ranked(totals.items())
 
 
 class Attribution(Aggregate):
