@@ -24,7 +24,7 @@ from ledger.runtime import open_ledger
 from ledger.settings import get_settings
 from royalties.currency import format_minor
 from royalties.service import RoyaltyService
-from royalties.split import ARTIST_PREFIX
+from royalties.split import ARTIST_PREFIX, artist_of
 from royalties.statement import render_html
 
 
@@ -192,7 +192,7 @@ def book_sample_revenue(
     statement_file = None
     top = next((row for row in earned if not row.get("held")), None)
     if top is not None:
-        artist_id = UUID(top["account"][len(ARTIST_PREFIX) :])
+        artist_id = artist_of(top["account"])
         now = datetime.now(UTC)
         statement = royalties.statement(
             artist_id, now - timedelta(days=365), now + timedelta(minutes=1)

@@ -18,7 +18,15 @@ from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, s
 from tenacity import wait_random_exponential as jittered
 
 from ledger.blobs import BlobStore
-from ledger.crypto import DataKey, MasterKey
+from ledger.crypto import (
+    IDENTITY_CONTEXT,
+    PSEUDONYM_CONTEXT,
+    DataKey,
+    MasterKey,
+    label_context,
+    stage_caption_context,
+    stage_image_context,
+)
 from ledger.domain import (
     Artist,
     Donation,
@@ -48,7 +56,7 @@ from ledger.sealing import (
 )
 from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
 from ledger.topics import stored_topics
-from ledger.validation import slug, text
+from ledger.validation import aware, slug, text
 from ledger.vocabulary import Purpose, parse
 
 ERASED_DONOR = "erased donor"
@@ -62,12 +70,6 @@ MAX_CAPTION = 1000
 class DonationResult:
     donation_id: UUID
     receipt: dict[str, Any]
-
-
-def _aware(moment: datetime, what: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidInput(f"{what} must carry a time zone (e.g. 2024-05-01T10:00:00+00:00)")
-    return moment.astimezone(UTC)
 
 
 def _tags(tags: DonationTags) -> dict[str, list[str]]:
@@ -159,8 +161,8 @@ class MuseumLedger(Application[UUID]):
         artist_id = uuid4()
         key, wrapped = self.master.new_data_key(artist_id)
         self.vault.put(artist_id, wrapped)
-        pseudonym_sealed = key.seal_text(pseudonym, "pseudonym")
-        identity_sealed = key.seal_text(json.dumps(identity), "identity")
+        pseudonym_sealed = key.seal_text(pseudonym, PSEUDONYM_CONTEXT)
+        identity_sealed = key.seal_text(json.dumps(identity), IDENTITY_CONTEXT)
 
         def enrol() -> UUID:
             roll = self._founding_roll()
@@ -211,7 +213,9 @@ class MuseumLedger(Application[UUID]):
         """What may be shown publicly: pseudonym, or "erased donor" once the key is gone."""
         artist = self.get_artist(artist_id)
         try:
-            pseudonym = self.data_key(artist_id).unseal_text(artist.pseudonym_sealed, "pseudonym")
+            pseudonym = self.data_key(artist_id).unseal_text(
+                artist.pseudonym_sealed, PSEUDONYM_CONTEXT
+            )
         except KeyShredded:
             pseudonym = ERASED_DONOR
         return {
@@ -232,7 +236,7 @@ class MuseumLedger(Application[UUID]):
         """Legal name and contact, for payouts and compliance only."""
         artist = self.get_artist(artist_id)
         result: dict[str, str] = json.loads(
-            self.data_key(artist_id).unseal_text(artist.identity_sealed, "identity")
+            self.data_key(artist_id).unseal_text(artist.identity_sealed, IDENTITY_CONTEXT)
         )
         return result
 
@@ -265,14 +269,13 @@ class MuseumLedger(Application[UUID]):
         stages: list[Stage] = []
         for index, stage in enumerate(request.stages):
             facts = inspect_image(stage.image, f"image of stage {index}")
-            context = f"donation/{donation_id}/stage/{index}"
-            sealed = key.seal_bytes(stage.image, context + "/image")
+            sealed = key.seal_bytes(stage.image, stage_image_context(donation_id, index))
             sealed_images.append(sealed)
             stages.append(
                 Stage(
                     index=index,
                     role=stage.role,
-                    created_at=_aware(stage.created_at, f"time of stage {index}").isoformat(),
+                    created_at=aware(stage.created_at, f"time of stage {index}").isoformat(),
                     blob_id=hashlib.sha256(sealed).hexdigest(),
                     fingerprint=key.fingerprint(stage.image),
                     media_type=facts.media_type,
@@ -286,7 +289,7 @@ class MuseumLedger(Application[UUID]):
                             limit=MAX_CAPTION,
                             required=False,
                         ),
-                        context + "/caption",
+                        stage_caption_context(donation_id, index),
                     ),
                 )
             )
@@ -349,7 +352,7 @@ class MuseumLedger(Application[UUID]):
             ),
             "failure_note": text(label.failure_note, "failure note", limit=MAX_LABEL_TEXT),
         }
-        return key.seal_text(json.dumps(fields), f"donation/{donation_id}/label")
+        return key.seal_text(json.dumps(fields), label_context(donation_id))
 
     @staticmethod
     def _notification_id(recordings: Iterable[Recording[UUID]], originator_id: UUID) -> int:
@@ -369,12 +372,9 @@ class MuseumLedger(Application[UUID]):
             key = None
         label: dict[str, Any] = {"failure_type": donation.failure_type, "emotion": donation.emotion}
         if key is not None:
-            label |= json.loads(
-                key.unseal_text(donation.label_sealed, f"donation/{donation_id}/label")
-            )
+            label |= json.loads(key.unseal_text(donation.label_sealed, label_context(donation_id)))
         stages = []
         for stage in donation.stages:
-            context = f"donation/{donation_id}/stage/{stage.index}/caption"
             stages.append(
                 {
                     "index": stage.index,
@@ -386,7 +386,9 @@ class MuseumLedger(Application[UUID]):
                     "blob_id": stage.blob_id,
                     "caption": None
                     if key is None
-                    else key.unseal_text(stage.caption_sealed, context),
+                    else key.unseal_text(
+                        stage.caption_sealed, stage_caption_context(donation_id, stage.index)
+                    ),
                 }
             )
         return {
@@ -407,7 +409,7 @@ class MuseumLedger(Application[UUID]):
         stage = donation.stages[index]
         key = self.data_key(donation.artist_id)
         return key.unseal_bytes(
-            self.blobs.get(stage.blob_id), f"donation/{donation_id}/stage/{index}/image"
+            self.blobs.get(stage.blob_id), stage_image_context(donation_id, index)
         )
 
     # --- consent ----------------------------------------------------------------------------
@@ -434,7 +436,7 @@ class MuseumLedger(Application[UUID]):
         """Did `purpose` consent hold for the donation at `at` (now if omitted)? Answered from events."""
         purpose = parse(Purpose, purpose, "consent purpose")
         self.get_donation(donation_id)
-        moment = datetime.now(UTC) if at is None else _aware(at, "the time asked about")
+        moment = datetime.now(UTC) if at is None else aware(at, "the time asked about")
         return consent_at(self._domain_events(donation_id), purpose, moment)
 
     def consent_trail(self, donation_id: UUID) -> list[dict[str, Any]]:
