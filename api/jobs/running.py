@@ -37,7 +37,6 @@ def open_ledger() -> MuseumLedger:
     return open_configured(get_settings())
 
 
-
 def with_ledger(ctx: Ctx, work: Callable[[MuseumLedger], T]) -> T:
     """Run `work` with the ledger in `ctx` (the worker's, or the caller's in embedded mode), or
     with one opened (and closed) for this job when there is none."""

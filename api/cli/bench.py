@@ -1,0 +1,198 @@
+"""`museum bench …`: parses the options, runs the harness that sits beside what it measures
+(`ledger.bench`, `royalties.bench`, `generation.bench`, `attribution.bench`) and renders its
+figures (`api.cli.bench_views`) or prints them as one JSON object. Harnesses load inside the
+commands, so `museum --help` stays fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli.console import json_line, out, print_json
+
+bench_app = typer.Typer(help="Measure the museum against its targets.", no_args_is_help=True)
+
+
+# Registered first: `museum bench --help` has always listed it first.
+@bench_app.command("royalties")
+def bench_royalties(
+    reports: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Revenue reports booked per backend.")
+    ] = 1000,
+    statement_lines: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Credit lines of the statement's artist.")
+    ] = 100_000,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Tiny sizes: checks the bench runs.")
+    ] = False,
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(help="Admin URL of a PostgreSQL server; 'none' skips it."),
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of the figures.")
+    ] = False,
+) -> None:
+    """Revenue reports split and posted per second; statement time for a busy artist."""
+    import tempfile
+
+    from api.cli.bench_views import render_royalties_bench
+    from royalties.bench import run_royalties_bench
+
+    if quick:
+        reports, statement_lines = min(reports, 20), min(statement_lines, 300)
+    url = None if postgres_url in (None, "", "none") else postgres_url
+    with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
+        figures = run_royalties_bench(
+            reports=reports,
+            statement_lines=statement_lines,
+            postgres_url=url,
+            workdir=Path(workdir),
+        )
+    if as_json:
+        json_line(figures)
+    else:
+        out.print(render_royalties_bench(figures))
+
+
+@bench_app.command("generation")
+def bench_generation(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Tiny sizes: checks the bench runs.")
+    ] = False,
+    presets: Annotated[str, typer.Option(help="Comma-separated presets to time.")] = "tiny,demo",
+    shards: Annotated[str, typer.Option(help="Comma-separated shard counts to compare.")] = "1,2,4",
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="torch CPU threads (default: torch's own choice).")
+    ] = None,
+    shard_steps: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Total optimiser steps every shard count shares (default: the plan's, shown).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the split, data and trainings.")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of the figures.")
+    ] = False,
+) -> None:
+    """Training steps/s and images/s per preset, and the held-back loss cost of S shards."""
+    from api.cli.bench_views import render_generation_bench
+    from generation.bench import run_generation_bench
+
+    try:
+        shard_counts = tuple(int(part) for part in shards.split(","))
+    except ValueError:
+        raise typer.BadParameter(
+            "--shards takes whole numbers separated by commas, e.g. 1,2,4"
+        ) from None
+    try:
+        figures = run_generation_bench(
+            quick=quick,
+            presets=tuple(p.strip() for p in presets.split(",") if p.strip()),
+            shard_counts=shard_counts,
+            seed=seed,
+            threads=threads,
+            shard_steps=shard_steps,
+            progress=None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]")),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if as_json:
+        json_line(figures)
+    else:
+        out.print(render_generation_bench(figures))
+
+
+@bench_app.command("attribution")
+def bench_attribution(
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Smaller sets (still 32 subset models): minutes, not hours."),
+    ] = False,
+    datasets: Annotated[
+        str, typer.Option(help="Comma-separated data sets: digits-2, demo.")
+    ] = "digits-2,demo",
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated methods (default: tracin, trak, d-trak, trak-k100, "
+            "d-trak-k100, the default)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Moves every split, subset and seed.")] = 0,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes retraining subset models.")
+    ] = 2,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="torch threads for scoring and timing.")
+    ] = None,
+    no_latency: Annotated[
+        bool, typer.Option("--no-latency", help="Skip the 10,000-item query timing.")
+    ] = False,
+    no_counterfactual: Annotated[
+        bool, typer.Option("--no-counterfactual", help="Skip the top-k removal retraining.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of the figures.")
+    ] = False,
+) -> None:
+    """LDS of TracIn, TRAK, D-TRAK and the default method on models retrained on random halves;
+    index build and query time, memory, and the counterfactual check. Retrained models are
+    cached under MUSEUM_HOME/bench/attribution, so a rerun only scores."""
+    from api.cli.bench_views import render_attribution_bench
+    from attribution.bench.harness import run
+
+    try:
+        figures = run(
+            quick,
+            datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
+            methods=None
+            if methods is None
+            else tuple(m.strip() for m in methods.split(",") if m.strip()),
+            seed=seed,
+            workers=workers,
+            threads=threads,
+            latency=not no_latency,
+            counterfactual=not no_counterfactual,
+            progress=None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]")),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if as_json:
+        print_json(figures)
+    else:
+        out.print(render_attribution_bench(figures))
+
+
+@bench_app.command("ledger")
+def bench_ledger(
+    events: Annotated[
+        int, typer.Option(min=10, max=1_000_000, help="Events appended per backend.")
+    ] = 2000,
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Admin URL of a PostgreSQL server for the second backend; 'none' skips it."
+        ),
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of the figures.")
+    ] = False,
+) -> None:
+    """Ledger appends per second beside raw inserts (ratio), and verify throughput."""
+    import tempfile
+
+    from api.cli.bench_views import render_ledger_bench
+    from ledger.bench import run_ledger_bench
+
+    url = None if postgres_url in (None, "", "none") else postgres_url
+    with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
+        figures = run_ledger_bench(events=events, postgres_url=url, workdir=Path(workdir))
+    if as_json:
+        json_line(figures)
+    else:
+        out.print(render_ledger_bench(figures))
