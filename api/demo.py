@@ -20,7 +20,7 @@ from generation.service import RunProgress, generate, run_config, train_run
 from ledger.application import MuseumLedger
 from ledger.model_records import ModelRecords
 from ledger.receipt import verify_receipt
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.settings import get_settings
 from royalties.currency import format_minor
 from royalties.service import RoyaltyService
@@ -214,8 +214,7 @@ def run_demo(
     console: Console, *, artists: int, seed: int, preset: str = "demo", steps: int | None = None
 ) -> None:
     run_config(preset, steps=steps)  # refuse a bad preset before anything is recorded
-    museum = open_ledger(get_settings())
-    try:
+    with opened_ledger(get_settings()) as museum:
         existing = museum.artist_ids()
         if existing:
             console.print(
@@ -286,5 +285,3 @@ def run_demo(
             f"receipt of the first donation (event {receipt['event']['notification_id']}) "
             "verified offline against that key"
         )
-    finally:
-        museum.close()

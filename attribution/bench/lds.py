@@ -14,7 +14,7 @@ Protocol (TRAK, Park et al. 2023; D-TRAK, Zheng et al. 2024), with this repo's s
 5. Counterfactual: for a few generated targets remove the default method's top-k items and
    retrain, versus removing k random items; the target's loss should rise more.
 
-Nothing here prints; `api.cli_bench` renders the figures.
+Nothing here prints; `api.cli.bench` renders the figures.
 """
 
 from __future__ import annotations
