@@ -20,11 +20,11 @@ from generation.service import RunProgress, generate, run_config, train_run
 from ledger.application import MuseumLedger
 from ledger.model_records import ModelRecords
 from ledger.receipt import verify_receipt
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.settings import get_settings
 from royalties.currency import format_minor
 from royalties.service import RoyaltyService
-from royalties.split import ARTIST_PREFIX
+from royalties.split import ARTIST_PREFIX, artist_of
 from royalties.statement import render_html
 from royalties.views import BalanceRead, PaidRead
 
@@ -203,7 +203,7 @@ def book_sample_revenue(
     statement_file = None
     top = next((row for row in earned if not row.held), None)
     if top is not None:
-        artist_id = UUID(top.account[len(ARTIST_PREFIX) :])
+        artist_id = artist_of(top.account)
         now = datetime.now(UTC)
         statement = royalties.statement(
             artist_id, now - timedelta(days=365), now + timedelta(minutes=1)
@@ -225,8 +225,7 @@ def run_demo(
     console: Console, *, artists: int, seed: int, preset: str = "demo", steps: int | None = None
 ) -> None:
     run_config(preset, steps=steps)  # refuse a bad preset before anything is recorded
-    museum = open_ledger(get_settings())
-    try:
+    with opened_ledger(get_settings()) as museum:
         existing = museum.artist_ids()
         if existing:
             console.print(
@@ -297,5 +296,3 @@ def run_demo(
             f"receipt of the first donation (event {receipt.event.notification_id}) "
             "verified offline against that key"
         )
-    finally:
-        museum.close()

@@ -19,6 +19,7 @@ from attribution.gradients import OUTPUT_FUNCTIONS, GradientComputer
 from attribution.projector import PROJECTIONS, Projector, make_projector
 from attribution.scoring import TrakScorer
 from attribution.store import AttributionIndex, IndexStore, content_hash
+from ledger.shares import highest
 
 __all__ = ["Attributor"]
 
@@ -267,17 +268,17 @@ class Attributor:
         return scores
 
     def top_k(self, scores: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
-        """For each query (row of `scores`), the k items with the highest scores, best first."""
+        """For each query (row of `scores`), the k items with the highest scores, best first;
+        ties by item id, the rule the ledger records attributions with (`ledger.shares`)."""
         if not isinstance(scores, np.ndarray) or scores.ndim != 2:
             raise ValueError("scores must be an (m, n) numpy array")
         if scores.shape[1] != len(self.item_ids):
             raise ValueError(f"scores have {scores.shape[1]} columns, not {len(self.item_ids)}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        k = min(k, len(self.item_ids))
-        result: list[list[tuple[str, float]]] = []
-        for row in scores:
-            # Stable sort on the negated scores: ties keep training order.
-            order = np.argsort(-row, kind="stable")[:k]
-            result.append([(self.item_ids[i], float(row[i])) for i in order])
-        return result
+        if not np.isfinite(scores).all():
+            raise ValueError("scores must be finite to be ranked")
+        return [
+            highest(zip(self.item_ids, (float(score) for score in row), strict=True), k)
+            for row in scores
+        ]

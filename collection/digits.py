@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from collection.drafts import ArtistDraft, DonationDraft
-from collection.founding import _check_seed, _pick, _slug_email, _unique
+from collection.founding import _pick, _slug_email, _unique
 from collection.words import _DIGIT_WORDS, _FIRST_NAMES, _LAST_NAMES, DIGIT_EMOTIONS
 from ledger.schemas import (
     ArtistCreate,
@@ -19,6 +19,7 @@ from ledger.schemas import (
     MuseumLabel,
     StageCreate,
 )
+from ledger.validation import seed as check_seed
 from ledger.vocabulary import FailureType, Purpose, StageRole
 
 # --------------------------------------------------------------------------------------------
@@ -54,7 +55,7 @@ def digits_collection(
     """
     from sklearn.datasets import load_digits  # local: scikit-learn is slow to import
 
-    _check_seed(seed)
+    check_seed(seed)
     if per_artist < 1:
         raise ValueError("per_artist must be at least 1")
     if size < 1:

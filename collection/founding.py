@@ -50,6 +50,7 @@ from ledger.schemas import (
     MuseumLabel,
     StageCreate,
 )
+from ledger.validation import seed as check_seed
 from ledger.vocabulary import Emotion, FailureType, Purpose, StageRole
 
 # --------------------------------------------------------------------------------------------
@@ -220,11 +221,6 @@ def _unique(make: Callable[[], str], taken: set[str]) -> str:
     raise RuntimeError("name tables exhausted; add more names")  # pragma: no cover
 
 
-def _check_seed(seed: int) -> None:
-    if seed < 0:
-        raise ValueError("seed must be a non-negative integer")
-
-
 def founding_collection(
     n_artists: int = 36, donations_per_artist: int = 2, size: int = 32, seed: int = 0
 ) -> list[ArtistDraft]:
@@ -233,7 +229,7 @@ def founding_collection(
     Artist `i` draws in family `FAMILIES[i % 8]`; members of a family differ in palette, angle,
     rhythm and stroke, so a simple classifier can tell their finals apart.
     """
-    _check_seed(seed)
+    check_seed(seed)
     if n_artists < 0 or donations_per_artist < 0:
         raise ValueError("counts must be non-negative")
     if size < 8:

@@ -1,4 +1,4 @@
-"""Seeds: one place that checks a user's seed and turns (seed, stream, index) into a derived one.
+"""Seeds: a user's seed checked (`ledger.validation.seed`) and (seed, stream, index) derived.
 
 Hashing rather than adding keeps streams apart (seed 1 index 0 never equals seed 0 index 1), so
 noise for training items, noise for queries and projection chunks never share random numbers.
@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import hashlib
 
+# The check lives in the ledger, below the demo collection that needs it too.
+from ledger.validation import seed as check_seed
+
 __all__ = ["check_seed", "derived_seed"]
-
-
-def check_seed(seed: object) -> int:
-    """Validate a user seed: a non-negative integer (bool refused)."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return seed
 
 
 def derived_seed(seed: int, stream: str, index: int) -> int:

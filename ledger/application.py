@@ -18,7 +18,13 @@ from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, s
 from tenacity import wait_random_exponential as jittered
 
 from ledger.blobs import BlobStore
-from ledger.crypto import DataKey, MasterKey
+from ledger.crypto import (
+    IDENTITY_CONTEXT,
+    PSEUDONYM_CONTEXT,
+    DataKey,
+    MasterKey,
+    stage_image_context,
+)
 from ledger.domain import (
     Artist,
     Donation,
@@ -37,7 +43,7 @@ from ledger.errors import (
     KeyShredded,
     NotFound,
 )
-from ledger.intake import MAX_LABEL_TEXT, aware, seal_donation
+from ledger.intake import MAX_LABEL_TEXT, seal_donation
 from ledger.log import VerifiableLog
 from ledger.schemas import ArtistCreate, DonationCreate
 from ledger.sealing import (
@@ -47,7 +53,7 @@ from ledger.sealing import (
 )
 from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
 from ledger.topics import stored_topics
-from ledger.validation import text
+from ledger.validation import aware, text
 from ledger.views import (
     ERASED_DONOR,
     ArtistIdentityRead,
@@ -151,8 +157,8 @@ class MuseumLedger(Application[UUID]):
         artist_id = uuid4()
         key, wrapped = self.master.new_data_key(artist_id)
         self.vault.put(artist_id, wrapped)
-        pseudonym_sealed = key.seal_text(pseudonym, "pseudonym")
-        identity_sealed = key.seal_text(json.dumps(identity), "identity")
+        pseudonym_sealed = key.seal_text(pseudonym, PSEUDONYM_CONTEXT)
+        identity_sealed = key.seal_text(json.dumps(identity), IDENTITY_CONTEXT)
 
         def enrol() -> UUID:
             roll = self._founding_roll()
@@ -203,7 +209,9 @@ class MuseumLedger(Application[UUID]):
         """What may be shown publicly: pseudonym, or "erased donor" once the key is gone."""
         artist = self.get_artist(artist_id)
         try:
-            pseudonym = self.data_key(artist_id).unseal_text(artist.pseudonym_sealed, "pseudonym")
+            pseudonym = self.data_key(artist_id).unseal_text(
+                artist.pseudonym_sealed, PSEUDONYM_CONTEXT
+            )
         except KeyShredded:
             pseudonym = ERASED_DONOR
         return artist_read(artist_id, artist, pseudonym)
@@ -211,7 +219,7 @@ class MuseumLedger(Application[UUID]):
     def identity(self, artist_id: UUID) -> ArtistIdentityRead:
         """Legal name and contact, for payouts and compliance only."""
         artist = self.get_artist(artist_id)
-        sealed = self.data_key(artist_id).unseal_text(artist.identity_sealed, "identity")
+        sealed = self.data_key(artist_id).unseal_text(artist.identity_sealed, IDENTITY_CONTEXT)
         return msgspec.json.decode(sealed, type=ArtistIdentityRead)
 
     def artist_ids(self) -> list[UUID]:
@@ -297,7 +305,7 @@ class MuseumLedger(Application[UUID]):
         stage = donation.stages[index]
         key = self.data_key(donation.artist_id)
         return key.unseal_bytes(
-            self.blobs.get(stage.blob_id), f"donation/{donation_id}/stage/{index}/image"
+            self.blobs.get(stage.blob_id), stage_image_context(donation_id, index)
         )
 
     # --- consent ----------------------------------------------------------------------------

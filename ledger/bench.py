@@ -47,7 +47,7 @@ from ledger.benchkit import (
 )
 from ledger.crypto import MasterKey
 from ledger.domain import Donation
-from ledger.runtime import open_ledger
+from ledger.runtime import close_ledger, open_ledger
 from ledger.schemas import (
     ArtistCreate,
 )
@@ -327,8 +327,7 @@ def _bench_backend(
     finally:
         if raw is not None:
             raw.close()
-        ledger.close()
-        ledger.engine.dispose()
+        close_ledger(ledger)
 
     append_rate = _rate(appended, append_seconds)
     raw_rate = _rate(len(sizes), raw_seconds)

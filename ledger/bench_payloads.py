@@ -13,7 +13,7 @@ from uuid import UUID
 
 from PIL import Image
 
-from ledger.crypto import DataKey
+from ledger.crypto import DataKey, label_context, stage_caption_context
 from ledger.domain import Stage
 from ledger.schemas import (
     DonationCreate,
@@ -173,7 +173,6 @@ class Payloads:
         donation_id = uuid.uuid4()
         stages = []
         for index, role in enumerate(STAGE_ROLES):
-            context = f"donation/{donation_id}/stage/{index}"
             image_stand_in = self.rng.randbytes(32)
             stages.append(
                 Stage(
@@ -186,7 +185,9 @@ class Payloads:
                     width=IMAGE_SIDE,
                     height=IMAGE_SIDE,
                     byte_size=self.rng.randint(12_300, 12_400),
-                    caption_sealed=key.seal_text(self.caption(), context + "/caption"),
+                    caption_sealed=key.seal_text(
+                        self.caption(), stage_caption_context(donation_id, index)
+                    ),
                 )
             )
         label = self.label()
@@ -195,7 +196,7 @@ class Payloads:
             "donation_id": donation_id,
             "artist_id": artist_id,
             "stages": stages,
-            "label_sealed": key.seal_text(self.label_text(label), f"donation/{donation_id}/label"),
+            "label_sealed": key.seal_text(self.label_text(label), label_context(donation_id)),
             "failure_type": label.failure_type,
             "emotion": label.emotion,
             "tags": {

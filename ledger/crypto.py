@@ -61,7 +61,30 @@ def unseal_text(key: bytes, sealed: str, context: bytes) -> str:
 
 
 def field_context(owner: UUID, field: str) -> bytes:
+    """The associated data of a sealed field: its owner's id, then the field's name below."""
     return owner.bytes + b"/" + field.encode()
+
+
+# The field names that, with the owner's id (`field_context`), bind each ciphertext to what it
+# is. Written only here: a copy that drifts by one character makes stored data undecryptable,
+# so these strings never change (tests/test_sealing_contexts.py pins each one).
+PSEUDONYM_CONTEXT = "pseudonym"
+IDENTITY_CONTEXT = "identity"
+
+
+def label_context(donation_id: UUID) -> str:
+    """The field of a donation's sealed museum label."""
+    return f"donation/{donation_id}/label"
+
+
+def stage_caption_context(donation_id: UUID, index: int) -> str:
+    """The field of the caption of a donation's stage `index`."""
+    return f"donation/{donation_id}/stage/{index}/caption"
+
+
+def stage_image_context(donation_id: UUID, index: int) -> str:
+    """The field of the sealed image bytes of a donation's stage `index`."""
+    return f"donation/{donation_id}/stage/{index}/image"
 
 
 @dataclass(frozen=True)

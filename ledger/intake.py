@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.crypto import DataKey
+from ledger.crypto import DataKey, label_context, stage_caption_context, stage_image_context
 from ledger.domain import Stage
 from ledger.errors import InvalidInput
 from ledger.images import inspect_image
 from ledger.schemas import DonationCreate, DonationTags, MuseumLabel
-from ledger.validation import slug, text
+from ledger.validation import aware, slug, text
 
 MAX_LABEL_TEXT = 2000
 MAX_CAPTION = 1000
@@ -37,13 +36,6 @@ class SealedDonation:
     attestation: dict[str, Any] | None
 
 
-def aware(moment: datetime, what: str) -> datetime:
-    """The moment in UTC; a time without a zone is refused, not guessed."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidInput(f"{what} must carry a time zone (e.g. 2024-05-01T10:00:00+00:00)")
-    return moment.astimezone(UTC)
-
-
 def seal_donation(key: DataKey, donation_id: UUID, request: DonationCreate) -> SealedDonation:
     """Check every field of the request and seal its personal parts; nothing is stored."""
     label = _seal_label(key, donation_id, request.label)
@@ -51,8 +43,7 @@ def seal_donation(key: DataKey, donation_id: UUID, request: DonationCreate) -> S
     stages: list[Stage] = []
     for index, stage in enumerate(request.stages):
         facts = inspect_image(stage.image, f"image of stage {index}")
-        context = f"donation/{donation_id}/stage/{index}"
-        sealed = key.seal_bytes(stage.image, context + "/image")
+        sealed = key.seal_bytes(stage.image, stage_image_context(donation_id, index))
         images.append(sealed)
         caption = text(
             stage.caption, f"caption of stage {index}", limit=MAX_CAPTION, required=False
@@ -68,7 +59,7 @@ def seal_donation(key: DataKey, donation_id: UUID, request: DonationCreate) -> S
                 width=facts.width,
                 height=facts.height,
                 byte_size=facts.byte_size,
-                caption_sealed=key.seal_text(caption, context + "/caption"),
+                caption_sealed=key.seal_text(caption, stage_caption_context(donation_id, index)),
             )
         )
     tags = _tags(request.tags)
@@ -95,7 +86,7 @@ def _seal_label(key: DataKey, donation_id: UUID, label: MuseumLabel) -> str:
         ),
         "failure_note": text(label.failure_note, "failure note", limit=MAX_LABEL_TEXT),
     }
-    return key.seal_text(json.dumps(fields), f"donation/{donation_id}/label")
+    return key.seal_text(json.dumps(fields), label_context(donation_id))
 
 
 def _tags(tags: DonationTags) -> dict[str, list[str]]:

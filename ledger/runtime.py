@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -149,12 +151,35 @@ def open_ledger(settings: Settings) -> MuseumLedger:
     url, env = database_parts(settings)
     engine = make_engine(url)
     _prepare(settings, engine, env)
-    settings.blob_dir.mkdir(parents=True, exist_ok=True)
-    return MuseumLedger(
-        # The tables exist now: the application must not race to create them again.
-        env=env | {"CREATE_TABLE": "no"},
-        master=master,
-        engine=engine,
-        blobs=BlobStore(settings.blob_dir),
-        head_every_events=settings.head_every_events,
-    )
+    try:
+        settings.blob_dir.mkdir(parents=True, exist_ok=True)
+        return MuseumLedger(
+            # The tables exist now: the application must not race to create them again.
+            env=env | {"CREATE_TABLE": "no"},
+            master=master,
+            engine=engine,
+            blobs=BlobStore(settings.blob_dir),
+            head_every_events=settings.head_every_events,
+        )
+    except BaseException:
+        engine.dispose()  # nothing holds the engine yet: let go of its connections here
+        raise
+
+
+def close_ledger(ledger: MuseumLedger) -> None:
+    """Close the application and let go of its SQLAlchemy connections: the one way a ledger
+    is put away, by `opened_ledger` and by long-lived holders (the job worker)."""
+    try:
+        ledger.close()
+    finally:
+        ledger.engine.dispose()
+
+
+@contextmanager
+def opened_ledger(settings: Settings) -> Iterator[MuseumLedger]:
+    """The ledger of `settings` for the length of a `with` block, closed however it ends."""
+    ledger = open_ledger(settings)
+    try:
+        yield ledger
+    finally:
+        close_ledger(ledger)

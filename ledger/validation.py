@@ -1,4 +1,5 @@
-"""The string rules of the ledger, in one place: slugs, keys, method names, index hashes, free text.
+"""The input rules of the ledger, in one place: slugs, keys, method names, index hashes, free
+text, moments that must carry a time zone, and seeds.
 
 Every identifier is matched as a whole string (`re.fullmatch`) against ASCII-only classes
 (`[a-z0-9]`, never `\\d` or `\\w`, which also match Arabic-Indic digits, fullwidth or Cyrillic
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 
 from ledger.errors import InvalidInput
 
@@ -105,3 +107,19 @@ def text(value: object, what: str, *, limit: int, required: bool = True) -> str:
                 "tab are allowed"
             )
     return value
+
+
+def seed(value: object, what: str = "seed") -> int:
+    """A user's seed: a non-negative integer (bool refused). Here, the lowest layer, so the demo
+    collection and the model (`generation.seeds`) check seeds by the same rule."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{what} must be a non-negative integer, got {_shown(value)}")
+    return value
+
+
+def aware(moment: datetime, what: str) -> datetime:
+    """A moment that carries a time zone, as UTC: a naive datetime is refused, never guessed
+    (local time or UTC?), because ledger times are compared across machines."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(f"{what} must carry a time zone (e.g. 2025-01-01T00:00:00+00:00)")
+    return moment.astimezone(UTC)

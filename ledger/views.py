@@ -17,7 +17,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.crypto import DataKey
+from ledger.crypto import DataKey, label_context, stage_caption_context
 from ledger.domain import Artist, Donation
 
 ERASED_DONOR = "erased donor"
@@ -139,7 +139,7 @@ def donation_read(donation_id: UUID, donation: Donation, key: DataKey | None) ->
     """The donation, its sealed text opened with `key`, or left out when the key is shredded."""
     sealed: dict[str, str] = {}
     if key is not None:
-        sealed = json.loads(key.unseal_text(donation.label_sealed, f"donation/{donation_id}/label"))
+        sealed = json.loads(key.unseal_text(donation.label_sealed, label_context(donation_id)))
     stages = [
         StageRead(
             index=stage.index,
@@ -152,7 +152,7 @@ def donation_read(donation_id: UUID, donation: Donation, key: DataKey | None) ->
             caption=None
             if key is None
             else key.unseal_text(
-                stage.caption_sealed, f"donation/{donation_id}/stage/{stage.index}/caption"
+                stage.caption_sealed, stage_caption_context(donation_id, stage.index)
             ),
         )
         for stage in donation.stages

@@ -41,7 +41,7 @@ from ledger.benchkit import (
 )
 from ledger.crypto import MasterKey
 from ledger.model_records import ModelRecords
-from ledger.runtime import open_ledger
+from ledger.runtime import close_ledger, open_ledger
 from ledger.settings import Settings
 from royalties.domain import RevenueReport
 from royalties.service import RoyaltyService
@@ -151,8 +151,7 @@ def _bench_backend(backend: str, settings: Settings, reports: int, lines: int) -
         credit_lines = sum(len(part.revenue_lines) for part in statement.currencies)
         totals = royalties.projection.totals()
     finally:
-        ledger.close()
-        ledger.engine.dispose()
+        close_ledger(ledger)
     return {
         "backend": backend,
         "skipped": False,

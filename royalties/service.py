@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,15 +21,15 @@ from ledger.domain.attribution import Attribution
 from ledger.domain.donation import consent_at
 from ledger.domain.model import Generation
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.validation import aware, text
 from ledger.validation import key as _key
-from ledger.validation import text
 from ledger.vocabulary import Purpose
 from royalties.audit import check_statement, checked_balances
 from royalties.currency import check_amount, currency_code
 from royalties.domain import Payout, PayoutDesk, RevenueReport
 from royalties.projection import PostingsProjection, epoch_ms
 from royalties.settings import RoyaltySettings, get_royalty_settings
-from royalties.split import ARTIST_PREFIX, REVERSAL_KINDS, Contributor, artist_account
+from royalties.split import ARTIST_PREFIX, REVERSAL_KINDS, Contributor, artist_account, artist_of
 from royalties.statement import build_statement
 from royalties.views import (
     BalanceRead,
@@ -46,12 +46,6 @@ MAX_REASON = 500
 
 def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def _aware(moment: datetime, what: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidInput(f"{what} must carry a time zone (e.g. 2025-01-01T00:00:00+00:00)")
-    return moment.astimezone(UTC)
 
 
 class RoyaltyService:
@@ -241,7 +235,7 @@ class RoyaltyService:
             thresholds[currency] = self.settings.threshold(currency)
             if balance < thresholds[currency]:
                 continue
-            artist_id = UUID(row["account"][len(ARTIST_PREFIX) :])
+            artist_id = artist_of(row["account"])
             if self.ledger.get_artist(artist_id).erased:
                 held.append({"artist_id": str(artist_id), "currency": currency, "amount": balance})
                 continue
@@ -312,14 +306,14 @@ class RoyaltyService:
         rows = self.projection.balances()
         for row in rows:
             if row["account"].startswith(ARTIST_PREFIX):
-                view = self.ledger.artist_view(UUID(row["account"][len(ARTIST_PREFIX) :]))
+                view = self.ledger.artist_view(artist_of(row["account"]))
                 row["pseudonym"] = view.pseudonym
                 row["held"] = view.erased
         return [as_view(row, BalanceRead) for row in rows]
 
     def statement(self, artist_id: UUID, start: datetime, end: datetime) -> StatementRead:
         """Credits, revenue lines, reversals, payouts and balances of one artist in [start, end)."""
-        start, end = _aware(start, "period start"), _aware(end, "period end")
+        start, end = aware(start, "period start"), aware(end, "period end")
         if end <= start:
             raise InvalidInput("the period must end after it starts")
         view = self.ledger.artist_view(artist_id)

@@ -12,8 +12,9 @@ Signs: credit is positive, debit negative, so every transaction sums to zero and
 balance (what the museum owes them) is the plain sum of their postings.
 
 Rounding: the platform takes floor(gross × bps / 10 000), so rounding always favours the artists;
-everything else is divided with the largest-remainder method, ties broken by key, so the same
-report gives the same postings on any machine.
+everything else is divided with the largest-remainder method, ties broken by key
+(`ledger.shares.largest_remainder`, shared with attribution shares), so the same report gives
+the same postings on any machine.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from ledger.errors import InvalidInput
+from ledger.shares import largest_remainder
 from royalties.currency import check_amount
 
 BPS = 10_000
@@ -47,6 +50,17 @@ REVERSAL_KINDS = ("refund", "chargeback")
 
 def artist_account(artist_id: object) -> str:
     return f"{ARTIST_PREFIX}{artist_id}"
+
+
+def artist_of(account: str) -> UUID:
+    """The artist whose account this is: the inverse of `artist_account` (ids read back as UUIDs),
+    so no caller slices the prefix off by hand."""
+    if not account.startswith(ARTIST_PREFIX):
+        raise InvalidInput(f"account {account!r} is not an artist's account")
+    try:
+        return UUID(account.removeprefix(ARTIST_PREFIX))
+    except ValueError:
+        raise InvalidInput(f"account {account!r} does not name an artist by UUID") from None
 
 
 @dataclass(frozen=True)
@@ -89,36 +103,6 @@ def check_balanced(postings: Sequence[Posting]) -> None:
     total = sum(p.amount for p in postings)
     if total != 0:
         raise InvalidInput(f"transaction does not balance: postings sum to {total}")
-
-
-def largest_remainder(total: int, weights: Sequence[tuple[str, int]]) -> dict[str, int]:
-    """Divide `total` (≥ 0) in proportion to integer weights; the parts sum to `total` exactly.
-
-    Each key gets floor(total × w / W); the units left over go one each to the largest
-    remainders, ties broken by key. A zero weight never receives a unit.
-    """
-    if total < 0:
-        raise InvalidInput("cannot divide a negative amount")
-    keys = [key for key, _ in weights]
-    if len(set(keys)) != len(keys):
-        raise InvalidInput("a key is listed twice in a division")
-    if any(w < 0 for _, w in weights):
-        raise InvalidInput("weights must not be negative")
-    whole = sum(w for _, w in weights)
-    if whole == 0:
-        if total:
-            raise InvalidInput("cannot divide a positive amount among zero weights")
-        return dict.fromkeys(keys, 0)
-    parts: dict[str, int] = {}
-    remainders: list[tuple[int, str]] = []
-    for key, weight in weights:
-        quotient, remainder = divmod(total * weight, whole)
-        parts[key] = quotient
-        remainders.append((-remainder, key))
-    left = total - sum(parts.values())
-    for _, key in sorted(remainders)[:left]:
-        parts[key] += 1
-    return parts
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pytest
 
 from ledger.application import MuseumLedger
 from ledger.crypto import MasterKey
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -54,9 +54,5 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings
 
 @pytest.fixture
 def ledger(backend: Settings) -> Iterator[MuseumLedger]:
-    app = open_ledger(backend)
-    try:
+    with opened_ledger(backend) as app:
         yield app
-    finally:
-        app.close()
-        app.engine.dispose()

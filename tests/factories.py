@@ -15,7 +15,7 @@ from PIL import Image
 
 from collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.schemas import (
     ArtistCreate,
     DonationCreate,
@@ -90,12 +90,8 @@ def seed_collection(ledger: MuseumLedger, artists: int = 3) -> list[UUID]:
 
 def seed_home(home: Path, master_key: str, artists: int = 3) -> None:
     """Seed the embedded ledger of `home`, for tests that then run the `museum` command on it."""
-    ledger = open_ledger(Settings(home=home, master_key=master_key))
-    try:
+    with opened_ledger(Settings(home=home, master_key=master_key)) as ledger:
         seed_collection(ledger, artists)
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
 
 
 def run_museum(

@@ -10,14 +10,8 @@ import os
 from typing import Any
 from uuid import UUID
 
-from ledger.application import MuseumLedger
-from ledger.runtime import open_ledger
+from ledger.runtime import close_ledger, open_ledger, opened_ledger
 from ledger.settings import Settings
-
-
-def closed(ledger: MuseumLedger) -> None:
-    ledger.close()
-    ledger.engine.dispose()
 
 
 def toggler(
@@ -25,8 +19,7 @@ def toggler(
 ) -> None:
     """Grant, revoke, grant… one purpose on the shared donation; report every answer."""
     os.environ["POSTGRES_POOL_SIZE"] = "1"  # the test server is shared: one connection each
-    ledger = open_ledger(settings)
-    try:
+    with opened_ledger(settings) as ledger:
         ready.put(purpose)
         go.wait(60)
         answers: list[bool] = []
@@ -38,8 +31,6 @@ def toggler(
         except Exception as exc:  # reported, not swallowed: the parent asserts there is none
             error = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
         out.put((purpose, answers, ledger.lost_races, error))
-    finally:
-        closed(ledger)
 
 
 def opener(settings: Settings, ready: Any, go: Any, out: Any) -> None:
@@ -48,7 +39,7 @@ def opener(settings: Settings, ready: Any, go: Any, out: Any) -> None:
     ready.put(os.getpid())
     go.wait(60)
     try:
-        closed(open_ledger(settings))
+        close_ledger(open_ledger(settings))
         out.put("ok")
     except Exception as exc:
         out.put(f"{type(exc).__module__}.{type(exc).__name__}: {str(exc)[:200]}")

@@ -494,3 +494,10 @@ def test_bad_inputs_raise_value_error(config: ModelConfig) -> None:
         wrong.load_index()
     with pytest.raises(ValueError, match="k must"):
         wrong.top_k(np.zeros((1, 16)), 0)
+    with pytest.raises(ValueError, match="finite"):
+        wrong.top_k(np.full((1, 16), np.nan), 3)
+    # Ties go by item id (the ledger's rule), not by training order: ids stored in reverse.
+    backwards = _attributor(config, None, item_ids=[f"item-{i:02d}" for i in reversed(range(16))])
+    tied = np.zeros((1, 16))
+    tied[0, 0] = 1.0  # item-15, first in training order, scores highest
+    assert backwards.top_k(tied, 3) == [[("item-15", 1.0), ("item-00", 0.0), ("item-01", 0.0)]]

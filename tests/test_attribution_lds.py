@@ -372,7 +372,7 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     """`museum bench attribution`'s front end on a tiny plan: tables, reliability line, JSON."""
     from rich.console import Console
 
-    from api.bench_views import render_attribution_bench
+    from api.cli.bench_views import render_attribution_bench
     from attribution.bench.harness import run
     from attribution.methods import DEFAULT_METHOD
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from rich.console import Console
 
-from api.bench_views import render_generation_bench
+from api.cli.bench_views import render_generation_bench
 from generation.bench import TARGET_SHARD_LOSS_RATIO, TARGETS, run_generation_bench
 
 PRESETS = ("tiny",)

@@ -12,7 +12,7 @@ import pytest
 from conftest import POSTGRES_ADMIN_URL
 from rich.console import Console
 
-from api.bench_views import render_ledger_bench
+from api.cli.bench_views import render_ledger_bench
 from ledger.bench import TARGETS, _chunks, run_ledger_bench
 
 EVENTS = 60

@@ -11,7 +11,7 @@ import pytest
 from conftest import POSTGRES_ADMIN_URL
 from rich.console import Console
 
-from api.bench_views import render_royalties_bench
+from api.cli.bench_views import render_royalties_bench
 from royalties.bench import run_royalties_bench
 
 REPORTS = 6

@@ -23,7 +23,7 @@ from api.cli import main
 from ledger.crypto import MasterKey
 from ledger.errors import ProofError
 from ledger.receipt import verify_receipt
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.settings import Settings, get_settings
 from royalties.settings import get_royalty_settings
 
@@ -51,14 +51,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     root = tmp_path_factory.mktemp("hardening")
     key = MasterKey.generate_text()
     factories.seed_home(root / "var", key, artists=2)
-    ledger = open_ledger(Settings(home=root / "var", master_key=key))
-    try:
+    with opened_ledger(Settings(home=root / "var", master_key=key)) as ledger:
         receipt = ledger.integrity.receipt(3).as_builtins()  # the JSON handed out
         public_key = ledger.integrity.public_key_hex
         artist = str(ledger.artist_ids()[0])
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
     files = root / "files"
     files.mkdir()
     (files / "image.png").write_bytes(factories.png(7))

@@ -16,7 +16,7 @@ from factories import run_museum, seed_home
 
 from ledger.crypto import MasterKey
 from ledger.model_records import ModelRecords
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.settings import Settings
 
 MASTER_KEY = MasterKey.generate_text()
@@ -33,12 +33,8 @@ def museum(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _events(home: Path) -> int:
-    ledger = open_ledger(Settings(home=home, master_key=MASTER_KEY))
-    try:
+    with opened_ledger(Settings(home=home, master_key=MASTER_KEY)) as ledger:
         return ledger.recorder.max_notification_id() or 0
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -134,12 +130,8 @@ def test_bad_input_is_one_line_on_stderr_and_records_nothing(
     home, _ = trained
     busy = tmp_path / "busy"
     shutil.copytree(home, busy)
-    ledger = open_ledger(Settings(home=busy, master_key=MASTER_KEY))
-    try:  # a run that holds the training slot
+    with opened_ledger(Settings(home=busy, master_key=MASTER_KEY)) as ledger:  # a run that holds the training slot
         ModelRecords(ledger).start_run(job_id="stuck", config={"preset": "tiny"}, seed=0, shards=1)
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
     empty = tmp_path / "empty"
     cases: list[tuple[Path, tuple[str, ...], str]] = [
         (home, ("train", "--preset", "huge"), "unknown preset 'huge'"),

@@ -18,7 +18,7 @@ import pytest
 from conftest import _postgres_database
 from factories import artist, donation, run_museum
 from filelock import FileLock
-from process_workers import closed, opener, toggler
+from process_workers import opener, toggler
 
 from ledger import bootstrap
 from ledger.application import MuseumLedger
@@ -26,7 +26,7 @@ from ledger.bootstrap import SCHEMA_LOCK_KEY, head_revision
 from ledger.crypto import MasterKey
 from ledger.domain import Donation
 from ledger.errors import ConfigurationError, Conflict
-from ledger.runtime import migrate_ledger, open_ledger
+from ledger.runtime import migrate_ledger, open_ledger, opened_ledger
 from ledger.settings import Settings
 from ledger.vocabulary import Purpose
 
@@ -69,12 +69,9 @@ def _run_together(target: Any, argsets: list[tuple[Any, ...]], timeout: float = 
 
 @pytest.mark.postgres
 def test_four_writers_on_one_donation_lose_no_update(postgres: Settings) -> None:
-    ledger = open_ledger(postgres)
-    try:
+    with opened_ledger(postgres) as ledger:
         artist_id = ledger.register_artist(artist())
         donation_id = ledger.donate(donation(artist_id, consents=())).donation_id
-    finally:
-        closed(ledger)
 
     reports = _run_together(
         toggler, [(postgres, str(donation_id), p, n) for p, n in zip(PURPOSES, TOGGLES, strict=True)]
@@ -87,8 +84,7 @@ def test_four_writers_on_one_donation_lose_no_update(postgres: Settings) -> None
         assert answers == [True] * TOGGLES[PURPOSES.index(purpose)]
     assert sum(r[2] for r in reports) > 0  # the writers did collide: the retry was exercised
 
-    ledger = open_ledger(postgres)
-    try:
+    with opened_ledger(postgres) as ledger:
         held = {p for p, n in zip(PURPOSES, TOGGLES, strict=True) if n % 2}
         current = ledger.get_donation(donation_id)
         assert set(current.consents) == held
@@ -106,8 +102,6 @@ def test_four_writers_on_one_donation_lose_no_update(postgres: Settings) -> None
         for purpose, n in zip(PURPOSES, TOGGLES, strict=True):
             assert (granted[purpose], revoked[purpose]) == (math.ceil(n / 2), n // 2)
         ledger.integrity.verify()  # every concurrently written event has its sealed leaf
-    finally:
-        closed(ledger)
 
 
 # --- (b) many processes opening one fresh ledger -------------------------------------------------
@@ -220,10 +214,7 @@ def test_schema_is_set_up_once_and_then_opened_without_the_lock(
     try:
         if isinstance(holder, FileLock):
             holder.acquire()
-        ledger = open_ledger(backend)  # ready: the cheap look finds it so, no lock is taken
-        try:
+        with opened_ledger(backend) as ledger:  # ready: the cheap look finds it so, no lock is taken
             ledger.register_artist(artist())
-        finally:
-            closed(ledger)
     finally:
         holder.release() if isinstance(holder, FileLock) else holder.close()

@@ -22,7 +22,7 @@ from ledger.application import MuseumLedger
 from ledger.crypto import MasterKey
 from ledger.domain.model import TrainingRun
 from ledger.model_records import ModelRecords
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.settings import Settings, get_settings
 
 REDIS_URL = os.environ.get("MUSEUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -134,15 +134,11 @@ def test_async_client_submits_and_waits_inside_a_running_loop(
     text = log.read_text()
     assert text.count("museum worker ready") == 1
     assert "ledger closed" in text
-    ledger = open_ledger(Settings(home=home, master_key=MASTER_KEY))
-    try:
+    with opened_ledger(Settings(home=home, master_key=MASTER_KEY)) as ledger:
         run = ModelRecords(ledger).get_run(TrainingRun.create_id(job_id))
         assert run.state == "completed"
         assert ModelRecords(ledger).registry().deployed == run.id
         ledger.integrity.verify()
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
 
 
 def test_unknown_job_ids_and_bad_names_are_refused_by_the_async_client(

@@ -27,7 +27,7 @@ from ledger.crypto import MasterKey
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import NotFound
 from ledger.model_records import ModelRecords
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.settings import Settings, get_settings
 
 REDIS_URL = os.environ.get("MUSEUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -65,12 +65,8 @@ def one_torch_thread() -> Iterator[None]:
 
 @pytest.fixture
 def ledger(home: Path) -> Iterator[MuseumLedger]:
-    app = open_ledger(_settings(home))
-    try:
+    with opened_ledger(_settings(home)) as app:
         yield app
-    finally:
-        app.close()
-        app.engine.dispose()
 
 
 def _event_names(ledger: MuseumLedger, aggregate_id: Any) -> Counter[str]:

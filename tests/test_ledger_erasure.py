@@ -25,6 +25,7 @@ from ledger.application import ERASED_DONOR, MuseumLedger
 from ledger.domain import Artist
 from ledger.errors import KeyShredded
 from ledger.log import SignedTreeHead
+from ledger.runtime import close_ledger
 from ledger.schemas import StageCreate
 from ledger.settings import Settings
 
@@ -168,8 +169,7 @@ def test_erasure_leaves_no_plaintext_and_no_key(ledger: MuseumLedger, backend: S
     assert ledger.vault.get(seeded["bystander"]) is not None
 
     if backend.embedded:
-        ledger.close()
-        ledger.engine.dispose()
+        close_ledger(ledger)
     after = database_bytes(ledger, backend) + blob_bytes(backend)
     assert found(after, key_needle) == [], "the wrapped key survived the erasure"
     assert found(after, needles) == []

@@ -21,7 +21,7 @@ from ledger.application import MuseumLedger
 from ledger.audit import audit_blobs, audit_keys, check_against, full_audit
 from ledger.crypto import MasterKey
 from ledger.errors import IntegrityViolation, ProofError
-from ledger.runtime import open_ledger
+from ledger.runtime import close_ledger, open_ledger
 from ledger.settings import Settings
 from royalties.audit import compare
 from royalties.projection import PostingsProjection
@@ -103,7 +103,7 @@ def test_unattested_newest_heads_fall_to_the_periodic_rule(backend: Settings) ->
         ((attested,),) = db.run("SELECT MAX(head_id) FROM ledger_leaves")
         db.run("DELETE FROM tree_heads WHERE head_id > ?", attested)
     finally:
-        ledger.close()
+        close_ledger(ledger)
     with pytest.raises(IntegrityViolation, match="a multiple of 4"):
         reopened(backend, head_every_events=4).integrity.verify()
 
@@ -139,7 +139,7 @@ def test_a_receipt_proves_a_truncated_tail(ledger: MuseumLedger, backend: Settin
         with pytest.raises(IntegrityViolation, match=message):
             check_against(fresh, receipt)
     finally:
-        fresh.close()
+        close_ledger(fresh)
 
 
 # --- blobs and keys ----------------------------------------------------------------------------

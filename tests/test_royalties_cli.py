@@ -10,7 +10,7 @@ import pytest
 from test_royalties_ledger import make_world
 
 from ledger.crypto import MasterKey
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.settings import Settings
 
 
@@ -19,13 +19,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
     """An embedded ledger with an attributed generation; returns (home, env, ids)."""
     home = tmp_path_factory.mktemp("museum")
     key = MasterKey.generate_text()
-    ledger = open_ledger(Settings(home=home, master_key=key))
-    try:
+    with opened_ledger(Settings(home=home, master_key=key)) as ledger:
         world = make_world(ledger)
         ids = {"generation": str(world.generation.id), "artist": str(world.artists[0])}
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
     return home, {"MUSEUM_MASTER_KEY": key}, ids
 
 

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import InvalidInput
+from ledger.shares import largest_remainder
 from royalties.currency import (
     MAX_AMOUNT_MINOR,
     check_amount,
@@ -28,7 +29,6 @@ from royalties.split import (
     balances,
     check_balanced,
     failed_payout_postings,
-    largest_remainder,
     payout_postings,
     release_postings,
     reverse_postings,

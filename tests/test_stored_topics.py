@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 
 import royalties.domain  # noqa: F401  (registers the royalty aggregates' old topics)
 from ledger.application import ERASED_DONOR, MuseumLedger
-from ledger.runtime import open_ledger
+from ledger.runtime import opened_ledger
 from ledger.settings import Settings
 from royalties.service import RoyaltyService
 
@@ -28,12 +28,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "ledger-v1"
 def old_store(tmp_path: Path) -> Any:
     home = tmp_path / "var"
     shutil.copytree(FIXTURE, home)
-    ledger = open_ledger(Settings(home=home, master_key_file=home / "master.key"))
-    try:
+    with opened_ledger(Settings(home=home, master_key_file=home / "master.key")) as ledger:
         yield ledger
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
 
 
 def _originators(ledger: MuseumLedger) -> list[UUID]:

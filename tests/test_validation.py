@@ -192,3 +192,17 @@ def test_text_either_returns_encodable_text_or_refuses(value: str) -> None:
         assert cleaned == value.replace("\r\n", "\n").replace("\r", "\n").strip()
         return
     assert message.startswith("label ")
+
+
+@pytest.mark.parametrize("value", [-1, True, 1.0, "3", None])
+def test_a_seed_is_a_non_negative_integer_everywhere(value: object) -> None:
+    from collection import founding_collection
+    from generation.seeds import check_seed
+
+    with pytest.raises(InvalidInput, match="seed must be a non-negative integer"):
+        validation.seed(value)
+    with pytest.raises(InvalidInput, match="seed must be a non-negative integer"):
+        check_seed(value)
+    with pytest.raises(InvalidInput, match="seed must be a non-negative integer"):
+        founding_collection(n_artists=1, seed=value)  # type: ignore[arg-type]
+    assert validation.seed(0) == 0 == check_seed(0)

@@ -18,6 +18,7 @@ from api.jobs.settings import Ctx, JobFailed, job_settings
 from ledger.application import MuseumLedger
 from ledger.errors import NotFound
 from ledger.model_records import ModelRecords
+from ledger.runtime import opened_ledger
 from ledger.settings import get_settings
 
 logger = logging.getLogger("museum.jobs")
@@ -36,25 +37,14 @@ def open_ledger() -> MuseumLedger:
     return open_configured(get_settings())
 
 
-def close_ledger(ledger: MuseumLedger) -> None:
-    """Close the application and let go of its SQLAlchemy connections."""
-    try:
-        ledger.close()
-    finally:
-        ledger.engine.dispose()
-
-
 def with_ledger(ctx: Ctx, work: Callable[[MuseumLedger], T]) -> T:
     """Run `work` with the ledger in `ctx` (the worker's, or the caller's in embedded mode), or
     with one opened (and closed) for this job when there is none."""
     given: MuseumLedger | None = ctx.get("ledger")
     if given is not None:
         return work(given)
-    ledger = open_ledger()
-    try:
+    with opened_ledger(get_settings()) as ledger:
         return work(ledger)
-    finally:
-        close_ledger(ledger)
 
 
 async def hold_lease(redis: ArqRedis, job_id: str, lease_s: float) -> None:

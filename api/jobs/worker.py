@@ -20,11 +20,12 @@ from arq.connections import RedisSettings
 from arq.worker import Function, func
 from redis.exceptions import RedisError
 
-from api.jobs.running import close_ledger, open_ledger
+from api.jobs.running import open_ledger
 from api.jobs.settings import Ctx, job_settings, redis_settings, unreachable
 from api.jobs.tasks import attribute_job, generate_job, train_job
 from ledger.application import MuseumLedger
 from ledger.errors import ConfigurationError
+from ledger.runtime import close_ledger
 
 logger = logging.getLogger("museum.jobs")
 

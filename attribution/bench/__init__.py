@@ -1,6 +1,6 @@
 """The attribution bench (`museum bench attribution`): a harness beside what it measures.
 
-`harness` runs it and returns the figures (it prints nothing; `api.cli_bench` renders them);
+`harness` runs it and returns the figures (it prints nothing; `api.cli.bench` renders them);
 `data` builds the data sets, `train` retrains and caches the subset models, `lds` scores one
 data set, `stats` holds the protocol's statistics, `ground_truth` its reliability and the
 counterfactual check, `latency` the 10,000-item timing, `plan` the sizes of a run, and

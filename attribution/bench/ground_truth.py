@@ -87,14 +87,6 @@ def spearman_brown(agreement: float, seeds: int) -> float:
     return float(seeds * agreement / (1.0 + (seeds - 1) * agreement))
 
 
-def _eval_timesteps(count: int, limit: int) -> tuple[int, ...]:
-    """`count` timesteps at the centres of equal slices of 0..limit-1."""
-    if not 1 <= count <= limit:
-        raise ValueError(f"eval timesteps must be between 1 and {limit}, got {count}")
-    width = limit / count
-    return tuple(int(width * i + width / 2) for i in range(count))
-
-
 def _losses(result: JobResult) -> np.ndarray:
     if result.losses is None:
         raise ValueError(f"job {result.key} has no measured losses")
@@ -128,7 +120,9 @@ def _counterfactual(
     jobs: list[TrainJob] = []
     plans: list[tuple[int, str, str]] = []  # (target, kind, job key)
     for j in chosen:
-        # 1. Top-k by the method's score (stable: ties keep training order) ...
+        # 1. Top-k by the method's score (stable: ties keep training order) ... Positions of a
+        #    score row, not item ids, so not `ledger.shares.highest`; exact ties in real-valued
+        #    scores are rare, and the removal sets (and their cached retrains) stay as they were.
         top = np.argsort(-scores[j], kind="stable")[:k]
         # 2. ... and k random items, several draws, each from its own seeded generator.
         draws = [

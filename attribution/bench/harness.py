@@ -2,7 +2,7 @@
 
 Model code (the ledger only for its settings and the bench kit): the data sets are built by
 `attribution.bench.data` (scikit-learn's bundled digits 0/1, and the demo founding collection),
-the models by `generation.training`. Returns its figures and prints nothing: `api.cli_bench`
+the models by `generation.training`. Returns its figures and prints nothing: `api.cli.bench`
 renders them.
 
 1. LDS (`attribution.bench.lds`): for each data set, the full model's raw checkpoints feed TracIn

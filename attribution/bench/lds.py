@@ -14,7 +14,7 @@ Protocol (TRAK, Park et al. 2023; D-TRAK, Zheng et al. 2024), with this repo's s
 5. Counterfactual: for a few generated targets remove the default method's top-k items and
    retrain, versus removing k random items; the target's loss should rise more.
 
-Nothing here prints; `api.cli_bench` renders the figures.
+Nothing here prints; `api.cli.bench` renders the figures.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from attribution._seeding import derived_seed
 from attribution.bench.data import BenchData, load_dataset, split_held_back
 from attribution.bench.ground_truth import (
     _counterfactual,
-    _eval_timesteps,
     _losses,
     _losses_of,
     ground_truth_reliability,
@@ -53,6 +52,7 @@ from attribution.bench.train import (
     load_checkpoints,
     run_jobs,
 )
+from attribution.methods import evenly_spaced
 from generation.model import build_unet, checkpoint_hash, sampling_scheduler
 from generation.presets import ModelConfig
 from generation.sampling import MuseumPipeline
@@ -234,7 +234,7 @@ def run_dataset(
     evals = EvalSet.build(
         target_images,
         target_labels,
-        _eval_timesteps(plan.eval_timesteps, recipe.model_config.num_train_timesteps),
+        evenly_spaced(plan.eval_timesteps, recipe.model_config.num_train_timesteps),
         plan.seed,
     )
 

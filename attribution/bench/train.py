@@ -175,10 +175,21 @@ def _losses_path(folder: Path, key: str) -> Path:
     return folder / f"{key}.json"
 
 
+def _tensor_key(step: int, name: str) -> str:
+    """The key of one checkpoint's tensor in a cached model file: `step-<n>/<name>`."""
+    return f"step-{step}/{name}"
+
+
+def _tensor_of(key: str) -> tuple[int, str]:
+    """(step, name) of a tensor key: the inverse of `_tensor_key`."""
+    head, name = key.split("/", 1)
+    return int(head.removeprefix("step-")), name
+
+
 def _save_weights(path: Path, checkpoints: Sequence[tuple[int, StateDict]]) -> None:
     """All kept checkpoints in one file, keys `step-<n>/<name>`; written atomically."""
     tensors = {
-        f"step-{step}/{name}": tensor.contiguous()
+        _tensor_key(step, name): tensor.contiguous()
         for step, state in checkpoints
         for name, tensor in state.items()
     }
@@ -192,8 +203,8 @@ def load_checkpoints(path: Path) -> list[tuple[int, StateDict]]:
     tensors = load_file(str(path))
     states: dict[int, StateDict] = {}
     for key, tensor in tensors.items():
-        head, name = key.split("/", 1)
-        states.setdefault(int(head.removeprefix("step-")), {})[name] = tensor
+        step, name = _tensor_of(key)
+        states.setdefault(step, {})[name] = tensor
     if not states:
         raise ValueError(f"{path} holds no checkpoint")
     return sorted(states.items())

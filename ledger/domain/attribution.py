@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.artist import MUSEUM_NAMESPACE
 from ledger.errors import InvalidInput
+from ledger.shares import highest, largest_remainder, ranked
 
 PPM = 1_000_000
 MAX_K = 1000
@@ -34,31 +35,27 @@ def _check_scores(scores: Mapping[str, float]) -> None:
 
 
 def top_k(scores: Mapping[str, float], k: int) -> list[tuple[str, float]]:
-    """The k highest-scoring items, highest first; ties broken by item id (deterministic)."""
+    """The k highest-scoring items, highest first; ties broken by item id (`ledger.shares`)."""
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise InvalidInput(f"k must be an integer between 1 and {MAX_K}")
     _check_scores(scores)
-    ranked = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
-    return [(item_id, float(score)) for item_id, score in ranked[:k]]
+    return [(item_id, float(score)) for item_id, score in highest(scores.items(), k)]
 
 
 def exact_shares(scores: Mapping[str, float], k: int) -> list[tuple[str, int]]:
     """Integer ppm shares of the positively scored top-k items, summing to exactly 1_000_000.
 
     Quotas are exact fractions of the positive total; each item gets its floor, and the ppm left
-    over go one each to the largest remainders (ties by item id). Ordered by share, then item id.
+    over go one each to the largest remainders (ties by item id): `ledger.shares`, the rule the
+    royalty split uses too. Ordered by share, then item id.
     """
     positive = [(item_id, Fraction(score)) for item_id, score in top_k(scores, k) if score > 0]
     if not positive:
         raise InvalidInput("no training item scored positively: nothing to credit")
-    total = sum((score for _, score in positive), Fraction(0))
-    quotas = [(item_id, score * PPM / total) for item_id, score in positive]
-    shares = {item_id: math.floor(quota) for item_id, quota in quotas}
-    left = PPM - sum(shares.values())
-    by_remainder = sorted(quotas, key=lambda pair: (-(pair[1] - math.floor(pair[1])), pair[0]))
-    for item_id, _ in by_remainder[:left]:
-        shares[item_id] += 1
-    return sorted(shares.items(), key=lambda pair: (-pair[1], pair[0]))
+    # Floats are dyadic fractions: over their common denominator every score is an exact integer.
+    denominator = math.lcm(*(score.denominator for _, score in positive))
+    weights = [(item_id, int(score * denominator)) for item_id, score in positive]
+    return ranked(largest_remainder(PPM, weights).items())
 
 
 def roll_up(
@@ -76,7 +73,7 @@ def roll_up(
             raise InvalidInput(f"training item {item_id} has no field {key!r}")
         group = str(item[key])
         totals[group] = totals.get(group, 0) + ppm
-    return sorted(totals.items(), key=lambda pair: (-pair[1], pair[0]))
+    return ranked(totals.items())
 
 
 class Attribution(Aggregate):

@@ -6,7 +6,6 @@ the ledger's own errors; `api.cli.main` prints them as one line on stderr.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,31 +14,26 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from api.cli.console import json_line, out, say
+from api.cli.options import AsJson
 
 royalties_app = typer.Typer(
     help="Revenue shared by attribution: report, refund, balances, statements, payouts.",
     no_args_is_help=True,
 )
-out = Console()
-
-_JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 @contextmanager
 def _records() -> Iterator[Any]:
     """The royalty service over the configured ledger, closed when the command is done."""
-    from ledger.runtime import open_ledger
+    from ledger.runtime import opened_ledger
     from ledger.settings import get_settings
     from royalties.service import RoyaltyService
 
-    ledger = open_ledger(get_settings())
-    try:
+    with opened_ledger(get_settings()) as ledger:
         yield RoyaltyService(ledger)
-    finally:
-        ledger.close()
-        ledger.engine.dispose()
 
 
 def _uuid(value: str, what: str) -> UUID:
@@ -71,9 +65,9 @@ def _amount(amount: str | None, amount_minor: int | None, currency: str) -> int:
 
 def _emit(payload: dict[str, Any], as_json: bool, line: str) -> None:
     if as_json:
-        print(json.dumps(payload, default=str))
+        json_line(payload)
     else:
-        out.print(line, highlight=False, soft_wrap=True)
+        say(line)
 
 
 @royalties_app.command("report")
@@ -91,7 +85,7 @@ def report(
     attribution: Annotated[
         str | None, typer.Option(help="Attribution to split by (default: the latest).")
     ] = None,
-    as_json: _JSON = False,
+    as_json: AsJson = False,
 ) -> None:
     """Report commercial use of a generation; the amount is split and booked at once."""
     from royalties.currency import format_minor
@@ -126,7 +120,7 @@ def refund(
         bool, typer.Option("--chargeback", help="A chargeback rather than a refund.")
     ] = False,
     reason: Annotated[str, typer.Option(help="Why (kept in the ledger).")] = "",
-    as_json: _JSON = False,
+    as_json: AsJson = False,
 ) -> None:
     """Reverse part or all of a report, in proportion to its postings."""
     with _records() as records:
@@ -143,14 +137,14 @@ def refund(
 
 
 @royalties_app.command("balances")
-def balances(as_json: _JSON = False) -> None:
+def balances(as_json: AsJson = False) -> None:
     """Every account's balance per currency, derived from the postings."""
     from royalties.currency import format_minor
 
     with _records() as records:
         rows = records.balances()
     if as_json:
-        print(json.dumps({"balances": rows}))
+        json_line({"balances": rows})
         return
     table = Table(title="Royalty balances")
     for column in ("account", "who", "balance", "postings"):
@@ -174,10 +168,10 @@ def statement(
     html: Annotated[
         Path | None, typer.Option(help="Also write the readable HTML statement here.")
     ] = None,
-    as_json: _JSON = False,
+    as_json: AsJson = False,
 ) -> None:
     """An artist's statement for a period: credits, revenue, reversals, payouts, balances."""
-    from api.files import writable_target, write_atomically
+    from api.cli.files import writable_target, write_atomically
     from royalties.currency import format_minor
     from royalties.statement import render_html
 
@@ -190,7 +184,7 @@ def statement(
     if html is not None:  # only where the caller asked, and whole or not at all
         write_atomically(html, render_html(data).encode("utf-8"), "--html")
     if as_json:
-        print(json.dumps(data))
+        json_line(data)
         return
     out.print(f"statement of {data['artist']['pseudonym']}", highlight=False)
     for part in data["currencies"]:
@@ -208,7 +202,7 @@ def statement(
 @royalties_app.command("payout")
 def payout(
     run_key: Annotated[str, typer.Option("--run-key", help="Idempotency key of this run.")],
-    as_json: _JSON = False,
+    as_json: AsJson = False,
 ) -> None:
     """Pay every artist balance at or above its currency's threshold."""
     with _records() as records:

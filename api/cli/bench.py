@@ -1,19 +1,18 @@
 """`museum bench …`: parses the options, runs the harness that sits beside what it measures
 (`ledger.bench`, `royalties.bench`, `generation.bench`, `attribution.bench`) and renders its
-figures (`api.bench_views`) or prints them as one JSON object. Harnesses load inside the
+figures (`api.cli.bench_views`) or prints them as one JSON object. Harnesses load inside the
 commands, so `museum --help` stays fast."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from api.cli.console import json_line, out, print_json
 
 bench_app = typer.Typer(help="Measure the museum against its targets.", no_args_is_help=True)
-out = Console()
 
 
 # Registered first: `museum bench --help` has always listed it first.
@@ -39,7 +38,7 @@ def bench_royalties(
     """Revenue reports split and posted per second; statement time for a busy artist."""
     import tempfile
 
-    from api.bench_views import render_royalties_bench
+    from api.cli.bench_views import render_royalties_bench
     from royalties.bench import run_royalties_bench
 
     if quick:
@@ -53,7 +52,7 @@ def bench_royalties(
             workdir=Path(workdir),
         )
     if as_json:
-        print(json.dumps(figures))
+        json_line(figures)
     else:
         out.print(render_royalties_bench(figures))
 
@@ -81,7 +80,7 @@ def bench_generation(
     ] = False,
 ) -> None:
     """Training steps/s and images/s per preset, and the held-back loss cost of S shards."""
-    from api.bench_views import render_generation_bench
+    from api.cli.bench_views import render_generation_bench
     from generation.bench import run_generation_bench
 
     try:
@@ -103,7 +102,7 @@ def bench_generation(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if as_json:
-        print(json.dumps(figures))
+        json_line(figures)
     else:
         out.print(render_generation_bench(figures))
 
@@ -144,7 +143,7 @@ def bench_attribution(
     """LDS of TracIn, TRAK, D-TRAK and the default method on models retrained on random halves;
     index build and query time, memory, and the counterfactual check. Retrained models are
     cached under MUSEUM_HOME/bench/attribution, so a rerun only scores."""
-    from api.bench_views import render_attribution_bench
+    from api.cli.bench_views import render_attribution_bench
     from attribution.bench.harness import run
 
     try:
@@ -164,7 +163,7 @@ def bench_attribution(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if as_json:
-        out.print_json(json.dumps(figures))
+        print_json(figures)
     else:
         out.print(render_attribution_bench(figures))
 
@@ -187,13 +186,13 @@ def bench_ledger(
     """Ledger appends per second beside raw inserts (ratio), and verify throughput."""
     import tempfile
 
-    from api.bench_views import render_ledger_bench
+    from api.cli.bench_views import render_ledger_bench
     from ledger.bench import run_ledger_bench
 
     url = None if postgres_url in (None, "", "none") else postgres_url
     with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
         figures = run_ledger_bench(events=events, postgres_url=url, workdir=Path(workdir))
     if as_json:
-        print(json.dumps(figures))
+        json_line(figures)
     else:
         out.print(render_ledger_bench(figures))

@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from typer import Abort, TyperException
 
+from api.cli.console import say_error
 from ledger.errors import FileProblem, IntegrityViolation, InvalidInput, LedgerError
 
 UNEXPECTED = 70
@@ -63,12 +64,6 @@ def refusal(exc: BaseException) -> LedgerError | None:
         names = " → ".join(str(name) for name in (exc.filename, exc.filename2) if name)
         return FileProblem(f"cannot use {names}: {(exc.strerror or str(exc)).lower()}")
     return None
-
-
-def say(message: str) -> None:
-    """`error: …` on one line of stderr, whatever the message holds."""
-    line = " ".join(str(message).split()).encode("utf-8", "backslashreplace").decode("utf-8")
-    print(f"error: {line}", file=sys.stderr, flush=True)
 
 
 def _report_folders() -> list[Path]:
@@ -116,29 +111,29 @@ def _is(exc: BaseException, name: str) -> bool:
 def end(exc: BaseException, args: list[str], *, debug: bool) -> NoReturn:
     """Print the one line for `exc` and exit with its code."""
     if isinstance(exc, KeyboardInterrupt | Abort):
-        say("interrupted")
+        say_error("interrupted")
         raise SystemExit(INTERRUPTED)
     if isinstance(exc, TyperException):  # click's usage errors, as typer raises them
         if _is(exc, "NoArgsIsHelpError"):
             print(exc.format_message())
-            say("missing command: choose one of those listed above")
+            say_error("missing command: choose one of those listed above")
         else:
-            say(exc.format_message())
+            say_error(exc.format_message())
         raise SystemExit(FileProblem.exit_code if _is(exc, "FileError") else USAGE)
     known = refusal(exc)
     if debug:
         traceback.print_exception(exc)
     if known is not None:
         prefix = "ledger verification failed: " if isinstance(known, IntegrityViolation) else ""
-        say(f"{prefix}{known}")
+        say_error(f"{prefix}{known}")
         raise SystemExit(known.exit_code)
     name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
     if debug:
-        say(f"unexpected {name}: {exc} (a bug; the traceback is above)")
+        say_error(f"unexpected {name}: {exc} (a bug; the traceback is above)")
     else:
         report = crash_report(exc, args)
         where = (
             f"full report: {report}" if report else "no report could be written: rerun with --debug"
         )
-        say(f"unexpected {name}: {exc} ({where})")
+        say_error(f"unexpected {name}: {exc} ({where})")
     raise SystemExit(UNEXPECTED)

@@ -1,0 +1,35 @@
+"""`museum demo`: the options; the demo's work is `api.demo.run_demo`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli.console import out
+from api.cli.options import INT64
+
+
+def demo(
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Prepare everything, then exit.")
+    ] = False,
+    artists: Annotated[
+        int, typer.Option(min=1, max=500, help="Artists in the founding collection.")
+    ] = 36,
+    seed: Annotated[
+        int, typer.Option(min=0, max=INT64, help="Seed of the collection and the model.")
+    ] = 0,
+    preset: Annotated[
+        str, typer.Option(help="Model preset to train: tiny, demo or full.")
+    ] = "demo",
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Override the preset's training steps.")
+    ] = None,
+) -> None:
+    """Seed the founding collection, train the first model, open the exhibition, prove the ledger."""
+    from api.demo import run_demo
+
+    run_demo(out, artists=artists, seed=seed, preset=preset, steps=steps)
+    if not no_serve:
+        out.print("The exhibition site is not part of this build yet; nothing to serve. Done.")

@@ -1,0 +1,170 @@
+"""`museum ledger …`: inspect and prove the verifiable event log; and `museum migrate`, which
+sets its schema up. Imports of the ledger happen inside the commands, so `--help` stays fast."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from api.cli.console import json_line, out, print_json
+from api.cli.options import INT64
+
+if TYPE_CHECKING:
+    from ledger.application import MuseumLedger
+
+ledger_app = typer.Typer(help="Inspect and prove the verifiable event log.", no_args_is_help=True)
+
+
+@contextmanager
+def configured_ledger() -> Iterator[MuseumLedger]:
+    """The ledger of the configured settings, closed when the command is done."""
+    from ledger.runtime import opened_ledger
+    from ledger.settings import get_settings
+
+    with opened_ledger(get_settings()) as ledger:
+        yield ledger
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    against: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--against",
+            help="A receipt, signed head or erasure certificate handed out earlier: the log "
+            "must still extend it (repeatable).",
+        ),
+    ] = None,
+    projections: Annotated[
+        bool,
+        typer.Option("--projections", help="Also compare the read models with a rebuild."),
+    ] = False,
+) -> None:
+    """Recompute every leaf, head, blob and key from the store; non-zero exit names the first fault."""
+    from ledger.audit import full_audit
+    from royalties.audit import compare
+    from royalties.projection import PostingsProjection
+
+    read_models = {"royalty_postings": lambda museum: compare(PostingsProjection(museum))}
+    with configured_ledger() as museum:
+        figures = full_audit(museum, against or [], read_models if projections else None)
+    if as_json:
+        json_line(figures)
+        return
+    extra = f", {len(figures['against'])} outside proofs held" if figures["against"] else ""
+    if "projections" in figures:
+        rows = figures["projections"]["royalty_postings"]["rows"]
+        extra += f", read model agrees with a rebuild ({rows:,} posting rows)"
+    out.print(
+        f"ledger verified: {figures['events']} events, {figures['signed_heads_checked']} signed "
+        f"heads checked, {figures['events_per_second']:,.0f} events/s, "
+        f"{figures['blobs_checked']} blobs re-hashed ({figures['blobs_referenced']} referenced), "
+        f"{figures['keys_present']} artist keys present and {figures['keys_shredded']} "
+        f"shredded as recorded{extra}",
+        soft_wrap=True,
+    )
+
+
+@ledger_app.command("head")
+def ledger_head(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Sign a tree head over everything recorded so far (if anything is new) and print it."""
+    with configured_ledger() as museum:
+        head = museum.integrity.sign_head().as_dict()
+        head |= {"public_key": museum.integrity.public_key_hex}
+    if as_json:
+        json_line(head)
+    else:
+        print_json(head)
+
+
+@ledger_app.command("proof")
+def ledger_proof(
+    event: Annotated[str, typer.Argument(help="Notification id, or ORIGINATOR_ID:VERSION.")],
+) -> None:
+    """Print a receipt: the event as stored, its inclusion path and a signed head."""
+    from uuid import UUID
+
+    with configured_ledger() as museum:
+        if ":" in event:
+            originator, _, version = event.partition(":")
+            try:
+                receipt = museum.integrity.receipt_for(UUID(originator), int(version))
+            except ValueError:
+                raise typer.BadParameter("expected ORIGINATOR_ID:VERSION, e.g. 3f0c…:1") from None
+        else:
+            try:
+                receipt = museum.integrity.receipt(int(event))
+            except ValueError:
+                raise typer.BadParameter("expected a notification id (a whole number)") from None
+    json_line(receipt, indent=2)
+
+
+@ledger_app.command("consistency")
+def ledger_consistency(
+    old_size: Annotated[
+        int, typer.Argument(min=0, max=INT64, help="Size of the older signed head.")
+    ],
+    new_size: Annotated[
+        int | None, typer.Argument(min=0, max=INT64, help="Size of the newer head (default: now).")
+    ] = None,
+) -> None:
+    """Print a consistency proof that the log of OLD_SIZE is a prefix of the log of NEW_SIZE."""
+    with configured_ledger() as museum:
+        proof = museum.integrity.consistency(old_size, new_size)
+    json_line(proof, indent=2)
+
+
+@ledger_app.command("check-receipt")
+def ledger_check_receipt(
+    receipt_file: Annotated[Path, typer.Argument(help="Receipt JSON.")],
+    public_key: Annotated[
+        str, typer.Option(help="The museum's public key (hex), obtained out of band.")
+    ],
+) -> None:
+    """Verify a receipt offline: no database is opened."""
+    from ledger.receipt import load_receipt, verify_receipt
+
+    receipt = load_receipt(receipt_file)
+    verify_receipt(receipt, public_key)
+    out.print(
+        f"receipt verified: event {receipt['event']['notification_id']} is in the log of "
+        f"size {receipt['head']['tree_size']}"
+    )
+
+
+@ledger_app.command("new-master-key")
+def ledger_new_master_key() -> None:
+    """Print a fresh master key (base64) for MUSEUM_MASTER_KEY; keep it secret and backed up."""
+    from ledger.crypto import MasterKey
+
+    print(MasterKey.generate_text())
+
+
+def migrate(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Set up the schema once (migrations and the event tables); run it before workers start."""
+    from ledger.runtime import migrate_ledger
+    from ledger.settings import get_settings
+
+    settings = get_settings()
+    state, applied = migrate_ledger(settings)
+    figures = {
+        "revision": state.revision,
+        "head": state.head,
+        "events_table": state.events_table,
+        "applied": applied,
+        "backend": "sqlite" if settings.embedded else "postgresql",
+    }
+    if as_json:
+        json_line(figures)
+        return
+    done = "applied now" if applied else "already in place"
+    out.print(f"ledger schema at revision {state.revision} ({figures['backend']}, {done})")
