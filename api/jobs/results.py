@@ -6,10 +6,11 @@ worker as a plain dict is read back into the same type (`as_result`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
+from ledger.errors import Conflict
 from ledger.model_views import (
     AttributionRead,
     CreditLineRead,
@@ -18,6 +19,8 @@ from ledger.model_views import (
     ScoredItemRead,
 )
 from ledger.views import View
+
+ResultT = TypeVar("ResultT", bound=View)
 
 
 class TrainJobResult(View, frozen=True, kw_only=True):
@@ -89,6 +92,17 @@ RESULT_TYPES: dict[str, type[JobResult]] = {
     "generate": GenerateJobResult,
     "attribute": AttributeJobResult,
 }
+
+
+def expect(result: JobResult, kind: type[ResultT], job_id: str) -> ResultT:
+    """The result as the kind the caller ran; a job id reused for another kind of job is a
+    Conflict (its result belongs to that job)."""
+    if not isinstance(result, kind):
+        raise Conflict(
+            f"job {job_id} is a {result.job} job, not a {kind.__name__.removesuffix('JobResult').lower()}"
+            " job: give another --job-id"
+        )
+    return result
 
 
 def as_result(value: object) -> JobResult | None:
