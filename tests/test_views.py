@@ -9,8 +9,15 @@ import factories
 import msgspec
 import pytest
 
-from api.jobs.results import AttributeJobResult, GenerateJobResult, TrainJobResult, as_result
+from api.jobs.results import (
+    AttributeJobResult,
+    GenerateJobResult,
+    TrainJobResult,
+    as_result,
+    expect,
+)
 from ledger.application import MuseumLedger
+from ledger.errors import Conflict
 from ledger.model_records import ModelRecords
 from ledger.views import ERASED_DONOR, ArtistIdentityRead, View
 from royalties import views as royalty_views  # noqa: F401  (registers the royalty views)
@@ -139,3 +146,11 @@ def test_job_results_keep_their_keys_and_read_old_dicts() -> None:
     assert generate_keys[:4] == ["job", "job_id", "generation_id", "state"]
     attribute_keys = [f.name for f in msgspec.structs.fields(AttributeJobResult)]
     assert attribute_keys[:4] == ["job", "job_id", "state", "attribution_id"]
+
+
+def test_a_job_id_of_another_kind_of_job_is_a_conflict() -> None:
+    typed = as_result(TRAIN)
+    assert typed is not None
+    assert expect(typed, TrainJobResult, "j1") is typed
+    with pytest.raises(Conflict, match="job j1 is a train job, not a generate job"):
+        expect(typed, GenerateJobResult, "j1")
