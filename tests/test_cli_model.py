@@ -130,7 +130,9 @@ def test_bad_input_is_one_line_on_stderr_and_records_nothing(
     home, _ = trained
     busy = tmp_path / "busy"
     shutil.copytree(home, busy)
-    with opened_ledger(Settings(home=busy, master_key=MASTER_KEY)) as ledger:  # a run that holds the training slot
+    with opened_ledger(
+        Settings(home=busy, master_key=MASTER_KEY)
+    ) as ledger:  # a run that holds the training slot
         ModelRecords(ledger).start_run(job_id="stuck", config={"preset": "tiny"}, seed=0, shards=1)
     empty = tmp_path / "empty"
     cases: list[tuple[Path, tuple[str, ...], str]] = [

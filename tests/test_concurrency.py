@@ -43,7 +43,9 @@ OPENERS = 16
 @pytest.fixture
 def postgres(tmp_path: Path) -> Iterator[Settings]:
     for url in _postgres_database():
-        yield Settings(home=tmp_path / "var", database_url=url, master_key=MasterKey.generate_text())
+        yield Settings(
+            home=tmp_path / "var", database_url=url, master_key=MasterKey.generate_text()
+        )
 
 
 def _run_together(target: Any, argsets: list[tuple[Any, ...]], timeout: float = 90) -> list[Any]:
@@ -74,7 +76,8 @@ def test_four_writers_on_one_donation_lose_no_update(postgres: Settings) -> None
         donation_id = ledger.donate(donation(artist_id, consents=())).donation_id
 
     reports = _run_together(
-        toggler, [(postgres, str(donation_id), p, n) for p, n in zip(PURPOSES, TOGGLES, strict=True)]
+        toggler,
+        [(postgres, str(donation_id), p, n) for p, n in zip(PURPOSES, TOGGLES, strict=True)],
     )
 
     assert [r[3] for r in reports] == [None] * len(PURPOSES)  # no IntegrityError, no Conflict
@@ -214,7 +217,9 @@ def test_schema_is_set_up_once_and_then_opened_without_the_lock(
     try:
         if isinstance(holder, FileLock):
             holder.acquire()
-        with opened_ledger(backend) as ledger:  # ready: the cheap look finds it so, no lock is taken
+        with opened_ledger(
+            backend
+        ) as ledger:  # ready: the cheap look finds it so, no lock is taken
             ledger.register_artist(artist())
     finally:
         holder.release() if isinstance(holder, FileLock) else holder.close()

@@ -1,6 +1,6 @@
 """A store written by earlier code still opens: every stored event loads under today's classes.
 
-`tests/fixtures/ledger-v1/` was written at commit ba7e37f (see `fixtures/make_ledger_v1.py`),
+`tests/fixtures/ledger-v1/` was written at commit ba7e37f (see `fixtures/README.md`),
 before issue 15 moved aggregates between packages. Events name their class by topic
 (`module:Class.Event`); a moved class stays loadable through eventsourcing's topic registration.
 """
@@ -49,7 +49,9 @@ def test_every_stored_event_loads_and_the_log_verifies(old_store: MuseumLedger) 
         kinds.add(type(aggregate).__name__)
     assert {"Artist", "Donation", "RevenueReport", "Payout", "PayoutDesk", "Attribution"} <= kinds
     stored = {n.topic for n in old_store.recorder.select_notifications(None, 10_000)}
-    assert "ledger.domain.royalty:RevenueReport.RevenueReported" in stored  # written before the move
+    assert (
+        "ledger.domain.royalty:RevenueReport.RevenueReported" in stored
+    )  # written before the move
 
 
 def test_old_royalty_records_answer_as_they_did(old_store: MuseumLedger) -> None:
