@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from ledger.application import MuseumLedger
@@ -17,6 +17,7 @@ from ledger.attribution_records import AttributionRecords
 from ledger.domain.attribution import MAX_K, Attribution
 from ledger.errors import InvalidInput
 from ledger.model_records import ModelRecords
+from ledger.model_views import AttributionRead
 
 if TYPE_CHECKING:
     from attribution.methods import Method
@@ -67,7 +68,7 @@ def index_root(home: Path) -> Path:
     return home / "attribution-indexes"
 
 
-def attribute(ledger: MuseumLedger, home: Path, request: AttributeRequest) -> dict[str, Any]:
+def attribute(ledger: MuseumLedger, home: Path, request: AttributeRequest) -> AttributionRead:
     """Score, record, and describe the recorded attribution (pseudonyms only, no identity)."""
     request.check()
     method = request.resolved_method()
@@ -95,23 +96,6 @@ def attribute(ledger: MuseumLedger, home: Path, request: AttributeRequest) -> di
 
 def describe(
     ledger: MuseumLedger, attribution: Attribution, *, query_seconds: float | None = None
-) -> dict[str, Any]:
+) -> AttributionRead:
     """The recorded attribution as a reader sees it: items, shares and credit lines."""
-    records = AttributionRecords(ledger)
-    result: dict[str, Any] = {
-        "attribution_id": str(attribution.id),
-        "generation_id": str(attribution.generation_id),
-        "model_version": str(attribution.model_version),
-        "method": attribution.method,
-        "parameters": attribution.parameters,
-        "index_hash": attribution.index_hash,
-        "k": attribution.k,
-        "top_k": attribution.top_k,
-        "shares_ppm": attribution.shares_ppm,
-        "per_donation": attribution.per_donation,
-        "per_role": attribution.per_role,
-        "credits": records.credit_lines(attribution),
-    }
-    if query_seconds is not None:
-        result["query_seconds"] = round(query_seconds, 4)
-    return result
+    return AttributionRecords(ledger).describe(attribution, query_seconds=query_seconds)

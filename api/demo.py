@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from rich.console import Console
@@ -26,6 +26,7 @@ from royalties.currency import format_minor
 from royalties.service import RoyaltyService
 from royalties.split import ARTIST_PREFIX, artist_of
 from royalties.statement import render_html
+from royalties.views import BalanceRead, PaidRead
 
 
 def seed_collection(
@@ -147,11 +148,10 @@ def attribute_exhibition(
                 checkpoints=DEMO_CHECKPOINTS,
             )
             result = attribute(museum, get_settings().home, request)
-            method = result["method"]
+            method = result.method
             credited.append(
                 ", ".join(
-                    f"{line['pseudonym']} {line['ppm'] / 10_000:.1f} %"
-                    for line in result["credits"][:3]
+                    f"{line.pseudonym} {line.ppm / 10_000:.1f} %" for line in result.credits[:3]
                 )
             )
             progress.advance(task)
@@ -161,6 +161,17 @@ def attribute_exhibition(
 # A print licence for each exhibit, booked as integrators would report it.
 DEMO_LICENCE_MINOR = 4900
 DEMO_CURRENCY = "EUR"
+
+
+@dataclass(frozen=True)
+class SampleRevenue:
+    """What the demo booked: licences, gross, payouts, artists' balances, the sample statement."""
+
+    reports: int
+    gross: str
+    payouts: list[PaidRead]
+    balances: list[BalanceRead]
+    statement: Path | None
 
 
 def demo_output_folder() -> Path:
@@ -174,7 +185,7 @@ def demo_output_folder() -> Path:
 
 def book_sample_revenue(
     museum: MuseumLedger, exhibition: list[tuple[str, str, str, str]], *, seed: int
-) -> dict[str, Any]:
+) -> SampleRevenue:
     """Report a licence per exhibit, pay out balances over the threshold, write one statement."""
     royalties = RoyaltyService(museum)
     for index, (role, emotion, generation_id, _) in enumerate(exhibition):
@@ -186,13 +197,13 @@ def book_sample_revenue(
             idempotency_key=f"demo-licence-{seed}-{index}",
         )
     payouts = royalties.run_payouts(f"demo-payouts-{seed}")
-    artists = [row for row in royalties.balances() if row["account"].startswith(ARTIST_PREFIX)]
-    earned = sorted(artists, key=lambda row: (-row["balance"], row["account"]))
+    artists = [row for row in royalties.balances() if row.account.startswith(ARTIST_PREFIX)]
+    earned = sorted(artists, key=lambda row: (-row.balance, row.account))
     # A statement for the artist with the largest balance left, as they would download it.
     statement_file = None
-    top = next((row for row in earned if not row.get("held")), None)
+    top = next((row for row in earned if not row.held), None)
     if top is not None:
-        artist_id = artist_of(top["account"])
+        artist_id = artist_of(top.account)
         now = datetime.now(UTC)
         statement = royalties.statement(
             artist_id, now - timedelta(days=365), now + timedelta(minutes=1)
@@ -201,13 +212,13 @@ def book_sample_revenue(
         folder.mkdir(parents=True, exist_ok=True)
         statement_file = folder / f"statement-{artist_id}.html"
         statement_file.write_text(render_html(statement), encoding="utf-8")
-    return {
-        "reports": len(exhibition),
-        "gross": format_minor(DEMO_LICENCE_MINOR * len(exhibition), DEMO_CURRENCY),
-        "payouts": payouts["payouts"],
-        "balances": earned,
-        "statement": statement_file,
-    }
+    return SampleRevenue(
+        reports=len(exhibition),
+        gross=format_minor(DEMO_LICENCE_MINOR * len(exhibition), DEMO_CURRENCY),
+        payouts=payouts.payouts,
+        balances=earned,
+        statement=statement_file,
+    )
 
 
 def run_demo(
@@ -253,21 +264,21 @@ def run_demo(
             credited.add_row(f"{role} / {emotion}", line)
         console.print(credited)
         earned = Table(
-            title=f"Royalties: {revenue['reports']} print licences, {revenue['gross']} gross "
-            f"({len(revenue['payouts'])} paid out over the threshold; largest balances left)"
+            title=f"Royalties: {revenue.reports} print licences, {revenue.gross} gross "
+            f"({len(revenue.payouts)} paid out over the threshold; largest balances left)"
         )
         for column in ("artist", "balance", "postings"):
             earned.add_column(column, justify="left" if column == "artist" else "right")
-        for row in revenue["balances"][:5]:
+        for balance in revenue.balances[:5]:
             earned.add_row(
-                row["pseudonym"] + (" (held)" if row.get("held") else ""),
-                format_minor(row["balance"], row["currency"]),
-                str(row["postings"]),
+                (balance.pseudonym or balance.account) + (" (held)" if balance.held else ""),
+                format_minor(balance.balance, balance.currency),
+                str(balance.postings),
             )
         console.print(earned)
-        if revenue["statement"] is not None:
+        if revenue.statement is not None:
             console.print(
-                f"sample statement of the largest balance: {revenue['statement']} — a sample "
+                f"sample statement of the largest balance: {revenue.statement} — a sample "
                 "export, not part of the museum: it is not sealed, and erasing the artist does "
                 "not remove it",
                 highlight=False,
@@ -282,6 +293,6 @@ def run_demo(
             json.dumps(head.as_dict() | {"public_key": museum.integrity.public_key_hex})
         )
         console.print(
-            f"receipt of the first donation (event {receipt['event']['notification_id']}) "
+            f"receipt of the first donation (event {receipt.event.notification_id}) "
             "verified offline against that key"
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.persistence import IntegrityError, Recording
@@ -23,8 +23,6 @@ from ledger.crypto import (
     PSEUDONYM_CONTEXT,
     DataKey,
     MasterKey,
-    label_context,
-    stage_caption_context,
     stage_image_context,
 )
 from ledger.domain import (
@@ -34,7 +32,6 @@ from ledger.domain import (
     FoundingRoll,
     Generation,
     PseudonymClaim,
-    Stage,
 )
 from ledger.domain.artist import FOUNDING_SEATS
 from ledger.domain.donation import consent_at, consent_trail
@@ -46,9 +43,9 @@ from ledger.errors import (
     KeyShredded,
     NotFound,
 )
-from ledger.images import inspect_image
+from ledger.intake import MAX_LABEL_TEXT, seal_donation
 from ledger.log import VerifiableLog
-from ledger.schemas import ArtistCreate, DonationCreate, DonationTags, MuseumLabel
+from ledger.schemas import ArtistCreate, DonationCreate
 from ledger.sealing import (
     LeafSealer,
     SealedPostgresApplicationRecorder,
@@ -56,30 +53,29 @@ from ledger.sealing import (
 )
 from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
 from ledger.topics import stored_topics
-from ledger.validation import aware, slug, text
+from ledger.validation import aware, text
+from ledger.views import (
+    ERASED_DONOR,
+    ArtistIdentityRead,
+    ArtistRead,
+    ConsentChangeRead,
+    DonationRead,
+    ErasureRead,
+    ReceiptRead,
+    artist_read,
+    donation_read,
+    erasure_read,
+)
 from ledger.vocabulary import Purpose, parse
 
-ERASED_DONOR = "erased donor"
 AggregateT = TypeVar("AggregateT", bound=Aggregate)
 T = TypeVar("T")
-MAX_LABEL_TEXT = 2000
-MAX_CAPTION = 1000
 
 
 @dataclass(frozen=True)
 class DonationResult:
     donation_id: UUID
-    receipt: dict[str, Any]
-
-
-def _tags(tags: DonationTags) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for name in ("culture", "region", "genre"):
-        values = list(getattr(tags, name))
-        if len(values) > 8:
-            raise InvalidInput(f"at most 8 {name} tags")
-        out[name] = sorted({slug(value, f"{name} tag") for value in values})
-    return out
+    receipt: ReceiptRead
 
 
 class MuseumLedger(Application[UUID]):
@@ -209,7 +205,7 @@ class MuseumLedger(Application[UUID]):
 
         self.retry(grant, f"artist {artist_id}")
 
-    def artist_view(self, artist_id: UUID) -> dict[str, Any]:
+    def artist_view(self, artist_id: UUID) -> ArtistRead:
         """What may be shown publicly: pseudonym, or "erased donor" once the key is gone."""
         artist = self.get_artist(artist_id)
         try:
@@ -218,27 +214,13 @@ class MuseumLedger(Application[UUID]):
             )
         except KeyShredded:
             pseudonym = ERASED_DONOR
-        return {
-            "artist_id": str(artist_id),
-            "pseudonym": pseudonym,
-            "anonymous": artist.anonymous,
-            "founding": artist.founding,
-            "founding_number": artist.founding_number,
-            "donations": [str(d) for d in artist.donation_ids],
-            "erased": artist.erased,
-            "erasure_deadline": artist.erasure_deadline.isoformat()
-            if artist.erasure_deadline
-            else None,
-            "erasure_completed": artist.erasure_certificate is not None,
-        }
+        return artist_read(artist_id, artist, pseudonym)
 
-    def identity(self, artist_id: UUID) -> dict[str, str]:
+    def identity(self, artist_id: UUID) -> ArtistIdentityRead:
         """Legal name and contact, for payouts and compliance only."""
         artist = self.get_artist(artist_id)
-        result: dict[str, str] = json.loads(
-            self.data_key(artist_id).unseal_text(artist.identity_sealed, IDENTITY_CONTEXT)
-        )
-        return result
+        sealed = self.data_key(artist_id).unseal_text(artist.identity_sealed, IDENTITY_CONTEXT)
+        return msgspec.json.decode(sealed, type=ArtistIdentityRead)
 
     def artist_ids(self) -> list[UUID]:
         return self.ids_with_topic(Artist.ArtistRegistered)
@@ -264,59 +246,18 @@ class MuseumLedger(Application[UUID]):
         artist.check_active()
         key = self.data_key(request.artist_id)
         donation_id = uuid4()
-        label = self._seal_label(key, donation_id, request.label)
-        sealed_images: list[bytes] = []
-        stages: list[Stage] = []
-        for index, stage in enumerate(request.stages):
-            facts = inspect_image(stage.image, f"image of stage {index}")
-            sealed = key.seal_bytes(stage.image, stage_image_context(donation_id, index))
-            sealed_images.append(sealed)
-            stages.append(
-                Stage(
-                    index=index,
-                    role=stage.role,
-                    created_at=aware(stage.created_at, f"time of stage {index}").isoformat(),
-                    blob_id=hashlib.sha256(sealed).hexdigest(),
-                    fingerprint=key.fingerprint(stage.image),
-                    media_type=facts.media_type,
-                    width=facts.width,
-                    height=facts.height,
-                    byte_size=facts.byte_size,
-                    caption_sealed=key.seal_text(
-                        text(
-                            stage.caption,
-                            f"caption of stage {index}",
-                            limit=MAX_CAPTION,
-                            required=False,
-                        ),
-                        stage_caption_context(donation_id, index),
-                    ),
-                )
-            )
-        tags = _tags(request.tags)
-        attestation = (
-            None
-            if request.attestation is None
-            else {
-                "affirmed": request.attestation.affirmed,
-                "statement_sha256": hashlib.sha256(
-                    text(
-                        request.attestation.statement, "rights statement", limit=MAX_LABEL_TEXT
-                    ).encode()
-                ).hexdigest(),
-            }
-        )
+        sealed = seal_donation(key, donation_id, request)
 
         def make() -> Donation:
             return Donation.make(
                 donation_id=donation_id,
                 artist_id=request.artist_id,
-                stages=stages,
-                label_sealed=label,
+                stages=sealed.stages,
+                label_sealed=sealed.label,
                 failure_type=request.label.failure_type,
                 emotion=request.label.emotion,
-                tags=tags,
-                attestation=attestation,
+                tags=sealed.tags,
+                attestation=sealed.attestation,
                 consents=request.consents,
             )
 
@@ -328,7 +269,7 @@ class MuseumLedger(Application[UUID]):
             owner.add_donation(donation_id)
             return self.save(made, owner)
 
-        created = [blob_id for blob_id, new in map(self.blobs.put, sealed_images) if new]
+        created = [blob_id for blob_id, new in map(self.blobs.put, sealed.images) if new]
         try:
             recordings = self.retry(record, f"artist {request.artist_id}")
         except BaseException:
@@ -338,21 +279,6 @@ class MuseumLedger(Application[UUID]):
         return DonationResult(
             donation_id, self.integrity.receipt(self._notification_id(recordings, donation_id))
         )
-
-    def _seal_label(self, key: DataKey, donation_id: UUID, label: MuseumLabel) -> str:
-        fields = {
-            "title": text(label.title, "title", limit=200),
-            "creative_intent": text(label.creative_intent, "creative intent", limit=MAX_LABEL_TEXT),
-            "failure_detail": text(
-                label.failure_detail, "failure detail", limit=MAX_LABEL_TEXT, required=False
-            ),
-            "era": text(label.era, "era", limit=200, required=False),
-            "social_context": text(
-                label.social_context, "social context", limit=MAX_LABEL_TEXT, required=False
-            ),
-            "failure_note": text(label.failure_note, "failure note", limit=MAX_LABEL_TEXT),
-        }
-        return key.seal_text(json.dumps(fields), label_context(donation_id))
 
     @staticmethod
     def _notification_id(recordings: Iterable[Recording[UUID]], originator_id: UUID) -> int:
@@ -364,43 +290,13 @@ class MuseumLedger(Application[UUID]):
     def get_donation(self, donation_id: UUID) -> Donation:
         return self.get_aggregate(donation_id, Donation, "donation")
 
-    def donation_view(self, donation_id: UUID) -> dict[str, Any]:
+    def donation_view(self, donation_id: UUID) -> DonationRead:
         donation = self.get_donation(donation_id)
         try:
             key: DataKey | None = self.data_key(donation.artist_id)
         except KeyShredded:
             key = None
-        label: dict[str, Any] = {"failure_type": donation.failure_type, "emotion": donation.emotion}
-        if key is not None:
-            label |= json.loads(key.unseal_text(donation.label_sealed, label_context(donation_id)))
-        stages = []
-        for stage in donation.stages:
-            stages.append(
-                {
-                    "index": stage.index,
-                    "role": stage.role,
-                    "created_at": stage.created_at,
-                    "media_type": stage.media_type,
-                    "width": stage.width,
-                    "height": stage.height,
-                    "blob_id": stage.blob_id,
-                    "caption": None
-                    if key is None
-                    else key.unseal_text(
-                        stage.caption_sealed, stage_caption_context(donation_id, stage.index)
-                    ),
-                }
-            )
-        return {
-            "donation_id": str(donation_id),
-            "artist_id": str(donation.artist_id),
-            "label": label,
-            "tags": donation.tags,
-            "stages": stages,
-            "consents": sorted(donation.consents),
-            "withdrawn": donation.withdrawn,
-            "erased": key is None,
-        }
+        return donation_read(donation_id, donation, key)
 
     def stage_image(self, donation_id: UUID, index: int) -> bytes:
         donation = self.get_donation(donation_id)
@@ -439,9 +335,9 @@ class MuseumLedger(Application[UUID]):
         moment = datetime.now(UTC) if at is None else aware(at, "the time asked about")
         return consent_at(self._domain_events(donation_id), purpose, moment)
 
-    def consent_trail(self, donation_id: UUID) -> list[dict[str, Any]]:
+    def consent_trail(self, donation_id: UUID) -> list[ConsentChangeRead]:
         self.get_donation(donation_id)
-        return consent_trail(self._domain_events(donation_id))
+        return [ConsentChangeRead(**c) for c in consent_trail(self._domain_events(donation_id))]
 
     # --- feedback ---------------------------------------------------------------------------
 
@@ -468,7 +364,7 @@ class MuseumLedger(Application[UUID]):
 
     def erase_artist(
         self, artist_id: UUID, reason: str, *, dependent_runs: Iterable[str] = ()
-    ) -> dict[str, Any]:
+    ) -> ErasureRead:
         """Withdraw, revoke, shred the key; complete now unless models still depend on the items.
 
         Safe to repeat: each step is skipped once done, so an interrupted erasure is resumed, and
@@ -501,7 +397,7 @@ class MuseumLedger(Application[UUID]):
             return self.complete_erasure(artist_id, retraining_runs=[])
         return self.erasure_status(artist_id)
 
-    def complete_erasure(self, artist_id: UUID, retraining_runs: list[str]) -> dict[str, Any]:
+    def complete_erasure(self, artist_id: UUID, retraining_runs: list[str]) -> ErasureRead:
         def complete() -> None:
             artist = self.get_artist(artist_id)
             head = self.integrity.sign_head()
@@ -524,18 +420,8 @@ class MuseumLedger(Application[UUID]):
         self.retry(complete, f"artist {artist_id}")
         return self.erasure_status(artist_id)
 
-    def erasure_status(self, artist_id: UUID) -> dict[str, Any]:
-        artist = self.get_artist(artist_id)
-        return {
-            "artist_id": str(artist_id),
-            "requested_at": artist.erasure_requested_at.isoformat()
-            if artist.erasure_requested_at
-            else None,
-            "deadline": artist.erasure_deadline.isoformat() if artist.erasure_deadline else None,
-            "key_shredded": artist.key_shredded,
-            "completed": artist.erasure_certificate is not None,
-            "certificate": artist.erasure_certificate,
-        }
+    def erasure_status(self, artist_id: UUID) -> ErasureRead:
+        return erasure_read(artist_id, self.get_artist(artist_id))
 
     # --- helpers ----------------------------------------------------------------------------
 

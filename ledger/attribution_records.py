@@ -16,6 +16,13 @@ from ledger.application import MuseumLedger
 from ledger.domain.attribution import Attribution, GenerationCredits
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import Conflict, InvalidInput
+from ledger.model_views import (
+    AttributionRead,
+    CreditLineRead,
+    ItemShareRead,
+    KeyedShareRead,
+    ScoredItemRead,
+)
 from ledger.validation import index_hash as _index_hash
 from ledger.validation import method_name
 
@@ -108,12 +115,32 @@ class AttributionRecords:
             return []
         return [self.get(attribution_id) for attribution_id in credits.attribution_ids]
 
-    def credit_lines(self, attribution: Attribution) -> list[dict[str, Any]]:
+    def credit_lines(self, attribution: Attribution) -> list[CreditLineRead]:
         """Public credit per artist: pseudonym (or "erased donor") and ppm share; no identity."""
         return [
-            {
-                "pseudonym": self.ledger.artist_view(UUID(line["key"]))["pseudonym"],
-                "ppm": line["ppm"],
-            }
+            CreditLineRead(
+                pseudonym=self.ledger.artist_view(UUID(line["key"])).pseudonym,
+                ppm=int(line["ppm"]),
+            )
             for line in attribution.per_artist
         ]
+
+    def describe(
+        self, attribution: Attribution, *, query_seconds: float | None = None
+    ) -> AttributionRead:
+        """The recorded attribution as a reader sees it: items, shares and credit lines."""
+        return AttributionRead(
+            attribution_id=str(attribution.id),
+            generation_id=str(attribution.generation_id),
+            model_version=str(attribution.model_version),
+            method=attribution.method,
+            parameters=attribution.parameters,
+            index_hash=attribution.index_hash,
+            k=attribution.k,
+            top_k=[ScoredItemRead(**item) for item in attribution.top_k],
+            shares_ppm=[ItemShareRead(**share) for share in attribution.shares_ppm],
+            per_donation=[KeyedShareRead(**line) for line in attribution.per_donation],
+            per_role=[KeyedShareRead(**line) for line in attribution.per_role],
+            credits=self.credit_lines(attribution),
+            query_seconds=None if query_seconds is None else round(query_seconds, 4),
+        )

@@ -27,6 +27,7 @@ from ledger.log import SignedTreeHead
 from ledger.receipt import verify_receipt
 from ledger.sealing import record_leaf
 from ledger.tables import artist_keys
+from ledger.views import View
 
 REGISTERED: type = Artist.ArtistRegistered
 SHREDDED: type = getattr(Artist, "KeyShredded")  # noqa: B009 - made by @event, not declared
@@ -120,12 +121,16 @@ def stored_leaves(ledger: MuseumLedger) -> list[bytes]:
 
 
 def check_against(
-    ledger: MuseumLedger, document: Mapping[str, Any], leaves: list[bytes] | None = None
+    ledger: MuseumLedger, document: Mapping[str, Any] | View, leaves: list[bytes] | None = None
 ) -> dict[str, Any]:
     """The proof verifies under the museum's key, and today's log still extends what it proves.
 
-    `leaves` are the stored leaf hashes, already checked by `verify` (read afresh if omitted).
+    `document` is JSON handed out earlier (a receipt, head or erasure status), or the view it
+    was printed from. `leaves` are the stored leaf hashes, already checked by `verify` (read
+    afresh if omitted).
     """
+    if isinstance(document, View):
+        document = document.as_builtins()
     kind, fields = _head_of(document)
     public_key = ledger.integrity.public_key_hex
     if kind == "receipt":

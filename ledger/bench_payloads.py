@@ -122,7 +122,7 @@ class Payloads:
         )
 
     def label_text(self, label: MuseumLabel) -> str:
-        """The JSON the service seals as the label (the same fields as `_seal_label`)."""
+        """The JSON the service seals as the label (the same fields as `ledger.intake`)."""
         return json.dumps(
             {
                 "title": label.title,

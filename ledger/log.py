@@ -26,6 +26,7 @@ from ledger.head_rules import (
 )
 from ledger.sealing import LeafSealer, originator_text, record_leaf
 from ledger.store import HeadTable, LeafTable, Record, RecordTable
+from ledger.views import ConsistencyRead, EventRead, HeadRead, InclusionRead, ReceiptRead
 
 HEAD_FORMAT = b"failure-museum-tree-head/v1"
 
@@ -166,7 +167,7 @@ class VerifiableLog:
                 return SignedTreeHead.from_row(row)
         raise NotFound(f"no signed tree head {head_id}")
 
-    def receipt(self, notification_id: int) -> dict[str, Any]:
+    def receipt(self, notification_id: int) -> ReceiptRead:
         """Event bytes, inclusion path and a signed head that covers the event."""
         head = self.latest_head()
         with self._lock:
@@ -181,18 +182,18 @@ class VerifiableLog:
             raise NotFound(f"no event with notification id {notification_id} in the ledger")
         with self._lock:
             path = merkle.inclusion_proof(self._hashes, position, head.tree_size)
-        return {
-            "event": record_as_dict(record),
-            "inclusion": {
-                "leaf_index": position,
-                "tree_size": head.tree_size,
-                "path": [node.hex() for node in path],
-            },
-            "head": head.as_dict(),
-            "public_key": self.public_key_hex,
-        }
+        return ReceiptRead(
+            event=EventRead(**record_as_dict(record)),
+            inclusion=InclusionRead(
+                leaf_index=position,
+                tree_size=head.tree_size,
+                path=[node.hex() for node in path],
+            ),
+            head=HeadRead(**head.as_dict()),
+            public_key=self.public_key_hex,
+        )
 
-    def receipt_for(self, originator_id: UUID, originator_version: int) -> dict[str, Any]:
+    def receipt_for(self, originator_id: UUID, originator_version: int) -> ReceiptRead:
         if not 0 <= originator_version < 2**63:  # no stored version is outside 64 bits
             raise NotFound(f"no event {originator_id} v{originator_version} in the ledger")
         notification_id = self.records.notification_id(originator_id, originator_version)
@@ -200,7 +201,7 @@ class VerifiableLog:
             raise NotFound(f"no event {originator_id} v{originator_version} in the ledger")
         return self.receipt(notification_id)
 
-    def consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+    def consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyRead:
         with self._lock:
             self._refresh()
             new_size = len(self._hashes) if new_size is None else new_size
@@ -209,13 +210,13 @@ class VerifiableLog:
                 merkle.root(self._hashes[:old_size]),
                 merkle.root(self._hashes[:new_size]),
             )
-        return {
-            "old_size": old_size,
-            "new_size": new_size,
-            "old_root": old_root.hex(),
-            "new_root": new_root.hex(),
-            "path": [node.hex() for node in proof],
-        }
+        return ConsistencyRead(
+            old_size=old_size,
+            new_size=new_size,
+            old_root=old_root.hex(),
+            new_root=new_root.hex(),
+            path=[node.hex() for node in proof],
+        )
 
     def verify(self) -> VerificationReport:
         """Recompute every leaf from the stored records and every signed head from the leaves.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from eventsourcing.domain import DomainEvent
 
 from ledger.application import MuseumLedger
@@ -19,7 +20,9 @@ from ledger.domain import Donation, Feedback
 from ledger.domain.donation import consent_at
 from ledger.domain.model import Generation, ModelRegistry, TrainingRun
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.model_views import ItemConsentRead
 from ledger.validation import key
+from ledger.views import ErasureRead
 from ledger.vocabulary import Emotion, Purpose, StageRole, parse
 
 FEEDBACK_WEIGHT_STEP = 0.5
@@ -279,11 +282,11 @@ class ModelRecords:
             raise InvalidInput(f"run {version} is {run.state}, not a usable model version")
         return run
 
-    def audit_run(self, run_id: UUID) -> list[dict[str, Any]]:
+    def audit_run(self, run_id: UUID) -> list[ItemConsentRead]:
         """For compliance: did every item of the run have `train` consent when the run started?"""
         run = self.get_run(run_id)
         started = run.created_on
-        findings = []
+        findings: list[ItemConsentRead] = []
         for item in run.items:
             donation_id = UUID(item["donation_id"])
             held = consent_at(
@@ -291,7 +294,7 @@ class ModelRecords:
                 Purpose.TRAIN,
                 started,
             )
-            findings.append({"item_id": item["item_id"], "train_consent_at_start": held})
+            findings.append(ItemConsentRead(item_id=item["item_id"], train_consent_at_start=held))
         return findings
 
     # --- erasure ----------------------------------------------------------------------------
@@ -306,11 +309,12 @@ class ModelRecords:
             and any(item["artist_id"] == wanted for item in run.items)
         ]
 
-    def erase_artist(self, artist_id: UUID, reason: str) -> dict[str, Any]:
+    def erase_artist(self, artist_id: UUID, reason: str) -> ErasureRead:
         """Erase, and keep the erasure open until every model version that used them is retrained."""
         versions = [str(v) for v in self.versions_using(artist_id)]
         status = self.ledger.erase_artist(artist_id, reason, dependent_runs=versions)
-        return status | {"awaiting_retraining_of": [] if status["completed"] else versions}
+        awaiting = [] if status.completed else versions
+        return msgspec.structs.replace(status, awaiting_retraining_of=awaiting)
 
     # --- generations ------------------------------------------------------------------------
 

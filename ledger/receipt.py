@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -65,7 +66,11 @@ class _Receipt(_Part):
 
 
 def _structure(receipt: object) -> _Receipt:
-    """The receipt's fields, each of the right type and range, or ProofError naming the field."""
+    """The receipt's fields, each of the right type and range, or ProofError naming the field.
+
+    A receipt is JSON read from a file, or the ledger's own `ReceiptRead` (a msgspec Struct)."""
+    if isinstance(receipt, msgspec.Struct):
+        receipt = msgspec.to_builtins(receipt)
     if not isinstance(receipt, Mapping):
         raise ProofError(f"malformed receipt: expected a JSON object, got {type(receipt).__name__}")
     try:
@@ -98,7 +103,7 @@ def load_receipt(path: Path) -> Any:
         raise FileProblem(f"{path} is not JSON: {exc}") from None
 
 
-def verify_receipt(receipt: Mapping[str, Any], public_key_hex: str) -> None:
+def verify_receipt(receipt: Mapping[str, Any] | msgspec.Struct, public_key_hex: str) -> None:
     """Raise ProofError unless the receipt's event is in the log under a validly signed head."""
     parts = _structure(receipt)
     event, inclusion, head = parts.event, parts.inclusion, parts.head

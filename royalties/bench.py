@@ -148,7 +148,7 @@ def _bench_backend(backend: str, settings: Settings, reports: int, lines: int) -
         started = time.perf_counter()
         html = render_html(statement)
         html_seconds = time.perf_counter() - started
-        credit_lines = sum(len(part["revenue_lines"]) for part in statement["currencies"])
+        credit_lines = sum(len(part.revenue_lines) for part in statement.currencies)
         totals = royalties.projection.totals()
     finally:
         close_ledger(ledger)

@@ -31,6 +31,14 @@ from royalties.projection import PostingsProjection, epoch_ms
 from royalties.settings import RoyaltySettings, get_royalty_settings
 from royalties.split import ARTIST_PREFIX, REVERSAL_KINDS, Contributor, artist_account, artist_of
 from royalties.statement import build_statement
+from royalties.views import (
+    BalanceRead,
+    PayoutRunRead,
+    ReleaseRead,
+    RevenueReportRead,
+    StatementRead,
+    as_view,
+)
 
 MAX_REFERENCE = 200
 MAX_REASON = 500
@@ -180,8 +188,8 @@ class RoyaltyService:
         return report
 
     @staticmethod
-    def report_view(report: RevenueReport) -> dict[str, Any]:
-        return {
+    def report_view(report: RevenueReport) -> RevenueReportRead:
+        row = {
             "report_id": str(report.id),
             "idempotency_key": report.idempotency_key,
             "generation_id": str(report.generation_id),
@@ -195,10 +203,11 @@ class RoyaltyService:
             "postings": report.postings,
             "reversals": [{"refund_key": k} | v for k, v in report.reversals.items()],
         }
+        return as_view(row, RevenueReportRead)
 
     # --- payouts ----------------------------------------------------------------------------
 
-    def run_payouts(self, run_key: str) -> dict[str, Any]:
+    def run_payouts(self, run_key: str) -> PayoutRunRead:
         """Pay every artist balance at or above its currency's threshold; idempotent by run key.
 
         Erased artists are not paid (nobody can be reached, their identity is destroyed): their
@@ -208,7 +217,7 @@ class RoyaltyService:
         # A lost race means another run paid meanwhile: balances are read afresh on each try.
         result = self.ledger.retry(lambda: self._pay(key), "the payout desk")
         self.projection.catch_up()
-        return result
+        return as_view(result, PayoutRunRead)
 
     def _pay(self, key: str) -> dict[str, Any]:
         """One try of a payout run, from a fresh read of the desk and the balances."""
@@ -258,7 +267,7 @@ class RoyaltyService:
         self.projection.catch_up()
         return payout
 
-    def release_held(self, artist_id: UUID, currency: str, release_key: str) -> dict[str, Any]:
+    def release_held(self, artist_id: UUID, currency: str, release_key: str) -> ReleaseRead:
         """Move an erased artist's whole held balance in `currency` to the community pool."""
         key = _key(release_key, "release key")
         code = currency_code(currency)
@@ -287,22 +296,22 @@ class RoyaltyService:
 
         released = self.ledger.retry(release, "the payout desk")
         self.projection.catch_up()
-        return {"release_key": key} | released
+        return as_view({"release_key": key} | released, ReleaseRead)
 
     # --- reading ----------------------------------------------------------------------------
 
-    def balances(self) -> list[dict[str, Any]]:
+    def balances(self) -> list[BalanceRead]:
         """Every account's balance per currency; artists shown by pseudonym, erased ones as held."""
         self.projection.catch_up()
         rows = self.projection.balances()
         for row in rows:
             if row["account"].startswith(ARTIST_PREFIX):
                 view = self.ledger.artist_view(artist_of(row["account"]))
-                row["pseudonym"] = view["pseudonym"]
-                row["held"] = bool(view["erased"])
-        return rows
+                row["pseudonym"] = view.pseudonym
+                row["held"] = view.erased
+        return [as_view(row, BalanceRead) for row in rows]
 
-    def statement(self, artist_id: UUID, start: datetime, end: datetime) -> dict[str, Any]:
+    def statement(self, artist_id: UUID, start: datetime, end: datetime) -> StatementRead:
         """Credits, revenue lines, reversals, payouts and balances of one artist in [start, end)."""
         start, end = aware(start, "period start"), aware(end, "period end")
         if end <= start:
@@ -323,9 +332,9 @@ class RoyaltyService:
         return build_statement(
             artist={
                 "artist_id": str(artist_id),
-                "pseudonym": view["pseudonym"],
-                "founding": view["founding"],
-                "erased": view["erased"],
+                "pseudonym": view.pseudonym,
+                "founding": view.founding,
+                "erased": view.erased,
             },
             start=start,
             end=end,

@@ -16,6 +16,7 @@ from jinja2 import Environment, select_autoescape
 
 from royalties.currency import format_minor
 from royalties.split import ARTIST_SHARE, FOUNDING_BONUS, HELD_RELEASE, PAYOUT, PAYOUT_FAILED
+from royalties.views import StatementRead, as_view
 
 EARNING_KINDS = (ARTIST_SHARE, FOUNDING_BONUS)
 PAYOUT_KINDS = (PAYOUT, PAYOUT_FAILED, HELD_RELEASE)
@@ -34,7 +35,7 @@ def build_statement(
     end: datetime,
     opening: Mapping[str, int],
     lines: Iterable[Mapping[str, Any]],
-) -> dict[str, Any]:
+) -> StatementRead:
     """Group the artist's posting rows of the period by currency into a JSON-ready statement."""
     per: dict[str, dict[str, Any]] = {}
 
@@ -105,11 +106,12 @@ def build_statement(
         )
         part["daily"] = [{"day": d, "earned": v} for d, v in sorted(part["daily"].items())]
         currencies.append(part)
-    return {
+    statement = {
         "artist": dict(artist),
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "currencies": currencies,
     }
+    return as_view(statement, StatementRead)
 
 
 def chart_bars(daily: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -213,10 +215,10 @@ _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string
 _DOCUMENT = _ENV.from_string(_TEMPLATE)
 
 
-def render_html(statement: Mapping[str, Any]) -> str:
+def render_html(statement: StatementRead) -> str:
     """The statement as one self-contained HTML page (no scripts, no external assets)."""
     return _DOCUMENT.render(
-        s=statement,
+        s=statement.as_builtins(),
         money=lambda amount, currency: (
             "" if amount is None else format_minor(int(amount), currency)
         ),

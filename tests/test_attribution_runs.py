@@ -46,37 +46,37 @@ def test_attribute_records_once_and_a_rebuild_scores_identically(
     request = AttributeRequest(generation.id, method="d-trak", top=5, **SMALL)
     result = attribute(ledger, tmp_path, request)
     # Every item of both shards was scored; the top 5 are credited with exact shares.
-    assert result["method"] == "d-trak"
-    assert result["parameters"]["shards"] == 2
-    assert result["parameters"]["timesteps"] == [250, 750]
-    assert result["parameters"]["dim"] == 64
-    assert len(result["top_k"]) == 5
-    assert sum(line["ppm"] for line in result["shares_ppm"]) == PPM
-    assert sum(line["ppm"] for line in result["credits"]) == PPM
-    assert {line["item_id"] for line in result["top_k"]} <= set(run.item_ids())
+    assert result.method == "d-trak"
+    assert result.parameters["shards"] == 2
+    assert result.parameters["timesteps"] == [250, 750]
+    assert result.parameters["dim"] == 64
+    assert len(result.top_k) == 5
+    assert sum(line.ppm for line in result.shares_ppm) == PPM
+    assert sum(line.ppm for line in result.credits) == PPM
+    assert {line.item_id for line in result.top_k} <= set(run.item_ids())
     method = get_method("d-trak").with_settings(**SMALL)
     stored = index_directory(index_root(tmp_path), run.id, method, 0)
     assert sorted(p.name for p in stored.iterdir()) == ["shard-0", "shard-1"]
 
     # A retry finds the attribution recorded and records nothing.
     before = _events(ledger)
-    assert attribute(ledger, tmp_path, request)["attribution_id"] == result["attribution_id"]
+    assert attribute(ledger, tmp_path, request).attribution_id == result.attribution_id
     assert _events(ledger) == before
     assert [str(a.id) for a in AttributionRecords(ledger).for_generation(generation.id)] == [
-        result["attribution_id"]
+        result.attribution_id
     ]
 
     # Rebuilt from the ledger elsewhere: same index hash, same scores, item for item.
     loaded = RunAttribution(ledger, run, method, index_root(tmp_path)).score(generation)
     rebuilt = RunAttribution(ledger, run, method, tmp_path / "elsewhere").score(generation)
-    assert rebuilt.index_hash == loaded.index_hash == result["index_hash"]
+    assert rebuilt.index_hash == loaded.index_hash == result.index_hash
     assert set(rebuilt.scores) == set(run.item_ids())
     assert rebuilt.scores == loaded.scores
     assert any(value != 0 for value in loaded.scores.values())
 
     # TRAK's loss features give other scores under another index.
     trak = attribute(ledger, tmp_path, AttributeRequest(generation.id, method="trak", **SMALL))
-    assert trak["index_hash"] != result["index_hash"]
+    assert trak.index_hash != result.index_hash
     ledger.integrity.verify()
 
 
@@ -96,12 +96,12 @@ def test_erased_donors_keep_pseudonymous_credit_from_an_existing_index(
     result = attribute(
         ledger, tmp_path, AttributeRequest(generation.id, method="d-trak", top=top, **SMALL)
     )
-    assert result["parameters"]["excluded_items"] == 0
-    assert len(result["shares_ppm"]) == positive
+    assert result.parameters["excluded_items"] == 0
+    assert len(result.shares_ppm) == positive
     erased_items = {item["item_id"] for item in run.items if item["artist_id"] == erased}
-    assert best in {line["item_id"] for line in result["shares_ppm"]}
-    assert ERASED_DONOR in {line["pseudonym"] for line in result["credits"]}
-    assert erased not in str(result["credits"])
+    assert best in {line.item_id for line in result.shares_ppm}
+    assert ERASED_DONOR in {line.pseudonym for line in result.credits}
+    assert erased not in str(result.credits)
     # An index built only now cannot read the erased stages: it leaves them out, and says so.
     late = RunAttribution(ledger, run, method, tmp_path / "late").score(generation)
     assert set(late.scores) == set(run.item_ids()) - erased_items

@@ -28,7 +28,7 @@ def test_training_uses_only_consented_items_and_becomes_the_deployed_version(
     assert run.state == "completed"
     assert set(run.item_ids()) == consented
     assert records.model_version().id == run.id
-    assert all(f["train_consent_at_start"] for f in records.audit_run(run.id))
+    assert all(f.train_consent_at_start for f in records.audit_run(run.id))
     assert {c["shard"] for c in run.final_checkpoints()} == {0, 1}
     for shard in (0, 1):
         losses = [entry["loss"] for entry in run.losses if entry["shard"] == shard]
@@ -121,8 +121,8 @@ def test_erasure_during_a_run_fails_it_and_erasure_waits_for_dependent_versions(
     records = ModelRecords(ledger)
     run = train_run(ledger, job_id="v1", steps=STEPS)
     status = records.erase_artist(artists[0], "withdrawn")
-    assert status["completed"] is False
-    assert status["awaiting_retraining_of"] == [str(run.id)]
+    assert status.completed is False
+    assert status.awaiting_retraining_of == [str(run.id)]
     assert records.versions_using(artists[1]) == [run.id]
     # A run that snapshotted before the key was shredded fails when it meets the erased item.
     model_config, train_config = run_config("tiny", steps=STEPS)

@@ -128,9 +128,9 @@ def test_async_client_submits_and_waits_inside_a_running_loop(
             beat.cancel()
 
     result = asyncio.run(handler())
-    assert result["state"] == "completed"
-    assert result["run_id"] == str(TrainingRun.create_id(job_id))
-    assert result["tries"] == 1
+    assert result.state == "completed"
+    assert result.run_id == str(TrainingRun.create_id(job_id))
+    assert result.tries == 1
     text = log.read_text()
     assert text.count("museum worker ready") == 1
     assert "ledger closed" in text

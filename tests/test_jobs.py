@@ -99,9 +99,9 @@ def test_inline_jobs_train_generate_and_record_once_per_job_id(
         steps=40,
     )
     run_id = TrainingRun.create_id("inline-train")
-    assert trained["run_id"] == str(run_id)
-    assert trained["state"] == "completed"
-    assert trained["deployed"]
+    assert trained.run_id == str(run_id)
+    assert trained.state == "completed"
+    assert trained.deployed
     assert [r.step for r in reports] == [20, 40]
 
     made = jobs.run_job_inline(
@@ -114,9 +114,9 @@ def test_inline_jobs_train_generate_and_record_once_per_job_id(
         steps=8,
         version=None,
     )
-    assert made["generation_id"] == str(Generation.create_id("inline-gen"))
-    assert made["model_version"] == str(run_id)
-    png = ledger.blobs.get(made["blob_id"])
+    assert made.generation_id == str(Generation.create_id("inline-gen"))
+    assert made.model_version == str(run_id)
+    png = ledger.blobs.get(made.blob_id)
     assert png.startswith(b"\x89PNG")
 
     # The same job ids again: the same answers, and not one event more.
@@ -273,8 +273,8 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
         killed = time.monotonic()
         workers.append(_start_worker(queue, log))
         result = jobs.wait_for_result(job_id, timeout=240, poll_interval=0.2)
-        assert result["state"] == "completed"
-        assert result["tries"] == 2
+        assert result.state == "completed"
+        assert result.tries == 2
         assert time.monotonic() - killed < 240
 
         # 3. The ledger holds every fact once.
@@ -308,9 +308,9 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
         assert made.created
         remote = jobs.wait_for_result(made.job_id, timeout=120, poll_interval=0.2)
         generation = records.get_generation(Generation.create_id(made.job_id))
-        assert remote["generation_id"] == str(generation.id)
-        assert remote["model_version"] == str(generation.model_version) == str(run_id)
-        assert remote["output_sha256"] == generation.output_sha256
+        assert remote.generation_id == str(generation.id)
+        assert remote.model_version == str(generation.model_version) == str(run_id)
+        assert remote.output_sha256 == generation.output_sha256
         png = ledger.blobs.get(generation.blob_id)
         assert hashlib.sha256(png).hexdigest() == generation.output_sha256
         assert ledger.recorder.max_notification_id() == before + 1
@@ -335,9 +335,9 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
         )  # fmt: skip
         credited = jobs.wait_for_result(credit.job_id, timeout=180, poll_interval=0.2)
         recorded = AttributionRecords(ledger).for_generation(generation.id)
-        assert [str(a.id) for a in recorded] == [credited["attribution_id"]]
-        assert len(credited["top_k"]) == 3
-        assert sum(line["ppm"] for line in credited["credits"]) == 1_000_000
+        assert [str(a.id) for a in recorded] == [credited.attribution_id]
+        assert len(credited.top_k) == 3
+        assert sum(line.ppm for line in credited.credits) == 1_000_000
         assert (
             ledger.recorder.max_notification_id() == before + 3
         )  # the attribution, and its listing under the generation

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from uuid import UUID, uuid4
 
 import factories
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -184,15 +184,15 @@ def test_credit_lines_survive_erasure_without_identity(ledger: MuseumLedger) -> 
     records = AttributionRecords(ledger)
     attribution = records.record(generation.id, "tracin", PARAMS, INDEX, _scores(run), k=6)
     lines = records.credit_lines(attribution)
-    assert {line["pseudonym"] for line in lines} == {"Ink Moth", "Salt Heron"}
-    assert sum(line["ppm"] for line in lines) == PPM
+    assert {line.pseudonym for line in lines} == {"Ink Moth", "Salt Heron"}
+    assert sum(line.ppm for line in lines) == PPM
 
     ModelRecords(ledger).erase_artist(artists[0], "asked to leave")
     lines = records.credit_lines(records.get(attribution.id))
-    assert {line["pseudonym"] for line in lines} == {ERASED_DONOR, "Salt Heron"}
-    assert sum(line["ppm"] for line in lines) == PPM
-    text = json.dumps(lines, ensure_ascii=False)
+    assert {line.pseudonym for line in lines} == {ERASED_DONOR, "Salt Heron"}
+    assert sum(line.ppm for line in lines) == PPM
+    text = msgspec.json.encode(lines).decode()
     for secret in (*LEGAL_NAMES, *CONTACTS, "Ink Moth"):
         assert secret not in text
-    assert all(set(line) == {"pseudonym", "ppm"} for line in lines)
+    assert all(set(line.as_builtins()) == {"pseudonym", "ppm"} for line in lines)
     ledger.integrity.verify()

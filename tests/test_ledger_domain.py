@@ -106,17 +106,17 @@ def test_founding_numbers_grant_and_double_grant(ledger: MuseumLedger) -> None:
     assert FOUNDING_SEATS == 100
     ids = [ledger.register_artist(artist(f"Founder {n}")) for n in range(FOUNDING_SEATS + 2)]
     views = [ledger.artist_view(i) for i in (ids[0], ids[1], ids[2], ids[99])]
-    assert [v["founding_number"] for v in views] == [1, 2, 3, 100]
-    assert all(v["founding"] for v in views)
+    assert [v.founding_number for v in views] == [1, 2, 3, 100]
+    assert all(v.founding for v in views)
 
     late, later = ids[100], ids[101]
-    assert ledger.artist_view(late)["founding_number"] is None
-    assert ledger.artist_view(late)["founding"] is False
+    assert ledger.artist_view(late).founding_number is None
+    assert ledger.artist_view(late).founding is False
 
     ledger.grant_founding(late, curator="Curator Okonkwo", note="lent us the first kiln")
     view = ledger.artist_view(late)
-    assert view["founding"] is True
-    assert view["founding_number"] is None
+    assert view.founding is True
+    assert view.founding_number is None
     assert ledger.get_artist(late).founding_granted_by == "Curator Okonkwo"
 
     before = stored(ledger)
@@ -131,7 +131,7 @@ def test_founding_numbers_grant_and_double_grant(ledger: MuseumLedger) -> None:
     with pytest.raises(InvalidInput, match="curator's note holds a control character"):
         ledger.grant_founding(later, curator="Curator Okonkwo", note="kiln\x00")
     assert stored(ledger) == before
-    assert ledger.artist_view(later)["founding"] is False
+    assert ledger.artist_view(later).founding is False
 
 
 # --- artists -------------------------------------------------------------------------------------
@@ -140,10 +140,10 @@ def test_founding_numbers_grant_and_double_grant(ledger: MuseumLedger) -> None:
 def test_register_artist_round_trip(ledger: MuseumLedger) -> None:
     artist_id = ledger.register_artist(artist("  Ink Moth ", anonymous=True))
     view = ledger.artist_view(artist_id)
-    assert view["pseudonym"] == "Ink Moth"
-    assert view["anonymous"] is True
-    assert view["erased"] is False
-    assert ledger.identity(artist_id) == {
+    assert view.pseudonym == "Ink Moth"
+    assert view.anonymous is True
+    assert view.erased is False
+    assert ledger.identity(artist_id).as_builtins() == {
         "legal_name": "Ana Lucía Ruiz",
         "contact": "ana.ruiz@example.org",
     }
@@ -162,7 +162,7 @@ def test_pseudonym_is_unique_ignoring_case_and_spacing(ledger: MuseumLedger) -> 
             )
     assert stored(ledger) == before
     other = ledger.register_artist(artist("Ink Moths"))
-    assert ledger.artist_view(other)["pseudonym"] == "Ink Moths"
+    assert ledger.artist_view(other).pseudonym == "Ink Moths"
 
 
 def test_bad_registration_stores_nothing(ledger: MuseumLedger) -> None:
@@ -193,16 +193,17 @@ def test_donation_receipt_verifies_offline(ledger: MuseumLedger) -> None:
     result = ledger.donate(donation(artist_id))
     receipt = result.receipt
     verify_receipt(receipt, ledger.integrity.public_key_hex)
-    assert receipt["event"]["originator_id"] == result.donation_id.hex
-    assert receipt["event"]["topic"].endswith("Donation.DonationMade")
-    assert ledger.artist_view(artist_id)["donations"] == [str(result.donation_id)]
+    assert receipt.event.originator_id == result.donation_id.hex
+    assert receipt.event.topic.endswith("Donation.DonationMade")
+    assert ledger.artist_view(artist_id).donations == [str(result.donation_id)]
 
     wrong_key = bytes(32).hex()
     with pytest.raises(ProofError):
         verify_receipt(receipt, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
     with pytest.raises(ProofError):
         verify_receipt(receipt, wrong_key)
-    forged = {**receipt, "event": {**receipt["event"], "originator_version": 2}}
+    plain = receipt.as_builtins()
+    forged = {**plain, "event": {**plain["event"], "originator_version": 2}}
     with pytest.raises(ProofError):
         verify_receipt(forged, ledger.integrity.public_key_hex)
 
@@ -219,7 +220,7 @@ def test_donation_view_and_images_round_trip(ledger: MuseumLedger) -> None:
     view = ledger.donation_view(result.donation_id)
 
     expected_label = label()
-    assert view["label"] == {
+    assert view.label.as_builtins() == {
         "failure_type": "perspective",
         "emotion": "frustration",
         "title": expected_label.title,
@@ -229,32 +230,32 @@ def test_donation_view_and_images_round_trip(ledger: MuseumLedger) -> None:
         "social_context": expected_label.social_context,
         "failure_note": expected_label.failure_note,
     }
-    assert view["consents"] == ["exhibit", "research"]
-    assert view["tags"] == {
+    assert view.consents == ["exhibit", "research"]
+    assert view.tags == {
         "culture": ["andalusian"],
         "region": ["southern-europe"],
         "genre": ["seascape"],
     }
-    assert view["erased"] is False
-    assert view["withdrawn"] is False
-    assert [s["media_type"] for s in view["stages"]] == [
+    assert view.erased is False
+    assert view.withdrawn is False
+    assert [s.media_type for s in view.stages] == [
         "image/png",
         "image/jpeg",
         "image/webp",
         "image/png",
     ]
-    assert [s["caption"] for s in view["stages"]] == [s.caption for s in originals]
-    assert [s["role"] for s in view["stages"]] == ["sketch", "failure", "revision", "final"]
-    assert [(s["width"], s["height"]) for s in view["stages"]] == [(16, 16)] * 3 + [(48, 48)]
-    assert [datetime.fromisoformat(s["created_at"]) for s in view["stages"]] == [
+    assert [s.caption for s in view.stages] == [s.caption for s in originals]
+    assert [s.role for s in view.stages] == ["sketch", "failure", "revision", "final"]
+    assert [(s.width, s.height) for s in view.stages] == [(16, 16)] * 3 + [(48, 48)]
+    assert [datetime.fromisoformat(s.created_at) for s in view.stages] == [
         s.created_at for s in originals
     ]
 
     for index, original in enumerate(originals):
         assert ledger.stage_image(result.donation_id, index) == original.image
     # the blob store holds ciphertext only
-    for stage in view["stages"]:
-        sealed = ledger.blobs.get(stage["blob_id"])
+    for stage in view.stages:
+        sealed = ledger.blobs.get(stage.blob_id)
         assert all(original.image not in sealed for original in originals)
     with pytest.raises(NotFound):
         ledger.stage_image(result.donation_id, 4)
@@ -277,7 +278,7 @@ def test_stage_times_in_other_zones_are_normalised(ledger: MuseumLedger) -> None
         ),
     )
     view = ledger.donation_view(ledger.donate(request).donation_id)
-    assert [s["created_at"] for s in view["stages"]] == [
+    assert [s.created_at for s in view.stages] == [
         "2024-03-01T08:00:00+00:00",
         "2024-03-01T09:00:00+00:00",
     ]
@@ -581,7 +582,7 @@ def test_failed_registration_leaves_no_key(ledger: MuseumLedger, backend: Settin
     assert stored(ledger) == before
     _unblock(ledger, backend, blocked)
     late = ledger.register_artist(artist("Late Bird"))
-    assert ledger.artist_view(late)["pseudonym"] == "Late Bird"
+    assert ledger.artist_view(late).pseudonym == "Late Bird"
     assert key_count(ledger) == 2
     ledger.integrity.verify()
 
@@ -603,7 +604,7 @@ def test_consent_changes_are_idempotent(ledger: MuseumLedger) -> None:
     assert ledger.revoke_consent(donation_id, "train") is True
     assert ledger.revoke_consent(donation_id, "train") is False
     assert ledger.recorder.max_notification_id() == mark + 2
-    assert ledger.donation_view(donation_id)["consents"] == ["exhibit"]
+    assert ledger.donation_view(donation_id).consents == ["exhibit"]
 
     before = stored(ledger)
     with pytest.raises(UnknownVocabulary):
@@ -650,7 +651,7 @@ def test_consent_at_past_times_and_trail(ledger: MuseumLedger) -> None:
     assert ledger.consent_at(donation_id, "exhibit") is True  # now
 
     trail = ledger.consent_trail(donation_id)
-    assert [(e["purpose"], e["change"], e["version"]) for e in trail] == [
+    assert [(e.purpose, e.change, e.version) for e in trail] == [
         ("exhibit", "granted", 1),
         ("train", "granted", 1),
         ("train", "revoked", 2),
@@ -658,7 +659,7 @@ def test_consent_at_past_times_and_trail(ledger: MuseumLedger) -> None:
         ("exhibit", "revoked", 4),
         ("exhibit", "granted", 5),
     ]
-    times = [datetime.fromisoformat(e["at"]) for e in trail]
+    times = [datetime.fromisoformat(e.at) for e in trail]
     windows = [
         (t_before, t_made),
         (t_before, t_made),
@@ -671,14 +672,12 @@ def test_consent_at_past_times_and_trail(ledger: MuseumLedger) -> None:
         assert low < at < high
     # a change counts from the very moment it was recorded (inclusive), not a microsecond before
     for entry in trail[2:]:
-        at = datetime.fromisoformat(entry["at"])
-        assert ledger.consent_at(donation_id, entry["purpose"], at=at) is (
-            entry["change"] == "granted"
-        )
+        at = datetime.fromisoformat(entry.at)
+        assert ledger.consent_at(donation_id, entry.purpose, at=at) is (entry.change == "granted")
         before_change = ledger.consent_at(
-            donation_id, entry["purpose"], at=at - timedelta(microseconds=1)
+            donation_id, entry.purpose, at=at - timedelta(microseconds=1)
         )
-        assert before_change is (entry["change"] != "granted")
+        assert before_change is (entry.change != "granted")
 
     with pytest.raises(InvalidInput):
         ledger.consent_at(donation_id, "exhibit", at=datetime(2024, 1, 1, 12, 0))  # naive
@@ -707,7 +706,7 @@ def test_consent_cannot_change_after_erasure(ledger: MuseumLedger) -> None:
     assert ledger.consent_at(donation_id, "exhibit") is False
     assert ledger.consent_at(donation_id, "exhibit", at=t_before_erasure) is True
     trail = ledger.consent_trail(donation_id)
-    assert {(e["purpose"], e["change"]) for e in trail[2:]} == {
+    assert {(e.purpose, e.change) for e in trail[2:]} == {
         ("exhibit", "revoked"),
         ("train", "revoked"),
     }

@@ -152,7 +152,7 @@ def seed(ledger: MuseumLedger) -> dict[str, Any]:
 
 def test_erasure_leaves_no_plaintext_and_no_key(ledger: MuseumLedger, backend: Settings) -> None:
     seeded = seed(ledger)
-    assert ledger.identity(seeded["artist_id"])["legal_name"] == LEGAL_NAME
+    assert ledger.identity(seeded["artist_id"]).legal_name == LEGAL_NAME
     assert ledger.stage_image(seeded["donation_id"], 0) == seeded["images"][0]
     needles = seeded["needles"]
     key_needle = {"wrapped key": seeded["wrapped"]}
@@ -184,26 +184,26 @@ def test_erased_artist_reads_as_erased_donor(ledger: MuseumLedger) -> None:
     ledger.erase_artist(artist_id, reason="")
 
     view = ledger.artist_view(artist_id)
-    assert view["pseudonym"] == ERASED_DONOR
-    assert view["erased"] is True
-    assert view["erasure_completed"] is True
-    assert view["donations"] == [str(donation_id)]
+    assert view.pseudonym == ERASED_DONOR
+    assert view.erased is True
+    assert view.erasure_completed is True
+    assert view.donations == [str(donation_id)]
     with pytest.raises(KeyShredded):
         ledger.identity(artist_id)
     for index in range(3):
         with pytest.raises(KeyShredded):
             ledger.stage_image(donation_id, index)
     shown = ledger.donation_view(donation_id)
-    assert shown["erased"] is True
-    assert shown["withdrawn"] is True
-    assert shown["consents"] == []
-    assert [s["caption"] for s in shown["stages"]] == [None, None, None]
-    assert "title" not in shown["label"]
-    assert shown["label"] == {"failure_type": "perspective", "emotion": "frustration"}
+    assert shown.erased is True
+    assert shown.withdrawn is True
+    assert shown.consents == []
+    assert [s.caption for s in shown.stages] == [None, None, None]
+    assert "title" not in shown.label.as_builtins()
+    assert shown.label.as_builtins() == {"failure_type": "perspective", "emotion": "frustration"}
 
     # the bystander is untouched
-    assert ledger.artist_view(seeded["bystander"])["pseudonym"] == OTHER_NAME
-    assert ledger.identity(seeded["bystander"])["legal_name"] == "Ana Lucía Ruiz"
+    assert ledger.artist_view(seeded["bystander"]).pseudonym == OTHER_NAME
+    assert ledger.identity(seeded["bystander"]).legal_name == "Ana Lucía Ruiz"
 
     # all events stay; the log still verifies
     assert ledger.recorder.max_notification_id() > events_before
@@ -235,15 +235,15 @@ def test_erasure_waits_for_dependent_runs(ledger: MuseumLedger) -> None:
     seeded = seed(ledger)
     artist_id = seeded["artist_id"]
     status = ledger.erase_artist(artist_id, reason="", dependent_runs=["run-2024-07"])
-    assert status["key_shredded"] is True
-    assert status["completed"] is False
-    assert status["certificate"] is None
+    assert status.key_shredded is True
+    assert status.completed is False
+    assert status.certificate is None
     with pytest.raises(KeyShredded):
         ledger.identity(artist_id)
 
     done = ledger.complete_erasure(artist_id, retraining_runs=["run-2024-08"])
-    assert done["completed"] is True
-    assert done["certificate"]["retraining_runs"] == ["run-2024-08"]
+    assert done.completed is True
+    assert done.certificate["retraining_runs"] == ["run-2024-08"]
     assert ledger.erase_artist(artist_id, reason="") == done
 
 
@@ -251,8 +251,8 @@ def test_certificate_carries_a_signed_head(ledger: MuseumLedger) -> None:
     seeded = seed(ledger)
     artist_id = seeded["artist_id"]
     status = ledger.erase_artist(artist_id, reason="")
-    certificate = status["certificate"]
-    assert status["completed"] is True
+    certificate = status.certificate
+    assert status.completed is True
     assert certificate["artist_id"] == str(artist_id)
     assert certificate["key_shredded"] is True
     assert certificate["donations_withdrawn"] == [str(seeded["donation_id"])]
@@ -291,8 +291,8 @@ def test_erasure_deadline_is_thirty_days_after_the_request(ledger: MuseumLedger)
     status = ledger.erase_artist(artist_id, reason="")
     answered = datetime.now(UTC)
 
-    requested_at = datetime.fromisoformat(status["requested_at"])
-    deadline = datetime.fromisoformat(status["deadline"])
+    requested_at = datetime.fromisoformat(status.requested_at)
+    deadline = datetime.fromisoformat(status.deadline)
     assert deadline - requested_at == timedelta(days=30)
     (request_event,) = [
         e for e in ledger.events.get(artist_id) if isinstance(e, Artist.ErasureRequested)
@@ -303,5 +303,5 @@ def test_erasure_deadline_is_thirty_days_after_the_request(ledger: MuseumLedger)
     )
     assert asked <= requested_at <= answered
     assert deadline == request_event.timestamp + timedelta(days=30)
-    assert ledger.artist_view(artist_id)["erasure_deadline"] == deadline.isoformat()
-    assert status["certificate"]["deadline"] == deadline.isoformat()
+    assert ledger.artist_view(artist_id).erasure_deadline == deadline.isoformat()
+    assert status.certificate["deadline"] == deadline.isoformat()

@@ -76,7 +76,7 @@ def test_run_lifecycle_is_idempotent_by_job_id(ledger: MuseumLedger) -> None:
     records.complete_run(run.id, final_loss=0.5)
     assert records.model_version().id == run.id
     assert records.model_version(run.id).final_checkpoints()[0]["hash"] == "a" * 64
-    assert all(f["train_consent_at_start"] for f in records.audit_run(run.id))
+    assert all(f.train_consent_at_start for f in records.audit_run(run.id))
     # The slot is free again.
     records.start_run(job_id="job-2", config=CONFIG, seed=7, shards=1)
 

@@ -357,9 +357,9 @@ def test_consistency_between_old_and_new_heads(ledger: MuseumLedger) -> None:
     old.verify(ledger.master.public_key)
 
     proof = ledger.integrity.consistency(old.tree_size, new.tree_size)
-    assert proof["old_root"] == old.root_hash.hex()
-    assert proof["new_root"] == new.root_hash.hex()
-    path = [bytes.fromhex(node) for node in proof["path"]]
+    assert proof.old_root == old.root_hash.hex()
+    assert proof.new_root == new.root_hash.hex()
+    path = [bytes.fromhex(node) for node in proof.path]
     verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, path)
     with pytest.raises(ProofError):
         verify_consistency(old.tree_size, new.tree_size, flip(old.root_hash), new.root_hash, path)
@@ -372,9 +372,9 @@ def test_consistency_between_old_and_new_heads(ledger: MuseumLedger) -> None:
         verify_consistency(
             size,
             new.tree_size,
-            bytes.fromhex(step["old_root"]),
+            bytes.fromhex(step.old_root),
             new.root_hash,
-            [bytes.fromhex(node) for node in step["path"]],
+            [bytes.fromhex(node) for node in step.path],
         )
     report = ledger.integrity.verify()
     assert report.events == new.tree_size
@@ -387,7 +387,7 @@ def test_old_receipts_still_verify_as_the_log_grows(ledger: MuseumLedger) -> Non
     old_receipt = result.receipt
     key = ledger.integrity.public_key_hex
     verify_receipt(old_receipt, key)
-    old_size = old_receipt["head"]["tree_size"]
+    old_size = old_receipt.head.tree_size
 
     for n in range(5):
         other = ledger.register_artist(artist(f"Grower {n}"))
@@ -397,22 +397,23 @@ def test_old_receipts_still_verify_as_the_log_grows(ledger: MuseumLedger) -> Non
     assert head.tree_size > old_size
 
     verify_receipt(old_receipt, key)  # self-contained: still proves inclusion under the old head
-    nid = old_receipt["event"]["notification_id"]
+    nid = old_receipt.event.notification_id
     fresh = ledger.integrity.receipt(nid)
     verify_receipt(fresh, key)
-    assert fresh["head"]["tree_size"] == head.tree_size
-    assert fresh["head"]["root_hash"] == head.root_hash.hex()
-    assert fresh["event"] == old_receipt["event"]
-    assert fresh["inclusion"]["leaf_index"] == old_receipt["inclusion"]["leaf_index"]
+    assert fresh.head.tree_size == head.tree_size
+    assert fresh.head.root_hash == head.root_hash.hex()
+    assert fresh.event == old_receipt.event
+    assert fresh.inclusion.leaf_index == old_receipt.inclusion.leaf_index
 
     by_version = ledger.integrity.receipt_for(result.donation_id, 2)  # the consent revocation
     verify_receipt(by_version, key)
-    assert by_version["event"]["topic"].endswith("ConsentRevoked")
+    assert by_version.event.topic.endswith("ConsentRevoked")
 
     # a receipt moved onto another event's leaf index does not verify
+    plain = fresh.as_builtins()
     moved = {
-        **fresh,
-        "inclusion": {**fresh["inclusion"], "leaf_index": fresh["inclusion"]["leaf_index"] + 1},
+        **plain,
+        "inclusion": {**plain["inclusion"], "leaf_index": plain["inclusion"]["leaf_index"] + 1},
     }
     with pytest.raises(ProofError):
         verify_receipt(moved, key)

@@ -36,8 +36,8 @@ def reopened(settings: Settings, **changes: Any) -> MuseumLedger:
 def test_clean_ledger_passes_every_check(ledger: MuseumLedger) -> None:
     seeded = seed(ledger)
     status = ledger.erase_artist(seeded["artists"][1], "leaving")
-    assert check_against(ledger, status)["kind"] == "certificate"
-    forged = status["certificate"]["tree_head"] | {"timestamp_ms": 1}
+    assert check_against(ledger, status.as_builtins())["kind"] == "certificate"
+    forged = status.certificate["tree_head"] | {"timestamp_ms": 1}
     with pytest.raises(ProofError, match="bad signature"):
         check_against(ledger, forged)
     figures = full_audit(
@@ -111,7 +111,7 @@ def test_unattested_newest_heads_fall_to_the_periodic_rule(backend: Settings) ->
 def test_a_certificate_head_must_be_the_stored_one(ledger: MuseumLedger, backend: Settings) -> None:
     seeded = seed(ledger)
     status = ledger.erase_artist(seeded["artists"][0], "leaving")
-    quoted = status["certificate"]["tree_head"]["head_id"]
+    quoted = status.certificate["tree_head"]["head_id"]
     Db(ledger, backend).run("DELETE FROM tree_heads WHERE head_id = ?", quoted)
     with pytest.raises(IntegrityViolation, match=f"head {quoted}"):
         reopened(backend).integrity.verify()
@@ -214,7 +214,7 @@ def test_an_inflated_posting_stops_payouts_and_statements(
         compare(world.royalties.projection)
     world.royalties.projection.rebuild()
     run = world.royalties.run_payouts("2025-01")
-    paid = {p["artist_id"]: p["amount"] for p in run["payouts"]}
+    paid = {p.artist_id: p.amount for p in run.payouts}
     assert paid[str(first)] == honest["balance"]
 
 

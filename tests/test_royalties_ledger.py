@@ -103,8 +103,8 @@ def book(world: World, key: str = "sale-1", amount: int = 10_000, currency: str 
 
 def balance_of(world: World, account: str, currency: str = "EUR") -> int:
     for row in world.royalties.balances():
-        if row["account"] == account and row["currency"] == currency:
-            return int(row["balance"])
+        if row.account == account and row.currency == currency:
+            return int(row.balance)
     return 0
 
 
@@ -215,7 +215,7 @@ def test_refunds_and_chargebacks_reverse_proportionally(ledger: MuseumLedger) ->
     assert ledger.recorder.max_notification_id() == before
     royalties.refund("sale-1", refund_key="cb", amount_minor=6667, kind="chargeback")
     assert royalties.projection.totals() == {"EUR": 0}
-    assert all(row["balance"] == 0 for row in royalties.balances())
+    assert all(row.balance == 0 for row in royalties.balances())
 
 
 # A key that differs from a booked one only by whitespace or a look-alike (Cyrillic а, fullwidth 1).
@@ -254,36 +254,38 @@ def test_payouts_thresholds_failures_and_erasure(ledger: MuseumLedger) -> None:
     book(world, "jpy", amount=300, currency="JPY")  # artists get ~105 JPY: below 500
     first, second = world.artists
     run = royalties.run_payouts("2025-01")
-    paid = {(p["artist_id"], p["currency"]): p for p in run["payouts"]}
+    paid = {(p.artist_id, p.currency): p for p in run.payouts}
     assert set(paid) == {(str(first), "EUR"), (str(second), "EUR")}
     assert balance_of(world, artist_account(first)) == 0
     assert balance_of(world, CASH) == 7500
     assert balance_of(world, artist_account(first), "JPY") > 0
     # Same run key: the first result, nothing paid twice.
     before = ledger.recorder.max_notification_id()
-    assert royalties.run_payouts("2025-01")["repeated"] is True
+    assert royalties.run_payouts("2025-01").repeated is True
     assert ledger.recorder.max_notification_id() == before
 
     failed = paid[(str(first), "EUR")]
-    royalties.fail_payout(UUID(failed["payout_id"]), "account closed")
-    royalties.fail_payout(UUID(failed["payout_id"]), "account closed")  # once only
-    assert balance_of(world, artist_account(first)) == failed["amount"]
+    royalties.fail_payout(UUID(failed.payout_id), "account closed")
+    royalties.fail_payout(UUID(failed.payout_id), "account closed")  # once only
+    assert balance_of(world, artist_account(first)) == failed.amount
     with pytest.raises(InvalidInput, match="why"):
-        royalties.fail_payout(UUID(paid[(str(second), "EUR")]["payout_id"]), " ")
+        royalties.fail_payout(UUID(paid[(str(second), "EUR")].payout_id), " ")
 
     # An erased artist's balance is held, not paid; a release moves it to the community pool.
     ModelRecords(ledger).erase_artist(first, "leaving")
     run = royalties.run_payouts("2025-02")
-    assert run["payouts"] == []
-    assert run["held"] == [{"artist_id": str(first), "currency": "EUR", "amount": failed["amount"]}]
-    held = [r for r in royalties.balances() if r["account"] == artist_account(first)]
-    assert all(r["held"] and r["pseudonym"] == ERASED_DONOR for r in held)
+    assert run.payouts == []
+    assert [h.as_builtins() for h in run.held] == [
+        {"artist_id": str(first), "currency": "EUR", "amount": failed.amount}
+    ]
+    held = [r for r in royalties.balances() if r.account == artist_account(first)]
+    assert all(r.held and r.pseudonym == ERASED_DONOR for r in held)
     with pytest.raises(Conflict, match="not erased"):
         royalties.release_held(second, "EUR", "rel-1")
     released = royalties.release_held(first, "EUR", "rel-1")
-    assert released["amount_minor"] == failed["amount"]
+    assert released.amount_minor == failed.amount
     assert balance_of(world, artist_account(first)) == 0
-    assert balance_of(world, COMMUNITY_POOL) == failed["amount"]
+    assert balance_of(world, COMMUNITY_POOL) == failed.amount
     assert royalties.projection.totals() == {"EUR": 0, "JPY": 0}
     ledger.integrity.verify()
 
@@ -296,24 +298,24 @@ def test_statement_json_and_html(ledger: MuseumLedger) -> None:
     world.royalties.run_payouts("p1")
     first = world.artists[0]
     statement = world.royalties.statement(first, FAR_PAST, FAR_FUTURE)
-    assert statement["artist"]["pseudonym"] == "Ink Moth"
-    (eur,) = statement["currencies"]
-    assert eur["opening_balance"] == 0
-    assert len(eur["revenue_lines"]) == 4  # two reports × (share + founding bonus)
-    assert eur["credits"][0]["generation_id"] == str(world.generation.id)
-    assert eur["credits"][0]["reports"] == 2
-    assert eur["reversed"] > 0
-    assert len(eur["reversals"]) >= 1
-    assert eur["paid_out"] == eur["earned"] - eur["reversed"]
-    assert eur["closing_balance"] == 0 == balance_of(world, artist_account(first))
+    assert statement.artist.pseudonym == "Ink Moth"
+    (eur,) = statement.currencies
+    assert eur.opening_balance == 0
+    assert len(eur.revenue_lines) == 4  # two reports × (share + founding bonus)
+    assert eur.credits[0].generation_id == str(world.generation.id)
+    assert eur.credits[0].reports == 2
+    assert eur.reversed > 0
+    assert len(eur.reversals) >= 1
+    assert eur.paid_out == eur.earned - eur.reversed
+    assert eur.closing_balance == 0 == balance_of(world, artist_account(first))
     html = render_html(statement)
     for text in ("<svg", "<rect", "Ink Moth", "Closing balance", "founding artist"):
         assert text in html
     # A period that starts later opens with what was booked before it.
     now = datetime.now(UTC)
     later = world.royalties.statement(first, now + timedelta(hours=1), FAR_FUTURE)
-    assert later["currencies"][0]["opening_balance"] == 0
-    assert later["currencies"][0]["revenue_lines"] == []
+    assert later.currencies[0].opening_balance == 0
+    assert later.currencies[0].revenue_lines == []
     with pytest.raises(InvalidInput, match="end after"):
         world.royalties.statement(first, FAR_FUTURE, FAR_PAST)
     with pytest.raises(InvalidInput, match="time zone"):
@@ -388,7 +390,7 @@ def test_ledger_books_stay_balanced(ledger_world: World, steps: list[tuple[str, 
             if left:
                 royalties.refund(keys[-1], refund_key=uuid4().hex, amount_minor=min(amount, left))
         elif action == "payout":
-            payouts += [p["payout_id"] for p in royalties.run_payouts(uuid4().hex)["payouts"]]
+            payouts += [p.payout_id for p in royalties.run_payouts(uuid4().hex).payouts]
         elif payouts:
             royalties.fail_payout(UUID(payouts.pop()), "bounced")
     rows = stored_rows(world.ledger)
@@ -399,7 +401,7 @@ def test_ledger_books_stay_balanced(ledger_world: World, steps: list[tuple[str, 
     assert set(by_txn.values()) == {0}
     balances = royalties.balances()
     for currency in {row["currency"] for row in rows}:
-        assert sum(b["balance"] for b in balances if b["currency"] == currency) == sum(
+        assert sum(b.balance for b in balances if b.currency == currency) == sum(
             row["amount"] for row in rows if row["currency"] == currency
         )
 

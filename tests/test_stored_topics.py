@@ -62,8 +62,8 @@ def test_old_royalty_records_answer_as_they_did(old_store: MuseumLedger) -> None
     assert refunded.refunded_minor == 500
     # The read model rebuilt from the old events balances, and the payout run is remembered.
     assert royalties.projection.rebuild() > 0
-    assert sum(row["balance"] for row in royalties.balances() if row["currency"] == "EUR") == 0
+    assert sum(row.balance for row in royalties.balances() if row.currency == "EUR") == 0
     again = royalties.run_payouts("payout-1")
-    assert again["repeated"] is True
+    assert again.repeated is True
     erased = [old_store.artist_view(a) for a in old_store.artist_ids()]
-    assert [view["pseudonym"] for view in erased].count(ERASED_DONOR) == 1
+    assert [view.pseudonym for view in erased].count(ERASED_DONOR) == 1

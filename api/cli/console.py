@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, NoReturn
 
+import msgspec
 from rich.console import Console
 
 out = Console()
@@ -17,14 +18,26 @@ def say(text: str) -> None:
     out.print(text, highlight=False, soft_wrap=True)
 
 
+def plain(payload: Any) -> Any:
+    """`payload` with every typed view (a msgspec Struct) in it as plain JSON data: the keys a
+    view prints are its field names, in order (`ledger.views`)."""
+    if isinstance(payload, msgspec.Struct):
+        return msgspec.to_builtins(payload)
+    if isinstance(payload, dict):
+        return {key: plain(value) for key, value in payload.items()}
+    if isinstance(payload, list | tuple):
+        return [plain(value) for value in payload]
+    return payload
+
+
 def print_json(payload: Any) -> None:
     """`payload` as indented, coloured JSON for a person to read."""
-    out.print_json(json.dumps(payload, default=str))
+    out.print_json(json.dumps(plain(payload), default=str))
 
 
 def json_line(payload: Any, *, indent: int | None = None) -> None:
     """`payload` as plain JSON on stdout, for scripts (one line unless `indent` is given)."""
-    print(json.dumps(payload, indent=indent, default=str))
+    print(json.dumps(plain(payload), indent=indent, default=str))
 
 
 def say_error(message: str) -> None:

@@ -221,16 +221,19 @@ def train(
             f"interrupted: run {run_id} holds the training slot; resume: museum train --job-id {job}",
             130,
         )
+    from api.jobs.results import TrainJobResult, expect
+
+    trained = expect(result, TrainJobResult, job)
     if as_json:
-        json_line(result)
+        json_line(trained)
         return
-    deployed = " (deployed)" if result.get("deployed") else ""
+    deployed = " (deployed)" if trained.deployed else ""
     say(
-        f"run {result['run_id']} {result['state']}: {result['items']} items, "
-        f"{result['shards']} shard(s) × {result['steps']} steps"
+        f"run {trained.run_id} {trained.state}: {trained.items} items, "
+        f"{trained.shards} shard(s) × {trained.steps} steps"
     )
-    say(f"model version: {result['run_id']}{deployed}")
-    say(f"final loss: {result['final_loss']:.6f}")
+    say(f"model version: {trained.run_id}{deployed}")
+    say(f"final loss: {trained.final_loss:.6f}")
 
 
 def generate(
@@ -275,22 +278,24 @@ def generate(
             result = jobs.run_job_inline("generate", job, **arguments)
     except ValueError as exc:
         raise _as_refusal(exc) from None
+    from api.jobs.results import GenerateJobResult, expect
+
+    made = expect(result, GenerateJobResult, job)
+    payload = made.as_builtins()
     if out_file is not None:
         with configured_ledger() as museum:
-            png = museum.blobs.get(result["blob_id"])
+            png = museum.blobs.get(made.blob_id)
         try:
             write_atomically(out_file, png, "--out")
         except LedgerError as exc:
-            raise type(exc)(
-                f"generation {result['generation_id']} is recorded, but {exc}"
-            ) from None
-        result["out"] = str(out_file)
+            raise type(exc)(f"generation {made.generation_id} is recorded, but {exc}") from None
+        payload["out"] = str(out_file)
     if as_json:
-        json_line(result)
+        json_line(payload)
         return
-    say(f"generation {result['generation_id']} (job {job})")
-    say(f"model version: {result['model_version']}")
-    say(f"output sha256: {result['output_sha256']}")
+    say(f"generation {made.generation_id} (job {job})")
+    say(f"model version: {made.model_version}")
+    say(f"output sha256: {made.output_sha256}")
     if out_file is not None:
         say(f"wrote {out_file}")
 
@@ -345,22 +350,26 @@ def attribute(
             result = jobs.run_job_inline("attribute", job, **arguments)
     except ValueError as exc:
         raise _as_refusal(exc) from None
+    from api.jobs.results import AttributeJobResult, expect
+
+    credited = expect(result, AttributeJobResult, job)
     if as_json:
-        json_line(result)
+        json_line(credited)
         return
     say(
-        f"attribution {result['attribution_id']} ({result['method']}, index {result['index_hash'][:12]}…)"
+        f"attribution {credited.attribution_id} ({credited.method}, "
+        f"index {credited.index_hash[:12]}…)"
     )
-    table = Table(title=f"top {result['k']} items, shares of the positively scored")
+    table = Table(title=f"top {credited.k} items, shares of the positively scored")
     for column in ("item", "score", "share"):
         table.add_column(column, justify="right" if column != "item" else "left")
-    shares = {line["item_id"]: line["ppm"] for line in result["shares_ppm"]}
-    for line in result["top_k"]:
-        ppm = shares.get(line["item_id"], 0)
-        table.add_row(line["item_id"], f"{line['score']:.4g}", f"{ppm / 10_000:.2f} %")
+    shares = {line.item_id: line.ppm for line in credited.shares_ppm}
+    for item in credited.top_k:
+        ppm = shares.get(item.item_id, 0)
+        table.add_row(item.item_id, f"{item.score:.4g}", f"{ppm / 10_000:.2f} %")
     out.print(table)
-    for credit in result["credits"]:
-        say(f"credit: {credit['pseudonym']} {credit['ppm'] / 10_000:.2f} %")
+    for credit in credited.credits:
+        say(f"credit: {credit.pseudonym} {credit.ppm / 10_000:.2f} %")
 
 
 def worker(

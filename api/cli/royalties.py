@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import typer
@@ -18,6 +18,9 @@ from rich.table import Table
 
 from api.cli.console import json_line, out, say
 from api.cli.options import AsJson
+
+if TYPE_CHECKING:
+    from ledger.views import View
 
 royalties_app = typer.Typer(
     help="Revenue shared by attribution: report, refund, balances, statements, payouts.",
@@ -63,7 +66,7 @@ def _amount(amount: str | None, amount_minor: int | None, currency: str) -> int:
     return parse_major(amount, currency) if amount is not None else int(amount_minor or 0)
 
 
-def _emit(payload: dict[str, Any], as_json: bool, line: str) -> None:
+def _emit(payload: View, as_json: bool, line: str) -> None:
     if as_json:
         json_line(payload)
     else:
@@ -133,7 +136,7 @@ def refund(
             reason=reason,
         )
         view = records.report_view(reversed_report)
-    _emit(view, as_json, f"reversed; {view['refunded_minor']} minor units refunded in all")
+    _emit(view, as_json, f"reversed; {view.refunded_minor} minor units refunded in all")
 
 
 @royalties_app.command("balances")
@@ -150,12 +153,12 @@ def balances(as_json: AsJson = False) -> None:
     for column in ("account", "who", "balance", "postings"):
         table.add_column(column, justify="right" if column in ("balance", "postings") else "left")
     for row in rows:
-        who = row.get("pseudonym", "") + (" (held)" if row.get("held") else "")
+        who = (row.pseudonym or "") + (" (held)" if row.held else "")
         table.add_row(
-            row["account"],
+            row.account,
             who,
-            format_minor(row["balance"], row["currency"]),
-            str(row["postings"]),
+            format_minor(row.balance, row.currency),
+            str(row.postings),
         )
     out.print(table)
 
@@ -186,13 +189,13 @@ def statement(
     if as_json:
         json_line(data)
         return
-    out.print(f"statement of {data['artist']['pseudonym']}", highlight=False)
-    for part in data["currencies"]:
+    out.print(f"statement of {data.artist.pseudonym}", highlight=False)
+    for part in data.currencies:
         out.print(
-            f"{part['currency']}: opening {format_minor(part['opening_balance'], part['currency'])}"
-            f", earned {format_minor(part['earned'], part['currency'])} on "
-            f"{len(part['revenue_lines'])} lines, closing "
-            f"{format_minor(part['closing_balance'], part['currency'])}",
+            f"{part.currency}: opening {format_minor(part.opening_balance, part.currency)}"
+            f", earned {format_minor(part.earned, part.currency)} on "
+            f"{len(part.revenue_lines)} lines, closing "
+            f"{format_minor(part.closing_balance, part.currency)}",
             highlight=False,
         )
     if html is not None:
@@ -210,9 +213,9 @@ def payout(
     _emit(
         result,
         as_json,
-        f"payout run {run_key}: {len(result['payouts'])} payouts, "
-        f"{len(result['held'])} balances held for erased donors"
-        + (" (already recorded)" if result["repeated"] else ""),
+        f"payout run {run_key}: {len(result.payouts)} payouts, "
+        f"{len(result.held)} balances held for erased donors"
+        + (" (already recorded)" if result.repeated else ""),
     )
 
 
@@ -236,7 +239,7 @@ def release_held(
     """Move an erased artist's held balance to the community pool (a recorded decision)."""
     with _records() as records:
         result = records.release_held(_uuid(artist, "ARTIST"), currency, key)
-    out.print(f"released {result['amount_minor']} minor units to the community pool")
+    out.print(f"released {result.amount_minor} minor units to the community pool")
 
 
 @royalties_app.command("rebuild")

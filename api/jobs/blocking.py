@@ -12,6 +12,7 @@ from typing import Any
 
 from api.jobs import client
 from api.jobs.client import Submission
+from api.jobs.results import JobResult
 
 
 def submit(name: str, job_id: str, **kwargs: Any) -> Submission:
@@ -31,7 +32,7 @@ def wait_for_result(
     on_no_worker: Callable[[str], None] | None = None,
     poll_interval: float = 0.5,
     timeout: float | None = None,
-) -> dict[str, Any]:
+) -> JobResult:
     """`client.wait_for_result`, blocking."""
     return asyncio.run(
         client.wait_for_result(

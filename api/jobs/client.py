@@ -16,9 +16,11 @@ from typing import Any
 
 from arq.connections import ArqRedis, create_pool
 from arq.constants import health_check_key_suffix
-from arq.jobs import Job, JobResult, JobStatus
+from arq.jobs import Job, JobStatus
+from arq.jobs import JobResult as ArqJobResult
 from redis.exceptions import RedisError
 
+from api.jobs.results import JobResult, as_result
 from api.jobs.settings import JobFailed, job_settings, redis_settings, unreachable
 from api.jobs.tasks import job_function, validate
 from ledger.errors import Conflict, LedgerError
@@ -89,7 +91,7 @@ async def status(job_id: str, *, redis: ArqRedis | None = None) -> str:
         return (await _job(job_id, queue).status()).value
 
 
-async def result(job_id: str, *, redis: ArqRedis | None = None) -> dict[str, Any] | None:
+async def result(job_id: str, *, redis: ArqRedis | None = None) -> JobResult | None:
     """The job's result if it finished, None while it waits or runs.
 
     A job that failed raises its `LedgerError` (a refusal) or `JobFailed` (anything else); so
@@ -99,7 +101,7 @@ async def result(job_id: str, *, redis: ArqRedis | None = None) -> dict[str, Any
         return await _look(job, await job.status())
 
 
-async def _look(job: Job, state: JobStatus) -> dict[str, Any] | None:
+async def _look(job: Job, state: JobStatus) -> JobResult | None:
     if state == JobStatus.complete:
         return _outcome(job.job_id, await job.result_info())
     if state == JobStatus.not_found:
@@ -115,7 +117,7 @@ async def wait_for_result(
     on_no_worker: Callable[[str], None] | None = None,
     poll_interval: float = 0.5,
     timeout: float | None = None,
-) -> dict[str, Any]:
+) -> JobResult:
     """Wait for a queued job's result; call `on_poll` between looks (e.g. to show progress),
     and `on_no_worker` (with the queue's name) once if the job waits while no worker is up.
 
@@ -143,11 +145,12 @@ async def wait_for_result(
             await asyncio.sleep(poll_interval)
 
 
-def _outcome(job_id: str, info: JobResult | None) -> dict[str, Any]:
+def _outcome(job_id: str, info: ArqJobResult | None) -> JobResult:
     if info is None:
         raise JobFailed(f"the result of job {job_id} expired while it was read")
-    if info.success and isinstance(info.result, dict):
-        return info.result
+    done = as_result(info.result) if info.success else None
+    if done is not None:
+        return done
     error = info.result
     if isinstance(error, LedgerError):
         raise error

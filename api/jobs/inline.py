@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from api.jobs.results import JobResult
 from api.jobs.settings import Ctx
 from api.jobs.tasks import job_function
 from ledger.application import MuseumLedger
@@ -19,7 +20,7 @@ def run_job_inline(
     on_progress: Callable[[Any], None] | None = None,
     ledger: MuseumLedger | None = None,
     **kwargs: Any,
-) -> dict[str, Any]:
+) -> JobResult:
     """Run a job in this process, as a worker would (without a lease: no one else can take it).
 
     Without `ledger`, the job opens and closes one of its own. Blocking: from a running event

@@ -19,6 +19,7 @@ from eventsourcing.persistence import PersistenceError
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.attribute import AttributeRequest, attribute, parse_generation_id
+from api.jobs.results import AttributeJobResult, GenerateJobResult, JobResult, TrainJobResult
 from api.jobs.running import (
     Interrupted,
     fail_run_quietly,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("museum.jobs")
 
-JobFunction = Callable[..., Coroutine[Any, Any, dict[str, Any]]]
+JobFunction = Callable[..., Coroutine[Any, Any, JobResult]]
 
 
 def _invalid(exc: ValueError) -> LedgerError:
@@ -81,7 +82,7 @@ def _version(version: str | None) -> UUID | None:
 
 async def train_job(
     ctx: Ctx, preset: str, seed: int, shards: int, steps: int | None
-) -> dict[str, Any]:
+) -> TrainJobResult:
     """Train a model version on the consented collection (`generation.service.train_run`)."""
     job_id: str = ctx["job_id"]
     run_id = TrainingRun.create_id(job_id)
@@ -99,7 +100,7 @@ async def train_job(
         if report is not None:
             report(progress)
 
-    def work(ledger: MuseumLedger) -> dict[str, Any]:
+    def work(ledger: MuseumLedger) -> TrainJobResult:
         validate("train", preset=preset, steps=steps)
         from generation.service import train_run
 
@@ -126,20 +127,20 @@ async def train_job(
             raise  # the worker is stopping: the job goes back to the queue
         except Exception as exc:
             run = _settle(records, run_id, exc)
-        return {
-            "job": "train",
-            "job_id": job_id,
-            "run_id": str(run.id),
-            "state": run.state,
-            "final_loss": run.final_loss,
-            "preset": run.config.get("preset", preset),
-            "seed": run.seed,
-            "shards": run.shards,
-            "steps": run.config.get("train", {}).get("steps"),
-            "items": len(run.items),
-            "deployed": str(records.registry().deployed) == str(run.id),
-            "tries": int(ctx.get("job_try", 1)),
-        }
+        return TrainJobResult(
+            job="train",
+            job_id=job_id,
+            run_id=str(run.id),
+            state=run.state,
+            final_loss=run.final_loss,
+            preset=run.config.get("preset", preset),
+            seed=run.seed,
+            shards=run.shards,
+            steps=run.config.get("train", {}).get("steps"),
+            items=len(run.items),
+            deployed=str(records.registry().deployed) == str(run.id),
+            tries=int(ctx.get("job_try", 1)),
+        )
 
     return await in_thread(ctx, stop, lambda: with_ledger(ctx, work))
 
@@ -162,30 +163,30 @@ def _settle(records: ModelRecords, run_id: UUID, exc: Exception) -> TrainingRun:
     raise exc
 
 
-def _generation_result(generation: Generation, job_id: str) -> dict[str, Any]:
-    return {
-        "job": "generate",
-        "job_id": job_id,
-        "generation_id": str(generation.id),
-        "state": "completed",
-        "model_version": str(generation.model_version),
-        "role": generation.conditioning["role"],
-        "emotion": generation.conditioning["emotion"],
-        "seed": generation.seed,
-        "steps": generation.steps,
-        "output_sha256": generation.output_sha256,
-        "blob_id": generation.blob_id,
-    }
+def _generation_result(generation: Generation, job_id: str) -> GenerateJobResult:
+    return GenerateJobResult(
+        job="generate",
+        job_id=job_id,
+        generation_id=str(generation.id),
+        state="completed",
+        model_version=str(generation.model_version),
+        role=generation.conditioning["role"],
+        emotion=generation.conditioning["emotion"],
+        seed=generation.seed,
+        steps=generation.steps,
+        output_sha256=generation.output_sha256,
+        blob_id=generation.blob_id,
+    )
 
 
 async def generate_job(
     ctx: Ctx, role: str, emotion: str, seed: int, steps: int, version: str | None
-) -> dict[str, Any]:
+) -> GenerateJobResult:
     """Make one image with a model version and record it (`generation.service.generate`)."""
     job_id: str = ctx["job_id"]
     validate("generate", role=role, emotion=emotion, version=version)
 
-    def work(ledger: MuseumLedger) -> dict[str, Any]:
+    def work(ledger: MuseumLedger) -> GenerateJobResult:
         records = ModelRecords(ledger)
         with contextlib.suppress(NotFound):  # done before: nothing to sample again
             return _generation_result(records.get_generation(Generation.create_id(job_id)), job_id)
@@ -219,7 +220,7 @@ def _attribute_request(generation_id: str, **options: Any) -> AttributeRequest:
     return AttributeRequest(generation_id=parse_generation_id(generation_id), **options)
 
 
-async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> dict[str, Any]:
+async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> AttributeJobResult:
     """Score a generation against its run's items and record the credit (`api.attribute`).
 
     Options: method, top, timesteps (K), dim (k), checkpoints (see `AttributeRequest`).
@@ -228,13 +229,13 @@ async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> dict[st
     request = _attribute_request(generation_id, **options)
     request.check()
 
-    def work(ledger: MuseumLedger) -> dict[str, Any]:
+    def work(ledger: MuseumLedger) -> AttributeJobResult:
         give_up_if_tried_out(ctx, None, ledger)
         try:
             result = attribute(ledger, get_settings().home, request)
         except ValueError as exc:
             raise _invalid(exc) from None
-        return {"job": "attribute", "job_id": job_id, "state": "completed", **result}
+        return AttributeJobResult.of(job_id, result)
 
     return await in_thread(ctx, threading.Event(), lambda: with_ledger(ctx, work))
 

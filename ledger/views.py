@@ -1,0 +1,234 @@
+"""Read models of the ledger: what its services hand to callers outside the package.
+
+Frozen msgspec Structs, one set for every front end: the CLI's `--json` prints
+`msgspec.to_builtins(view)`, job results pickle them, and Litestar derives OpenAPI schemas from
+them. Field names are the keys the JSON has always carried, in the same order.
+
+Identity (legal name, contact) lives only in `ArtistIdentityRead`, which only the artist's own
+and compliance's calls return; every other view names an artist by pseudonym.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from ledger.crypto import DataKey, label_context, stage_caption_context
+from ledger.domain import Artist, Donation
+
+ERASED_DONOR = "erased donor"
+
+
+class View(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every read model: immutable, keyword-built, serialised by msgspec."""
+
+    def as_builtins(self) -> dict[str, Any]:
+        """The view as plain JSON data (the `--json` output)."""
+        data: dict[str, Any] = msgspec.to_builtins(self)
+        return data
+
+
+class ArtistRead(View, frozen=True, kw_only=True):
+    """What may be shown publicly: pseudonym (or "erased donor"), founding, donations, erasure."""
+
+    artist_id: str
+    pseudonym: str
+    anonymous: bool
+    founding: bool
+    founding_number: int | None
+    donations: list[str]
+    erased: bool
+    erasure_deadline: str | None
+    erasure_completed: bool
+
+
+class ArtistIdentityRead(View, frozen=True, kw_only=True):
+    """Legal name and contact: for the artist themself, payouts and compliance only."""
+
+    legal_name: str
+    contact: str
+
+
+class LabelRead(View, frozen=True, kw_only=True, omit_defaults=True):
+    """The museum label; the sealed fields are absent (not null) once the artist is erased."""
+
+    failure_type: str
+    emotion: str
+    title: str | None = None
+    creative_intent: str | None = None
+    failure_detail: str | None = None
+    era: str | None = None
+    social_context: str | None = None
+    failure_note: str | None = None
+
+
+class StageRead(View, frozen=True, kw_only=True):
+    """One stage of a donation; the caption is None once the artist is erased."""
+
+    index: int
+    role: str
+    created_at: str
+    media_type: str
+    width: int
+    height: int
+    blob_id: str
+    caption: str | None
+
+
+class DonationRead(View, frozen=True, kw_only=True):
+    """A donation as the museum shows it: label, tags, stages, consents, withdrawal."""
+
+    donation_id: str
+    artist_id: str
+    label: LabelRead
+    tags: dict[str, list[str]]
+    stages: list[StageRead]
+    consents: list[str]
+    withdrawn: bool
+    erased: bool
+
+
+class ConsentChangeRead(View, frozen=True, kw_only=True):
+    """One consent change of a donation's trail, for compliance: what, when, which version."""
+
+    purpose: str
+    change: str
+    at: str
+    version: int
+
+
+class ErasureRead(View, frozen=True, kw_only=True, omit_defaults=True):
+    """Where an erasure stands, with its certificate once complete.
+
+    `awaiting_retraining_of` is set by the model service (the versions still to be retrained);
+    the ledger alone leaves it out.
+    """
+
+    artist_id: str
+    requested_at: str | None
+    deadline: str | None
+    key_shredded: bool
+    completed: bool
+    certificate: dict[str, Any] | None
+    awaiting_retraining_of: list[str] | None = None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def artist_read(artist_id: UUID, artist: Artist, pseudonym: str) -> ArtistRead:
+    return ArtistRead(
+        artist_id=str(artist_id),
+        pseudonym=pseudonym,
+        anonymous=artist.anonymous,
+        founding=artist.founding,
+        founding_number=artist.founding_number,
+        donations=[str(d) for d in artist.donation_ids],
+        erased=artist.erased,
+        erasure_deadline=_iso(artist.erasure_deadline),
+        erasure_completed=artist.erasure_certificate is not None,
+    )
+
+
+def donation_read(donation_id: UUID, donation: Donation, key: DataKey | None) -> DonationRead:
+    """The donation, its sealed text opened with `key`, or left out when the key is shredded."""
+    sealed: dict[str, str] = {}
+    if key is not None:
+        sealed = json.loads(key.unseal_text(donation.label_sealed, label_context(donation_id)))
+    stages = [
+        StageRead(
+            index=stage.index,
+            role=stage.role,
+            created_at=stage.created_at,
+            media_type=stage.media_type,
+            width=stage.width,
+            height=stage.height,
+            blob_id=stage.blob_id,
+            caption=None
+            if key is None
+            else key.unseal_text(
+                stage.caption_sealed, stage_caption_context(donation_id, stage.index)
+            ),
+        )
+        for stage in donation.stages
+    ]
+    return DonationRead(
+        donation_id=str(donation_id),
+        artist_id=str(donation.artist_id),
+        label=LabelRead(failure_type=donation.failure_type, emotion=donation.emotion, **sealed),
+        tags=donation.tags,
+        stages=stages,
+        consents=sorted(donation.consents),
+        withdrawn=donation.withdrawn,
+        erased=key is None,
+    )
+
+
+def erasure_read(artist_id: UUID, artist: Artist) -> ErasureRead:
+    return ErasureRead(
+        artist_id=str(artist_id),
+        requested_at=_iso(artist.erasure_requested_at),
+        deadline=_iso(artist.erasure_deadline),
+        key_shredded=artist.key_shredded,
+        completed=artist.erasure_certificate is not None,
+        certificate=artist.erasure_certificate,
+    )
+
+
+# --- the verifiable log --------------------------------------------------------------------
+# A receipt is handed to outsiders and checked offline (`ledger.receipt`): these fields, in this
+# order, are its JSON format, the same as before the views existed.
+
+
+class EventRead(View, frozen=True, kw_only=True):
+    """A stored event exactly as it was hashed into its leaf (state as base64)."""
+
+    notification_id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: str
+
+
+class InclusionRead(View, frozen=True, kw_only=True):
+    """The audit path from a leaf up to the root of a tree of `tree_size` leaves."""
+
+    leaf_index: int
+    tree_size: int
+    path: list[str]
+
+
+class HeadRead(View, frozen=True, kw_only=True):
+    """A signed tree head (`SignedTreeHead.as_dict`)."""
+
+    head_id: int | None
+    tree_size: int
+    root_hash: str
+    timestamp_ms: int
+    timestamp: str
+    key_id: str
+    signature: str
+
+
+class ReceiptRead(View, frozen=True, kw_only=True):
+    """Proof that an event is in the log: its bytes, inclusion path and a signed head."""
+
+    event: EventRead
+    inclusion: InclusionRead
+    head: HeadRead
+    public_key: str
+
+
+class ConsistencyRead(View, frozen=True, kw_only=True):
+    """Proof that the log of `new_size` leaves extends the one of `old_size` leaves."""
+
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    path: list[str]
