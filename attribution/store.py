@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from ledger.blobs import write_whole
+
 __all__ = ["FORMAT_VERSION", "AttributionIndex", "IndexStore", "content_hash"]
 
 FORMAT_VERSION = 1
@@ -92,9 +94,8 @@ class IndexStore:
             save_file({"features": tensor}, str(self.directory / f"features-{n}.safetensors"))
         manifest = index.manifest()
         manifest["content_hash"] = content_hash(index)
-        tmp = self.directory / (_MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(manifest, sort_keys=True, indent=2))
-        tmp.replace(self.directory / _MANIFEST)
+        text = json.dumps(manifest, sort_keys=True, indent=2)
+        write_whole(self.directory / _MANIFEST, text.encode(), prefix=f".{_MANIFEST}.")
         return str(manifest["content_hash"])
 
     def load(self) -> AttributionIndex:

@@ -311,22 +311,23 @@ class MuseumLedger(Application[UUID]):
     # --- consent ----------------------------------------------------------------------------
 
     def grant_consent(self, donation_id: UUID, purpose: str) -> bool:
-        def grant() -> bool:
-            donation = self.get_donation(donation_id)
-            changed = donation.grant(purpose)
-            self.save(donation)
-            return changed
-
-        return self.retry(grant, f"donation {donation_id}")
+        return self._change_consent(donation_id, purpose, Donation.grant)
 
     def revoke_consent(self, donation_id: UUID, purpose: str) -> bool:
-        def revoke() -> bool:
+        return self._change_consent(donation_id, purpose, Donation.revoke)
+
+    def _change_consent(
+        self, donation_id: UUID, purpose: str, change: Callable[[Donation, str], bool]
+    ) -> bool:
+        """Get, change and save the donation, retried on a concurrent write; True if it changed."""
+
+        def attempt() -> bool:
             donation = self.get_donation(donation_id)
-            changed = donation.revoke(purpose)
+            changed = change(donation, purpose)
             self.save(donation)
             return changed
 
-        return self.retry(revoke, f"donation {donation_id}")
+        return self.retry(attempt, f"donation {donation_id}")
 
     def consent_at(self, donation_id: UUID, purpose: str, at: datetime | None = None) -> bool:
         """Did `purpose` consent hold for the donation at `at` (now if omitted)? Answered from events."""

@@ -33,19 +33,17 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from pydantic import SecretStr
 
 from ledger.application import MuseumLedger
 from ledger.bench_payloads import Payloads
 from ledger.benchkit import (
     NO_POSTGRES_URL,
-    PostgresUnreachable,
+    bench_settings,
     host_facts,
     measured_backends,
-    scratch_database,
+    on_scratch_postgres,
     skipped_backend,
 )
-from ledger.crypto import MasterKey
 from ledger.domain import Donation
 from ledger.runtime import close_ledger, open_ledger
 from ledger.schemas import (
@@ -380,10 +378,7 @@ def _bench_backend(
 
 
 def _bench_sqlite(events: int, workdir: Path) -> dict[str, Any]:
-    home = workdir / "sqlite"
-    settings = Settings(
-        home=home, database_url=None, master_key=SecretStr(MasterKey.generate_text())
-    )
+    settings = bench_settings(workdir / "sqlite")
     return _bench_backend("sqlite", settings, events, lambda: RawSQLite(settings.sqlite_path))
 
 
@@ -391,20 +386,13 @@ def _bench_postgres(
     events: int, workdir: Path, postgres_url: str
 ) -> tuple[dict[str, Any], str | None]:
     """Bench in a fresh `museum_bench_<random>` database on the server; it is always dropped."""
-    try:
-        with scratch_database(postgres_url) as database:
-            settings = Settings(
-                home=workdir / "postgres",
-                database_url=database.url,
-                master_key=SecretStr(MasterKey.generate_text()),
-            )
-            figures = _bench_backend(
-                "postgres", settings, events, lambda: RawPostgres(database.url)
-            )
-            figures["database"] = database.name
-            return figures, database.server_version
-    except PostgresUnreachable as exc:
-        return skipped_backend("postgres", exc.reason), None
+    return on_scratch_postgres(
+        postgres_url,
+        workdir / "postgres",
+        lambda settings, database: _bench_backend(
+            "postgres", settings, events, lambda: RawPostgres(database.url)
+        ),
+    )
 
 
 def _machine(postgres_version: str | None) -> dict[str, Any]:

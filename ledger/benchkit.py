@@ -10,11 +10,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
+
+from ledger.crypto import MasterKey
+from ledger.settings import Settings
 
 
 class PostgresUnreachable(Exception):
@@ -73,6 +78,28 @@ def scratch_database(postgres_url: str) -> Iterator[ScratchDatabase]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def bench_settings(home: Path, database_url: str | None = None) -> Settings:
+    """Settings of a throw-away ledger under `home`, with a fresh master key of its own."""
+    return Settings(
+        home=home, database_url=database_url, master_key=SecretStr(MasterKey.generate_text())
+    )
+
+
+def on_scratch_postgres(
+    postgres_url: str,
+    home: Path,
+    measure: Callable[[Settings, ScratchDatabase], dict[str, Any]],
+) -> tuple[dict[str, Any], str | None]:
+    """`measure` a ledger in a fresh scratch database (always dropped): its figures with the
+    database's name, and the server version; a skipped backend if the server is unreachable."""
+    try:
+        with scratch_database(postgres_url) as database:
+            figures = measure(bench_settings(home, database.url), database)
+            return figures | {"database": database.name}, database.server_version
+    except PostgresUnreachable as exc:
+        return skipped_backend("postgres", exc.reason), None
 
 
 def load_average() -> list[float] | None:

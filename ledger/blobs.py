@@ -10,6 +10,21 @@ from pathlib import Path
 from ledger.errors import NotFound
 
 
+def write_whole(path: Path, data: bytes, *, prefix: str, suffix: str = "") -> None:
+    """Write `data` to `path` whole or not at all: a synced temporary file in the same folder,
+    renamed over the target (removed again if anything fails). OSError goes to the caller."""
+    fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 class BlobStore:
     """A directory of files named by the SHA-256 of their (encrypted) contents."""
 
@@ -28,16 +43,7 @@ class BlobStore:
         if path.exists():
             return blob_id, False
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_whole(path, data, prefix=".incoming-")
         return blob_id, True
 
     def get(self, blob_id: str) -> bytes:

@@ -26,20 +26,18 @@ from typing import Any
 from uuid import UUID
 
 from PIL import Image
-from pydantic import SecretStr
 
 from collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.benchkit import (
     NO_POSTGRES_URL,
-    PostgresUnreachable,
+    bench_settings,
     host_facts,
     measured_backends,
-    scratch_database,
+    on_scratch_postgres,
     skipped_backend,
 )
-from ledger.crypto import MasterKey
 from ledger.model_records import ModelRecords
 from ledger.runtime import close_ledger, open_ledger
 from ledger.settings import Settings
@@ -176,18 +174,12 @@ def _bench_backend(backend: str, settings: Settings, reports: int, lines: int) -
 
 
 def _bench_postgres(reports: int, lines: int, workdir: Path, url: str) -> dict[str, Any]:
-    try:
-        with scratch_database(url) as database:
-            settings = Settings(
-                home=workdir / "postgres",
-                database_url=database.url,
-                master_key=SecretStr(MasterKey.generate_text()),
-            )
-            return _bench_backend("postgres", settings, reports, lines) | {
-                "database": database.name
-            }
-    except PostgresUnreachable as exc:
-        return skipped_backend("postgres", exc.reason)
+    figures, _ = on_scratch_postgres(
+        url,
+        workdir / "postgres",
+        lambda settings, _database: _bench_backend("postgres", settings, reports, lines),
+    )
+    return figures
 
 
 def run_royalties_bench(
@@ -203,9 +195,7 @@ def run_royalties_bench(
         "reports": reports,
         "statement_lines": statement_lines,
     }
-    sqlite_settings = Settings(
-        home=workdir / "sqlite", master_key=SecretStr(MasterKey.generate_text())
-    )
+    sqlite_settings = bench_settings(workdir / "sqlite")
     figures["sqlite"] = _bench_backend("sqlite", sqlite_settings, reports, statement_lines)
     if postgres_url is None:
         figures["postgres"] = skipped_backend("postgres", NO_POSTGRES_URL)

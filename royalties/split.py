@@ -213,15 +213,17 @@ def reverse_postings(
     return out
 
 
-def payout_postings(artist_id: str, amount: int) -> list[Posting]:
-    """Paying an artist: their payable goes down, cash goes out."""
-    check_amount(amount, "payout amount")
-    postings = [
-        Posting(artist_account(artist_id), -amount, PAYOUT),
-        Posting(CASH, amount, PAYOUT),
-    ]
+def _from_artist(artist_id: str, amount: int, to: str, kind: str, what: str) -> list[Posting]:
+    """`amount` (checked as `what`) moved off an artist's payable onto account `to`."""
+    check_amount(amount, what)
+    postings = [Posting(artist_account(artist_id), -amount, kind), Posting(to, amount, kind)]
     check_balanced(postings)
     return postings
+
+
+def payout_postings(artist_id: str, amount: int) -> list[Posting]:
+    """Paying an artist: their payable goes down, cash goes out."""
+    return _from_artist(artist_id, amount, CASH, PAYOUT, "payout amount")
 
 
 def failed_payout_postings(payout: Sequence[Posting]) -> list[Posting]:
@@ -233,13 +235,7 @@ def failed_payout_postings(payout: Sequence[Posting]) -> list[Posting]:
 
 def release_postings(artist_id: str, amount: int) -> list[Posting]:
     """An erased artist's held balance moved to the community pool, by an explicit decision."""
-    check_amount(amount, "held balance")
-    postings = [
-        Posting(artist_account(artist_id), -amount, HELD_RELEASE),
-        Posting(COMMUNITY_POOL, amount, HELD_RELEASE),
-    ]
-    check_balanced(postings)
-    return postings
+    return _from_artist(artist_id, amount, COMMUNITY_POOL, HELD_RELEASE, "held balance")
 
 
 def balances(transactions: Iterable[Sequence[Posting]]) -> dict[str, int]:

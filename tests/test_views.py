@@ -19,6 +19,7 @@ from api.jobs.results import (
 from ledger.application import MuseumLedger
 from ledger.errors import Conflict
 from ledger.model_records import ModelRecords
+from ledger.model_views import AttributionRead
 from ledger.views import ERASED_DONOR, ArtistIdentityRead, View
 from royalties import views as royalty_views  # noqa: F401  (registers the royalty views)
 
@@ -146,6 +147,14 @@ def test_job_results_keep_their_keys_and_read_old_dicts() -> None:
     assert generate_keys[:4] == ["job", "job_id", "generation_id", "state"]
     attribute_keys = [f.name for f in msgspec.structs.fields(AttributeJobResult)]
     assert attribute_keys[:4] == ["job", "job_id", "state", "attribution_id"]
+
+
+def test_an_attribute_result_declares_exactly_the_attribution_views_fields() -> None:
+    """The fields are written out twice (msgspec puts a base's fields first, and the job keys
+    come first); this keeps the two lists the same, types and defaults included."""
+    result_fields = msgspec.structs.fields(AttributeJobResult)
+    assert [f.name for f in result_fields[:3]] == ["job", "job_id", "state"]
+    assert result_fields[3:] == msgspec.structs.fields(AttributionRead)
 
 
 def test_a_job_id_of_another_kind_of_job_is_a_conflict() -> None:

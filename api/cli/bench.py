@@ -5,14 +5,43 @@ commands, so `museum --help` stays fast."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from api.cli.console import json_line, out, print_json
 
 bench_app = typer.Typer(help="Measure the museum against its targets.", no_args_is_help=True)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated option as its non-empty, stripped parts."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _server(postgres_url: str | None) -> str | None:
+    """The PostgreSQL admin URL to bench on; None where the option says to skip it."""
+    return None if postgres_url in (None, "", "none") else postgres_url
+
+
+def _progress(as_json: bool) -> Callable[[str], None] | None:
+    """Progress lines dimmed on the console; none when stdout carries the JSON."""
+    return None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]"))
+
+
+def _show(
+    figures: dict[str, Any],
+    as_json: bool,
+    render: Callable[[dict[str, Any]], Any],
+    emit: Callable[[Any], None] = json_line,
+) -> None:
+    """The figures as JSON (`emit`) or as the harness's rendering."""
+    if as_json:
+        emit(figures)
+    else:
+        out.print(render(figures))
 
 
 # Registered first: `museum bench --help` has always listed it first.
@@ -43,7 +72,7 @@ def bench_royalties(
 
     if quick:
         reports, statement_lines = min(reports, 20), min(statement_lines, 300)
-    url = None if postgres_url in (None, "", "none") else postgres_url
+    url = _server(postgres_url)
     with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
         figures = run_royalties_bench(
             reports=reports,
@@ -51,10 +80,7 @@ def bench_royalties(
             postgres_url=url,
             workdir=Path(workdir),
         )
-    if as_json:
-        json_line(figures)
-    else:
-        out.print(render_royalties_bench(figures))
+    _show(figures, as_json, render_royalties_bench)
 
 
 @bench_app.command("generation")
@@ -92,19 +118,16 @@ def bench_generation(
     try:
         figures = run_generation_bench(
             quick=quick,
-            presets=tuple(p.strip() for p in presets.split(",") if p.strip()),
+            presets=_names(presets),
             shard_counts=shard_counts,
             seed=seed,
             threads=threads,
             shard_steps=shard_steps,
-            progress=None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]")),
+            progress=_progress(as_json),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    if as_json:
-        json_line(figures)
-    else:
-        out.print(render_generation_bench(figures))
+    _show(figures, as_json, render_generation_bench)
 
 
 @bench_app.command("attribution")
@@ -149,23 +172,18 @@ def bench_attribution(
     try:
         figures = run(
             quick,
-            datasets=tuple(d.strip() for d in datasets.split(",") if d.strip()),
-            methods=None
-            if methods is None
-            else tuple(m.strip() for m in methods.split(",") if m.strip()),
+            datasets=_names(datasets),
+            methods=None if methods is None else _names(methods),
             seed=seed,
             workers=workers,
             threads=threads,
             latency=not no_latency,
             counterfactual=not no_counterfactual,
-            progress=None if as_json else (lambda line: out.print(f"[dim]{line}[/dim]")),
+            progress=_progress(as_json),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    if as_json:
-        print_json(figures)
-    else:
-        out.print(render_attribution_bench(figures))
+    _show(figures, as_json, render_attribution_bench, emit=print_json)
 
 
 @bench_app.command("ledger")
@@ -189,10 +207,7 @@ def bench_ledger(
     from api.cli.bench_views import render_ledger_bench
     from ledger.bench import run_ledger_bench
 
-    url = None if postgres_url in (None, "", "none") else postgres_url
+    url = _server(postgres_url)
     with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
         figures = run_ledger_bench(events=events, postgres_url=url, workdir=Path(workdir))
-    if as_json:
-        json_line(figures)
-    else:
-        out.print(render_ledger_bench(figures))
+    _show(figures, as_json, render_ledger_bench)

@@ -9,9 +9,9 @@ as `mkstemp` makes it): what the museum exports may hold personal data.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
+from ledger.blobs import write_whole
 from ledger.errors import FileProblem
 
 
@@ -30,17 +30,7 @@ def writable_target(path: Path, option: str) -> Path:
 def write_atomically(path: Path, data: bytes, option: str) -> None:
     """Write `data` to `path` whole or not at all."""
     writable_target(path, option)
-    folder = path.absolute().parent
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        write_whole(path.absolute(), data, prefix=f".{path.name}.", suffix=".part")
     except OSError as exc:
-        raise FileProblem(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise FileProblem(f"{option}: cannot write {path}: {exc.strerror or exc}") from None

@@ -30,6 +30,7 @@ from attribution._seeding import derived_seed
 from generation.model import build_unet, training_scheduler
 from generation.presets import ModelConfig, TrainConfig
 from generation.training import TrainingItem, denoising_loss, train
+from ledger.blobs import write_whole
 
 __all__ = [
     "EvalSet",
@@ -281,9 +282,8 @@ def _run_job(job: TrainJob) -> JobResult:
         model = _model_from(payload.recipe.model_config, state)
         losses = target_losses(model, payload.recipe.model_config, payload.evals)
         record = {"eval": payload.evals.digest(), "losses": losses.tolist(), "seed": job.seed}
-        tmp = _losses_path(folder, job.key).with_suffix(f".tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(record))
-        tmp.replace(_losses_path(folder, job.key))
+        path = _losses_path(folder, job.key)
+        write_whole(path, json.dumps(record).encode(), prefix=f".{path.name}.")
     return JobResult(job.key, trained, losses, time.perf_counter() - started)
 
 
