@@ -10,6 +10,7 @@ receipt, a head or a certificate handed out earlier proves it (`verify --against
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from ledger.log import SignedTreeHead
 
 BLOB_KEY = b'"blob_id":"'  # how the JSON transcoder writes a blob reference (no spaces)
+BLOB_IDS = re.compile(re.escape(BLOB_KEY) + rb'([^"]{1,128})"')  # the ids, without copying states
 
 
 def check_head_sequence(heads: list[SignedTreeHead], master: MasterKey) -> None:

@@ -19,6 +19,7 @@ from ledger import merkle
 from ledger.crypto import MasterKey
 from ledger.errors import IntegrityViolation, NotFound, ProofError
 from ledger.head_rules import (
+    BLOB_IDS,
     BLOB_KEY,
     check_attested,
     check_embedded_heads,
@@ -283,9 +284,9 @@ class VerifiableLog:
                 attested = check_attested(head_id, attested, by_id, position, nid)
             if every and nid % every == 0:
                 must_cover = position + 1
-            raw = bytes(state)
+            raw = state if type(state) is bytes else bytes(state)
             if BLOB_KEY in raw:
-                blob_refs.update(part[:64] for part in raw.split(BLOB_KEY)[1:])
+                blob_refs.update(BLOB_IDS.findall(raw))
             if b'"tree_head"' in raw:
                 embedded += check_embedded_heads(raw, by_id, position, nid)
             frontier.append(leaf)
