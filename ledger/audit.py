@@ -27,7 +27,7 @@ from ledger.log import SignedTreeHead
 from ledger.receipt import verify_receipt
 from ledger.sealing import record_leaf
 from ledger.tables import artist_keys
-from ledger.views import View
+from ledger.views import AuditRead, View
 
 REGISTERED: type = Artist.ArtistRegistered
 SHREDDED: type = getattr(Artist, "KeyShredded")  # noqa: B009 - made by @event, not declared
@@ -183,8 +183,8 @@ def full_audit(
     ledger: MuseumLedger,
     against: Iterable[Path] = (),
     read_models: Mapping[str, Callable[[MuseumLedger], dict[str, Any]]] | None = None,
-) -> dict[str, Any]:
-    """Everything `museum ledger verify` checks, as its JSON figures; the first failure raises.
+) -> AuditRead:
+    """Everything `museum ledger verify` checks, as its figures; the first failure raises.
 
     `read_models` compare each projection with a rebuild (given by the caller: the read models
     belong to the packages above the ledger, such as `royalties.audit.compare`)."""
@@ -192,28 +192,28 @@ def full_audit(
     blobs = audit_blobs(ledger, report.blob_refs)
     keys = audit_keys(ledger)
     proofs = [{"file": str(path)} | check_against(ledger, load_proof(path)) for path in against]
-    figures: dict[str, Any] = {
-        "ok": True,
-        "events": report.events,
-        "signed_heads_checked": report.heads,
-        "seconds": round(report.seconds, 4),
-        "events_per_second": round(report.events_per_second),
-        "latest_head": report.latest_head.as_dict() if report.latest_head else None,
-        "leaves_attesting_a_head": report.attested_heads,
-        "quoted_heads_checked": report.embedded_heads,
-        "head_rule": (
+    return AuditRead(
+        ok=True,
+        events=report.events,
+        signed_heads_checked=report.heads,
+        seconds=round(report.seconds, 4),
+        events_per_second=round(report.events_per_second),
+        latest_head=report.latest_head.as_dict() if report.latest_head else None,
+        leaves_attesting_a_head=report.attested_heads,
+        quoted_heads_checked=report.embedded_heads,
+        head_rule=(
             f"a signed head after every event whose notification id is a multiple of "
             f"{report.head_every_events}"
             if report.head_every_events
             else "none (head_every_events is 0)"
         ),
-        "blobs_checked": blobs.stored,
-        "blobs_referenced": blobs.referenced,
-        "artists": keys.artists,
-        "keys_present": keys.keys,
-        "keys_shredded": keys.shredded,
-        "against": proofs,
-    }
-    if read_models is not None:
-        figures["projections"] = {name: check(ledger) for name, check in read_models.items()}
-    return figures
+        blobs_checked=blobs.stored,
+        blobs_referenced=blobs.referenced,
+        artists=keys.artists,
+        keys_present=keys.keys,
+        keys_shredded=keys.shredded,
+        against=proofs,
+        projections=None
+        if read_models is None
+        else {name: check(ledger) for name, check in read_models.items()},
+    )

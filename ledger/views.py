@@ -232,3 +232,25 @@ class ConsistencyRead(View, frozen=True, kw_only=True):
     old_root: str
     new_root: str
     path: list[str]
+
+
+class AuditRead(View, frozen=True, kw_only=True, omit_defaults=True):
+    """What `museum ledger verify` checked: the log, its heads, blobs, keys, outside proofs and
+    (when asked) the read models against a rebuild. Built only when every check passed."""
+
+    ok: bool
+    events: int
+    signed_heads_checked: int
+    seconds: float
+    events_per_second: int
+    latest_head: dict[str, Any] | None
+    leaves_attesting_a_head: int
+    quoted_heads_checked: int
+    head_rule: str
+    blobs_checked: int
+    blobs_referenced: int
+    artists: int
+    keys_present: int
+    keys_shredded: int
+    against: list[dict[str, Any]]
+    projections: dict[str, dict[str, Any]] | None = None

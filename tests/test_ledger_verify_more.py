@@ -43,12 +43,13 @@ def test_clean_ledger_passes_every_check(ledger: MuseumLedger) -> None:
     figures = full_audit(
         ledger, read_models={"royalty_postings": lambda m: compare(PostingsProjection(m))}
     )
-    assert figures["events"] == ledger.integrity.size()
-    assert figures["blobs_checked"] == figures["blobs_referenced"] == 5  # 3 + 2 stages
-    assert (figures["artists"], figures["keys_present"], figures["keys_shredded"]) == (2, 1, 1)
-    assert figures["quoted_heads_checked"] == 1  # the erasure certificate's head
-    assert figures["leaves_attesting_a_head"] >= 1
-    assert figures["projections"]["royalty_postings"]["rows"] == 0
+    assert figures.events == ledger.integrity.size()
+    assert figures.blobs_checked == figures.blobs_referenced == 5  # 3 + 2 stages
+    assert (figures.artists, figures.keys_present, figures.keys_shredded) == (2, 1, 1)
+    assert figures.quoted_heads_checked == 1  # the erasure certificate's head
+    assert figures.leaves_attesting_a_head >= 1
+    assert figures.projections is not None
+    assert figures.projections["royalty_postings"]["rows"] == 0
 
 
 # --- signed heads ----------------------------------------------------------------------------

@@ -56,15 +56,15 @@ def ledger_verify(
     if as_json:
         json_line(figures)
         return
-    extra = f", {len(figures['against'])} outside proofs held" if figures["against"] else ""
-    if "projections" in figures:
-        rows = figures["projections"]["royalty_postings"]["rows"]
+    extra = f", {len(figures.against)} outside proofs held" if figures.against else ""
+    if figures.projections is not None:
+        rows = figures.projections["royalty_postings"]["rows"]
         extra += f", read model agrees with a rebuild ({rows:,} posting rows)"
     out.print(
-        f"ledger verified: {figures['events']} events, {figures['signed_heads_checked']} signed "
-        f"heads checked, {figures['events_per_second']:,.0f} events/s, "
-        f"{figures['blobs_checked']} blobs re-hashed ({figures['blobs_referenced']} referenced), "
-        f"{figures['keys_present']} artist keys present and {figures['keys_shredded']} "
+        f"ledger verified: {figures.events} events, {figures.signed_heads_checked} signed "
+        f"heads checked, {figures.events_per_second:,.0f} events/s, "
+        f"{figures.blobs_checked} blobs re-hashed ({figures.blobs_referenced} referenced), "
+        f"{figures.keys_present} artist keys present and {figures.keys_shredded} "
         f"shredded as recorded{extra}",
         soft_wrap=True,
     )
