@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
+from uuid import UUID
 
 from ledger.errors import InvalidInput
 
@@ -115,6 +116,18 @@ def seed(value: object, what: str = "seed") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput(f"{what} must be a non-negative integer, got {_shown(value)}")
     return value
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def identifier(value: object, what: str) -> UUID:
+    """An id as the museum writes them (a UUID in its 8-4-4-4-12 form); other spellings that
+    Python would accept (braces, `urn:uuid:`, bare hex) are refused, like any look-alike key."""
+    found = _whole(_UUID, value)
+    if found is None:
+        raise InvalidInput(f"{what} must be an id such as 3f0c6e1a-…, got {_shown(value)}")
+    return UUID(found)
 
 
 def aware(moment: datetime, what: str) -> datetime:

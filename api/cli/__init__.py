@@ -18,6 +18,7 @@ from api.cli.demo import demo
 from api.cli.ledger import ledger_app, migrate
 from api.cli.model import attribute, generate, train, worker
 from api.cli.royalties import royalties_app
+from api.cli.service import keys_app, serve
 
 app = typer.Typer(
     name="museum",
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(royalties_app, name="royalties")
+app.add_typer(keys_app, name="keys")
 # Registered in the order `museum --help` has always listed them.
 app.command()(demo)
 app.command()(train)
@@ -37,6 +39,7 @@ app.command()(generate)
 app.command()(attribute)
 app.command()(worker)
 app.command()(migrate)
+app.command()(serve)
 
 
 @app.callback()

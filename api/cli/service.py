@@ -1,0 +1,110 @@
+"""`museum serve` (the HTTP API) and `museum keys …` (who may call it).
+
+Imports of the app and the ledger happen inside the commands, so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli.console import json_line, out, say
+from api.cli.ledger import configured_ledger
+
+keys_app = typer.Typer(help="Issue, list and revoke API keys.", no_args_is_help=True)
+
+ROLE_HELP = "artist, compliance, integrator or curator"
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option("--role", help=ROLE_HELP)],
+    name: Annotated[str, typer.Option("--name", help="Whose key it is, e.g. \"Print shop\".")],
+    artist: Annotated[
+        str | None, typer.Option("--artist", help="The artist id an artist key speaks for.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Issue a key and print its secret, once: only its digest is kept."""
+    from api.http.auth.keys import KeyStore
+    from ledger.validation import identifier
+
+    artist_id = None if artist is None else identifier(artist, "--artist")
+    with configured_ledger() as ledger:
+        if artist_id is not None:
+            ledger.get_artist(artist_id)  # an unknown artist is refused before a key exists
+        issued = KeyStore(ledger.engine).create(role, name, artist_id)
+    if as_json:
+        json_line(issued.as_builtins())
+        return
+    key = issued.key
+    say(f"key {key.key_id} for {key.name} ({key.role}); the secret is shown this once:")
+    out.print(issued.secret, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Every key issued, revoked ones included (secrets are never shown)."""
+    from api.http.auth.keys import KeyStore
+
+    with configured_ledger() as ledger:
+        found = KeyStore(ledger.engine).list()
+    if as_json:
+        json_line({"keys": [key.as_builtins() for key in found]})
+        return
+    if not found:
+        say("no keys issued yet (museum keys create --role … --name …)")
+    for key in found:
+        state = f"revoked {key.revoked_at}" if key.revoked_at else "live"
+        whose = f" artist {key.artist_id}" if key.artist_id else ""
+        say(f"{key.key_id}  {key.role:<10}  {key.name}{whose}  created {key.created_at}  {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id from `museum keys list`.")],
+) -> None:
+    """Revoke a key for good (it stays listed, with when it was revoked)."""
+    from api.http.auth.keys import KeyStore
+
+    with configured_ledger() as ledger:
+        key = KeyStore(ledger.engine).revoke(key_id)
+    say(f"key {key.key_id} ({key.name}) revoked at {key.revoked_at}")
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Server processes.")
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log each request.")
+    ] = True,
+) -> None:
+    """Serve the HTTP API (and its docs at /api/docs) with uvicorn.
+
+    Embedded by default (the SQLite ledger under MUSEUM_HOME, jobs in this process);
+    PostgreSQL and Redis by MUSEUM_DATABASE_URL and MUSEUM_REDIS_URL. The schema is set up
+    before the workers start, so they never race for it."""
+    import uvicorn
+
+    from api.http.settings import get_http_settings
+    from ledger.runtime import migrate_ledger
+    from ledger.settings import get_settings
+
+    get_http_settings()  # a wrong MUSEUM_HTTP_* variable is named before anything starts
+    migrate_ledger(get_settings())
+    say(f"serving the museum on http://{host}:{port}/api/v1 (docs: /api/docs)")
+    uvicorn.run(
+        "api.http.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level="info",
+    )

@@ -1,0 +1,1 @@
+"""The service's liveness answer: what the load benchmark measures as its baseline."""

@@ -1,0 +1,88 @@
+"""The services every controller uses, opened once when the app starts and closed when it stops.
+
+One `MuseumServices` per server process, on `app.state.museum`; controllers receive it (or one
+of its services) as a dependency. The ledger and its services are synchronous: handlers that
+use them run in Litestar's thread pool (`sync_to_thread=True`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+
+from api.http.auth.keys import KeyStore
+from api.http.auth.principal import Principal, Role
+from api.http.settings import HttpSettings, get_http_settings
+from ledger.application import MuseumLedger
+from ledger.attribution_records import AttributionRecords
+from ledger.errors import NotFound
+from ledger.model_records import ModelRecords
+from ledger.runtime import close_ledger, open_ledger
+from ledger.settings import Settings, get_settings
+from royalties.service import RoyaltyService
+
+
+@dataclass
+class Membership:
+    """The charter's tiers: an artist with a donation on record is a member; founding artists
+    keep top-tier access for good (no rate limit)."""
+
+    ledger: MuseumLedger
+
+    def _artist(self, principal: Principal) -> tuple[bool, bool] | None:
+        if principal.role is not Role.ARTIST or principal.artist_id is None:
+            return None
+        try:
+            artist = self.ledger.get_artist(principal.artist_id)
+        except NotFound:
+            return (False, False)
+        return (bool(artist.donation_ids) or artist.founding, artist.founding)
+
+    def is_member(self, principal: Principal) -> bool:
+        tiers = self._artist(principal)
+        return tiers is not None and tiers[0]
+
+    def is_founding(self, principal: Principal) -> bool:
+        tiers = self._artist(principal)
+        return tiers is not None and tiers[1]
+
+
+@dataclass
+class MuseumServices:
+    settings: Settings
+    http: HttpSettings
+    ledger: MuseumLedger
+    keys: KeyStore
+    royalties: RoyaltyService
+    models: ModelRecords
+    attributions: AttributionRecords
+    membership: Membership = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.membership = Membership(self.ledger)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, http: HttpSettings | None = None) -> MuseumServices:
+        settings = settings or get_settings()
+        http = http or get_http_settings()
+        ledger = open_ledger(settings)
+        try:
+            return cls(
+                settings=settings,
+                http=http,
+                ledger=ledger,
+                keys=KeyStore(ledger.engine, cache_seconds=http.key_cache_seconds),
+                royalties=RoyaltyService(ledger),
+                models=ModelRecords(ledger),
+                attributions=AttributionRecords(ledger),
+            )
+        except BaseException:
+            close_ledger(ledger)
+            raise
+
+    def close(self) -> None:
+        close_ledger(self.ledger)
+
+    async def authenticate(self, secret: str) -> Principal | None:
+        return await anyio.to_thread.run_sync(self.keys.authenticate, secret)

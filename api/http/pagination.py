@@ -1,0 +1,34 @@
+"""Lists are pages with an opaque cursor: `?cursor=…&limit=…` in, Litestar's
+`CursorPagination` out (`items`, `results_per_page`, `cursor` of the next page or null).
+
+A cursor is whatever the service's keyset query hands back (ledger read models make them);
+a cursor the service cannot read is its `InvalidInput`, a 422.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeVar
+
+from litestar.pagination import CursorPagination
+from litestar.params import Parameter
+
+T = TypeVar("T")
+
+MAX_PAGE = 500
+
+Cursor = Annotated[
+    str | None,
+    Parameter(
+        query="cursor",
+        description="The `cursor` of the previous page; absent for the first page.",
+        max_length=512,
+    ),
+]
+Limit = Annotated[
+    int,
+    Parameter(query="limit", ge=1, le=MAX_PAGE, description="Items per page (at most 500)."),
+]
+
+
+def page(items: list[T], limit: int, next_cursor: str | None) -> CursorPagination[str, T]:
+    return CursorPagination(items=items, results_per_page=limit, cursor=next_cursor)

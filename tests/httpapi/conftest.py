@@ -1,0 +1,81 @@
+"""The HTTP app on a real ledger (SQLite file, or PostgreSQL), one API key per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import factories
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from api.http.app import create_app
+from api.http.museum import MuseumServices
+from api.http.settings import HttpSettings
+from ledger.settings import Settings
+
+
+@dataclass
+class Keys:
+    """Bearer headers of one key per role; `member` is an artist with a donation on record,
+    `artist` one without, `other_artist` a member whose records the others must not see."""
+
+    headers: dict[str, dict[str, str]]
+    artist_ids: dict[str, str]
+    donation_ids: dict[str, str]
+
+    def __getitem__(self, role: str) -> dict[str, str]:
+        return self.headers[role]
+
+
+def museum_of(client: TestClient[Litestar]) -> MuseumServices:
+    museum: MuseumServices = client.app.state.museum
+    return museum
+
+
+def issue_keys(museum: MuseumServices) -> Keys:
+    ledger = museum.ledger
+    headers: dict[str, dict[str, str]] = {"visitor": {}}
+    artist_ids: dict[str, str] = {}
+    donation_ids: dict[str, str] = {}
+    for role in ("compliance", "integrator", "curator"):
+        headers[role] = _bearer(museum.keys.create(role, f"test {role}").secret)
+    for name, donates in (("artist", False), ("member", True), ("other_artist", True)):
+        artist_id = ledger.register_artist(factories.artist(f"Pseudonym {name}"))
+        artist_ids[name] = str(artist_id)
+        if donates:
+            result = ledger.donate(factories.donation(artist_id))
+            donation_ids[name] = str(result.donation_id)
+        headers[name] = _bearer(museum.keys.create("artist", f"test {name}", artist_id).secret)
+    return Keys(headers, artist_ids, donation_ids)
+
+
+def _bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def http_settings() -> HttpSettings:
+    return HttpSettings(rate_limit="100000/minute", key_cache_seconds=0)
+
+
+@pytest.fixture
+def client(backend: Settings, http_settings: HttpSettings) -> Iterator[TestClient[Litestar]]:
+    with TestClient(create_app(backend, http_settings), raise_server_exceptions=False) as test:
+        yield test
+
+
+@pytest.fixture
+def sqlite_client(tmp_path: Path, http_settings: HttpSettings) -> Iterator[TestClient[Litestar]]:
+    from ledger.crypto import MasterKey
+
+    settings = Settings(home=tmp_path / "var", master_key=MasterKey.generate_text())
+    with TestClient(create_app(settings, http_settings), raise_server_exceptions=False) as test:
+        yield test
+
+
+@pytest.fixture
+def keys(sqlite_client: TestClient[Litestar]) -> Keys:
+    return issue_keys(museum_of(sqlite_client))
