@@ -14,13 +14,15 @@ from litestar.testing import TestClient
 from api.http.app import create_app
 from api.http.museum import MuseumServices
 from api.http.settings import HttpSettings
+from ledger.domain import FoundingRoll
 from ledger.settings import Settings
 
 
 @dataclass
 class Keys:
     """Bearer headers of one key per role; `member` is an artist with a donation on record,
-    `artist` one without, `other_artist` a member whose records the others must not see."""
+    `artist` one without, `other_artist` a member whose records the others must not see, and
+    `founder` holds the founding roll's only seat (the others are not founding artists)."""
 
     headers: dict[str, dict[str, str]]
     artist_ids: dict[str, str]
@@ -42,7 +44,13 @@ def issue_keys(museum: MuseumServices) -> Keys:
     donation_ids: dict[str, str] = {}
     for role in ("compliance", "integrator", "curator"):
         headers[role] = _bearer(museum.keys.create(role, f"test {role}").secret)
-    for name, donates in (("artist", False), ("member", True), ("other_artist", True)):
+    ledger.save(FoundingRoll(seats=1))  # one founder, so that the others are plain members
+    for name, donates in (
+        ("founder", False),
+        ("artist", False),
+        ("member", True),
+        ("other_artist", True),
+    ):
         artist_id = ledger.register_artist(factories.artist(f"Pseudonym {name}"))
         artist_ids[name] = str(artist_id)
         if donates:

@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 from httpapi.conftest import Keys
 from httpapi.matrix import ROLES, Rule, all_rules
 
-PRINCIPALS = ("visitor", "artist", "member", "compliance", "integrator", "curator")
+PRINCIPALS = ("visitor", "artist", "member", "founder", "compliance", "integrator", "curator")
 AUTO = {"OPTIONS"}
 
 
@@ -59,7 +59,7 @@ def concrete(path: str, keys: Keys) -> str:
 
 
 def expected_allowed(principal: str, rule: Rule) -> bool:
-    role = "artist" if principal in ("artist", "member") else principal
+    role = "artist" if principal in ("artist", "member", "founder") else principal
     if role not in rule.roles:
         return False
     return not (rule.members_only and principal == "artist")
