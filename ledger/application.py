@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEvent
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Notification, Recording
 from sqlalchemy.engine import Engine
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
 from tenacity import wait_random_exponential as jittered
@@ -228,15 +228,24 @@ class MuseumLedger(Application[UUID]):
     def ids_with_topic(self, event_class: type) -> list[UUID]:
         """Originator ids of every event of one class (under any topic it was stored with), in log
         order, read page by page."""
+        return [UUID(str(n.originator_id)) for n in self._notifications_with_topic(event_class)]
+
+    def events_with_topic(self, event_class: type) -> Iterator[DomainEvent]:
+        """Every event of one class, decoded, in log order: one read per page of 1000, where
+        getting each aggregate would cost a read per event."""
+        for notification in self._notifications_with_topic(event_class):
+            domain_event = self.mapper.to_domain_event(notification)
+            if isinstance(domain_event, DomainEvent):
+                yield domain_event
+
+    def _notifications_with_topic(self, event_class: type) -> Iterator[Notification]:
         topics = stored_topics(event_class)
-        ids: list[UUID] = []
         start: int | None = None
         while page := self.recorder.select_notifications(
             start, 1000, topics=topics, inclusive_of_start=start is None
         ):
-            ids += [UUID(str(n.originator_id)) for n in page]
+            yield from page
             start = page[-1].id
-        return ids
 
     # --- donations --------------------------------------------------------------------------
 

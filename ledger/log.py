@@ -7,6 +7,7 @@ import bisect
 import struct
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -170,29 +171,51 @@ class VerifiableLog:
 
     def receipt(self, notification_id: int) -> ReceiptRead:
         """Event bytes, inclusion path and a signed head that covers the event."""
+        return self.receipts([notification_id])[0]
+
+    def receipts(self, notification_ids: Sequence[int]) -> list[ReceiptRead]:
+        """Receipts of many events under one signed head (the latest, or a new one when the
+        latest does not cover them all), with the tree hashed once for all their paths."""
+        if not notification_ids:
+            return []
         head = self.latest_head()
         with self._lock:
             self._refresh()
-            position = bisect.bisect_left(self._ids, notification_id)
-            if position == len(self._ids) or self._ids[position] != notification_id:
-                raise NotFound(f"no event with notification id {notification_id} in the ledger")
-        if head is None or head.tree_size <= position:
+            positions = [self._position(nid) for nid in notification_ids]
+        if head is None or head.tree_size <= max(positions):
             head = self.sign_head()
-        record = next(self.records.iterate_after(notification_id - 1, 1), None)
-        if record is None or record[0] != notification_id:
-            raise NotFound(f"no event with notification id {notification_id} in the ledger")
+        records = []
+        for nid in notification_ids:
+            record = self.records.at(nid)
+            if record is None:
+                raise NotFound(f"no event with notification id {nid} in the ledger")
+            records.append(record)
         with self._lock:
-            path = merkle.inclusion_proof(self._hashes, position, head.tree_size)
-        return ReceiptRead(
-            event=EventRead(**record_as_dict(record)),
-            inclusion=InclusionRead(
-                leaf_index=position,
-                tree_size=head.tree_size,
-                path=[node.hex() for node in path],
-            ),
-            head=HeadRead(**head.as_dict()),
-            public_key=self.public_key_hex,
-        )
+            if len(positions) == 1:  # one path alone is cheaper without keeping every level
+                paths = [merkle.inclusion_proof(self._hashes, positions[0], head.tree_size)]
+            else:
+                paths = merkle.inclusion_proofs(self._hashes, positions, head.tree_size)
+        head_read = HeadRead(**head.as_dict())
+        return [
+            ReceiptRead(
+                event=EventRead(**record_as_dict(record)),
+                inclusion=InclusionRead(
+                    leaf_index=position,
+                    tree_size=head.tree_size,
+                    path=[node.hex() for node in path],
+                ),
+                head=head_read,
+                public_key=self.public_key_hex,
+            )
+            for record, position, path in zip(records, positions, paths, strict=True)
+        ]
+
+    def _position(self, notification_id: int) -> int:
+        """The leaf index of an event (the lock is held and the leaves are fresh)."""
+        position = bisect.bisect_left(self._ids, notification_id)
+        if position == len(self._ids) or self._ids[position] != notification_id:
+            raise NotFound(f"no event with notification id {notification_id} in the ledger")
+        return position
 
     def receipt_for(self, originator_id: UUID, originator_version: int) -> ReceiptRead:
         if not 0 <= originator_version < 2**63:  # no stored version is outside 64 bits

@@ -217,6 +217,11 @@ class RecordTable:
         finally:
             raw.close()
 
+    def at(self, notification_id: int) -> Record | None:
+        """The one record of that notification id, or None: one query, no read-ahead."""
+        rows = self._fetch(notification_id - 1, 1)
+        return rows[0] if rows and rows[0][0] == notification_id else None
+
     def notification_id(self, originator_id: UUID, originator_version: int) -> int | None:
         with self.engine.connect() as c:
             row = c.execute(

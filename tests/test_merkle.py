@@ -16,6 +16,7 @@ from ledger.merkle import (
     Frontier,
     consistency_proof,
     inclusion_proof,
+    inclusion_proofs,
     leaf_hash,
     node_hash,
     root,
@@ -189,6 +190,23 @@ def test_inclusion_exhaustive_small(size: int) -> None:
         proof = inclusion_proof(leaves, index, size)
         assert proof == ref_path(index, leaves[:size])
         verify_inclusion(leaves[index], index, size, proof, expected_root)
+
+
+@pytest.mark.parametrize("size", range(1, 34))
+def test_batched_inclusion_proofs_equal_the_single_ones(size: int) -> None:
+    leaves = make_leaves(size + 3)  # extra leaves beyond size must be ignored
+    indices = [*range(size - 1, -1, -1), 0]  # any order, repeats allowed
+    assert inclusion_proofs(leaves, indices, size) == [
+        ref_path(index, leaves[:size]) for index in indices
+    ]
+
+
+def test_batched_inclusion_proofs_refuse_an_index_outside_the_tree() -> None:
+    assert inclusion_proofs(make_leaves(3), [], 3) == []
+    with pytest.raises(ProofError, match="outside a tree of size 3"):
+        inclusion_proofs(make_leaves(3), [0, 3], 3)
+    with pytest.raises(ProofError, match="exceeds the 3 leaves"):
+        inclusion_proofs(make_leaves(3), [0], 4)
 
 
 @SETTINGS

@@ -16,6 +16,7 @@ from api.jobs.results import (
     as_result,
     expect,
 )
+from ledger import compliance_views  # noqa: F401  (registers the compliance views)
 from ledger.application import MuseumLedger
 from ledger.errors import Conflict
 from ledger.model_records import ModelRecords
