@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 
 from litestar.pagination import CursorPagination
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 T = TypeVar("T")
 
@@ -18,15 +18,15 @@ MAX_PAGE = 500
 
 Cursor = Annotated[
     str | None,
-    Parameter(
-        query="cursor",
+    QueryParameter(
+        name="cursor",
         description="The `cursor` of the previous page; absent for the first page.",
         max_length=512,
     ),
 ]
 Limit = Annotated[
     int,
-    Parameter(query="limit", ge=1, le=MAX_PAGE, description="Items per page (at most 500)."),
+    QueryParameter(name="limit", ge=1, le=MAX_PAGE, description="Items per page (at most 500)."),
 ]
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.http.compliance.controller import ComplianceController
 from api.http.health.controller import HealthController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
+    ComplianceController,
 ]
