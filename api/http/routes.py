@@ -5,7 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from api.http.health.controller import HealthController
+from api.http.ledger.controller import LedgerController
+from api.http.royalties.controller import (
+    BalanceController,
+    PayoutController,
+    RevenueController,
+    StatementController,
+)
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
+    RevenueController,
+    PayoutController,
+    BalanceController,
+    StatementController,
+    LedgerController,
 ]
