@@ -14,6 +14,7 @@ import factories
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from api.http.museum import MuseumServices
 from httpapi.conftest import Keys, issue_keys, museum_of
 from ledger.attribution_records import AttributionRecords
 from ledger.model_records import ModelRecords
@@ -28,8 +29,9 @@ class Money:
     generation_id: str
 
 
-def money_world(client: TestClient[Litestar], keys: Keys | None = None) -> Money:
-    museum = museum_of(client)
+def money_world(where: TestClient[Litestar] | MuseumServices, keys: Keys | None = None) -> Money:
+    """Keys for every role (unless given) and an attributed generation, on the app's ledger."""
+    museum = where if isinstance(where, MuseumServices) else museum_of(where)
     keys = keys or issue_keys(museum)
     ledger = museum.ledger
     for name in ("member", "other_artist"):

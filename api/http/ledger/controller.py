@@ -68,7 +68,9 @@ class LedgerController(Controller):
         """The signed tree head over everything recorded so far (signed now if anything is new,
         else the latest) and the museum's Ed25519 public key."""
         integrity = museum.ledger.integrity
-        return LedgerHeadRead(**integrity.sign_head().as_dict(), public_key=integrity.public_key_hex)
+        return LedgerHeadRead(
+            **integrity.sign_head().as_dict(), public_key=integrity.public_key_hex
+        )
 
     @get(
         "/events/{event:str}/receipt",
@@ -81,10 +83,7 @@ class LedgerController(Controller):
         their own records'; integrators revenue reports'."""
         reference = event_reference(event)
         integrity = museum.ledger.integrity
-        if isinstance(reference, int):
-            found = integrity.receipt(reference)
-        else:
-            found = integrity.receipt_for(*reference)
+        found = integrity.receipt(reference) if isinstance(reference, int) else integrity.receipt_for(*reference)
         if not _may_see(principal, found, museum):
             raise NotFound(f"no event {event} in the ledger")
         return found

@@ -178,7 +178,11 @@ class StatementController(Controller):
 
     @staticmethod
     def _statement(
-        museum: MuseumServices, principal: Principal, artist_id: UUID, start: datetime, end: datetime
+        museum: MuseumServices,
+        principal: Principal,
+        artist_id: UUID,
+        start: datetime,
+        end: datetime,
     ) -> StatementRead:
         principal.require_artist(artist_id)
         return museum.royalties.statement(artist_id, start, end)
