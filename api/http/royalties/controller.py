@@ -18,6 +18,7 @@ from uuid import UUID
 
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import ResponseHeader
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.pagination import CursorPagination
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -49,7 +50,12 @@ IdempotencyKey = Annotated[
 ReportKey = Annotated[str, Parameter(description="The Idempotency-Key the report was made with.")]
 PageLimit = Annotated[
     int | None,
-    Parameter(query="limit", ge=1, le=MAX_PAGE, description="Items per page (default 50)."),
+    Parameter(
+        query="limit",
+        ge=1,
+        le=MAX_PAGE,
+        description="Items per page (default: the server's page size, 50).",
+    ),
 ]
 Start = Annotated[
     datetime, Parameter(query="start", description="Period start, ISO 8601 with a zone.")
@@ -137,7 +143,17 @@ class PayoutController(Controller):
     path = "/payout-runs"
     tags = ("royalties",)
 
-    @post("/", opt=allow(Role.CURATOR), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        opt=allow(Role.CURATOR),
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                data_container=PayoutRunRead, description="The run of a key used before."
+            )
+        },
+    )
     def run(self, data: PayoutRunCreate, museum: MuseumServices) -> Response[PayoutRunRead]:
         """Pay every artist balance at or above its currency's threshold (erased donors' are
         held). 201 for a new run; a run key used before answers that run with 200 and
