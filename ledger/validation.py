@@ -136,3 +136,20 @@ def aware(moment: datetime, what: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidInput(f"{what} must carry a time zone (e.g. 2025-01-01T00:00:00+00:00)")
     return moment.astimezone(UTC)
+
+
+_COUNT = re.compile(r"[0-9]{1,19}")
+
+
+def event_reference(value: object, what: str = "event") -> int | tuple[UUID, int]:
+    """An event as `museum ledger proof` takes it: a notification id, or ORIGINATOR_ID:VERSION
+    (ASCII digits only; a number past 64 bits names no stored event and is refused here)."""
+    if isinstance(value, str):
+        originator, colon, version = value.partition(":")
+        number = version if colon else originator
+        if _whole(_COUNT, number) is not None and int(number) < 2**63:
+            return (identifier(originator, what), int(number)) if colon else int(number)
+    raise InvalidInput(
+        f"{what} must be a notification id (a whole number) or ORIGINATOR_ID:VERSION, "
+        f"got {_shown(value)}"
+    )

@@ -227,18 +227,30 @@ class PostingsProjection:
 
     # --- queries ----------------------------------------------------------------------------
 
-    def balances(self, accounts: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Balance of every (account, currency): the sum of its postings."""
+    def balances(
+        self,
+        accounts: Sequence[str] | None = None,
+        *,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Balance of every (account, currency): the sum of its postings, in (account, currency)
+        order; a page of them from the keyset `after` (exclusive), at most `limit` rows."""
+        account, currency = postings_table.c.account, postings_table.c.currency
         query = sa.select(
-            postings_table.c.account,
-            postings_table.c.currency,
-            sa.func.sum(postings_table.c.amount),
-            sa.func.count(),
-        ).group_by(postings_table.c.account, postings_table.c.currency)
+            account, currency, sa.func.sum(postings_table.c.amount), sa.func.count()
+        ).group_by(account, currency)
         if accounts is not None:
-            query = query.where(postings_table.c.account.in_(list(accounts)))
+            query = query.where(account.in_(list(accounts)))
+        if after is not None:
+            query = query.where(
+                sa.or_(account > after[0], sa.and_(account == after[0], currency > after[1]))
+            )
+        query = query.order_by(account, currency)
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as c:
-            result = c.execute(query.order_by(postings_table.c.account, postings_table.c.currency))
+            result = c.execute(query)
             return [
                 {"account": r[0], "currency": r[1], "balance": int(r[2]), "postings": int(r[3])}
                 for r in result

@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
+from ledger.cursors import decode_cursor, encode_cursor
 from ledger.domain import Donation
 from ledger.domain.attribution import Attribution
 from ledger.domain.donation import consent_at
@@ -32,6 +34,7 @@ from royalties.settings import RoyaltySettings, get_royalty_settings
 from royalties.split import ARTIST_PREFIX, REVERSAL_KINDS, Contributor, artist_account, artist_of
 from royalties.statement import build_statement
 from royalties.views import (
+    ArtistBalanceRead,
     BalanceRead,
     PayoutRunRead,
     ReleaseRead,
@@ -46,6 +49,15 @@ MAX_REASON = 500
 
 def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A report after a keyed command; `replayed`: the key was booked before (by this caller's
+    earlier try or a concurrent one) and nothing new was recorded. HTTP says so in a header."""
+
+    report: RevenueReport
+    replayed: bool
 
 
 class RoyaltyService:
@@ -68,6 +80,26 @@ class RoyaltyService:
         idempotency_key: str,
         attribution_id: UUID | None = None,
     ) -> RevenueReport:
+        """Book commercial use of a generation (see `book_revenue`); the report alone."""
+        return self.book_revenue(
+            generation_id=generation_id,
+            amount_minor=amount_minor,
+            currency=currency,
+            reference=reference,
+            idempotency_key=idempotency_key,
+            attribution_id=attribution_id,
+        ).report
+
+    def book_revenue(
+        self,
+        *,
+        generation_id: UUID,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        idempotency_key: str,
+        attribution_id: UUID | None = None,
+    ) -> Booking:
         """Book commercial use of a generation; the same key and body return the first result.
 
         The split follows the attribution given, or the generation's latest one. Only donations
@@ -90,19 +122,19 @@ class RoyaltyService:
         existing = self.ledger.find(RevenueReport.create_id(key), RevenueReport)
         if existing is not None:
             existing.check_same_body(body)
-            return existing
+            return Booking(existing, replayed=True)
         generation = self.ledger.get_aggregate(generation_id, Generation, "generation")
         attribution = self._attribution(generation_id, attribution_id)
         contributors = self._contributors(attribution, generation.created_on)
 
         tries = itertools.count()
 
-        def book() -> RevenueReport:
+        def book() -> Booking:
             if next(tries):  # a retry: if the same key was booked meanwhile, answer as a repeat
                 winner = self.ledger.find(RevenueReport.create_id(key), RevenueReport)
                 if winner is not None:
                     winner.check_same_body(body)
-                    return winner
+                    return Booking(winner, replayed=True)
             report = RevenueReport.book(
                 idempotency_key=key,
                 body_sha256=body,
@@ -115,11 +147,11 @@ class RoyaltyService:
                 contributors=contributors,
             )
             self.ledger.save(report)
-            return report
+            return Booking(report, replayed=False)
 
-        report = self.ledger.retry(book, f"revenue report {key!r}")
+        booking = self.ledger.retry(book, f"revenue report {key!r}")
         self.projection.catch_up()
-        return report
+        return booking
 
     def _attribution(self, generation_id: UUID, attribution_id: UUID | None) -> Attribution:
         if attribution_id is not None:
@@ -169,6 +201,25 @@ class RoyaltyService:
         kind: str = "refund",
         reason: str = "",
     ) -> RevenueReport:
+        """Reverse part or all of a report (see `book_refund`); the report alone."""
+        booking = self.book_refund(
+            idempotency_key,
+            refund_key=refund_key,
+            amount_minor=amount_minor,
+            kind=kind,
+            reason=reason,
+        )
+        return booking.report
+
+    def book_refund(
+        self,
+        idempotency_key: str,
+        *,
+        refund_key: str,
+        amount_minor: int,
+        kind: str = "refund",
+        reason: str = "",
+    ) -> Booking:
         """Reverse part or all of a report, proportionally; a repeated refund key is a no-op."""
         key = _key(refund_key, "refund key")
         amount = check_amount(amount_minor, "refund amount")
@@ -177,15 +228,16 @@ class RoyaltyService:
         reason = text(reason, "refund reason", limit=MAX_REASON, required=False)
         body = _digest({"amount_minor": amount, "kind": kind, "reason": reason})
 
-        def reverse() -> RevenueReport:
+        def reverse() -> Booking:
             report = self.get_report(idempotency_key)
-            if report.reverse(key, amount, kind, reason, body):
+            booked = report.reverse(key, amount, kind, reason, body)
+            if booked:
                 self.ledger.save(report)
-            return report
+            return Booking(report, replayed=not booked)
 
-        report = self.ledger.retry(reverse, f"revenue report {idempotency_key!r}")
+        booking = self.ledger.retry(reverse, f"revenue report {idempotency_key!r}")
         self.projection.catch_up()
-        return report
+        return booking
 
     @staticmethod
     def report_view(report: RevenueReport) -> RevenueReportRead:
@@ -303,7 +355,28 @@ class RoyaltyService:
     def balances(self) -> list[BalanceRead]:
         """Every account's balance per currency; artists shown by pseudonym, erased ones as held."""
         self.projection.catch_up()
-        rows = self.projection.balances()
+        return self._balance_views(self.projection.balances())
+
+    def balance_page(self, cursor: str | None, limit: int) -> tuple[list[BalanceRead], str | None]:
+        """A page of `balances` in (account, currency) order, and the cursor of the next page
+        (None on the last). A cursor is opaque to callers; one this cannot read is refused."""
+        self.projection.catch_up()
+        after = decode_cursor(cursor, 2)
+        rows = self.projection.balances(
+            after=None if after is None else (str(after[0]), str(after[1])), limit=limit + 1
+        )
+        page, more = rows[:limit], len(rows) > limit
+        last = encode_cursor((page[-1]["account"], page[-1]["currency"])) if more else None
+        return self._balance_views(page), last
+
+    def artist_balance(self, artist_id: UUID) -> ArtistBalanceRead:
+        """One artist's balance per currency (none before their first earning)."""
+        self.ledger.artist_view(artist_id)  # an unknown artist is a NotFound, not an empty list
+        self.projection.catch_up()
+        rows = self.projection.balances([artist_account(str(artist_id))])
+        return ArtistBalanceRead(artist_id=str(artist_id), balances=self._balance_views(rows))
+
+    def _balance_views(self, rows: list[dict[str, Any]]) -> list[BalanceRead]:
         for row in rows:
             if row["account"].startswith(ARTIST_PREFIX):
                 view = self.ledger.artist_view(artist_of(row["account"]))

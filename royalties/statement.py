@@ -3,11 +3,14 @@
 Per currency: the opening balance, the credits (which generations, at what eligible share),
 every revenue line, reversals (refunds and chargebacks), payouts (and failed payouts put back),
 releases of a held balance, and the closing balance. The HTML carries an inline SVG bar chart
-of earnings per day (or per month for long periods), scaled with integer arithmetic.
+of earnings per day (or per month for long periods), scaled with integer arithmetic. The CSV
+is for accounting: one row per line, amounts in minor units beside their currency.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -227,3 +230,43 @@ def render_html(statement: StatementRead) -> str:
         W=CHART_W,
         H=CHART_H,
     )
+
+
+CSV_COLUMNS = (
+    "artist_id",
+    "currency",
+    "section",
+    "at",
+    "kind",
+    "amount_minor",
+    "source_id",
+    "generation_id",
+    "gross_minor",
+    "share_ppm",
+)
+
+
+def render_csv(statement: StatementRead) -> str:
+    """The statement's lines as RFC 4180 CSV (CRLF row ends, quoting by the csv module): a
+    header row, then every revenue line, reversal and payout of each currency in time order.
+    Opening and closing balances are in the JSON, not here, so the amounts of a file sum to
+    the period's movement."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    artist = statement.artist.artist_id
+    for part in statement.currencies:
+        rows = [
+            ("revenue", r.at, r.kind, r.amount, r.source_id, r.generation_id, r.gross, r.share_ppm)
+            for r in part.revenue_lines
+        ]
+        rows += [
+            ("reversal", r.at, r.kind, r.amount, r.source_id, r.generation_id, None, r.share_ppm)
+            for r in part.reversals
+        ]
+        rows += [
+            ("payout", r.at, r.kind, r.amount, r.source_id, None, None, None) for r in part.payouts
+        ]
+        for row in sorted(rows, key=lambda line: line[1]):
+            writer.writerow([artist, part.currency, *("" if v is None else v for v in row)])
+    return buffer.getvalue()

@@ -123,6 +123,13 @@ class BalanceRead(View, frozen=True, kw_only=True, omit_defaults=True):
     held: bool | None = None
 
 
+class ArtistBalanceRead(View, frozen=True, kw_only=True):
+    """One artist's balances, one per currency they have postings in."""
+
+    artist_id: str
+    balances: list[BalanceRead]
+
+
 class StatementArtistRead(View, frozen=True, kw_only=True):
     artist_id: str
     pseudonym: str

@@ -6,8 +6,20 @@ from typing import Any
 
 from api.http.compliance.controller import ComplianceController
 from api.http.health.controller import HealthController
+from api.http.ledger.controller import LedgerController
+from api.http.royalties.controller import (
+    BalanceController,
+    PayoutController,
+    RevenueController,
+    StatementController,
+)
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
+    RevenueController,
+    PayoutController,
+    BalanceController,
+    StatementController,
+    LedgerController,
     ComplianceController,
 ]

@@ -1,0 +1,1 @@
+"""The verifiable log over HTTP: signed head, receipts, consistency proofs, verification."""

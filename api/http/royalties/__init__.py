@@ -1,0 +1,1 @@
+"""Royalties over HTTP: revenue, refunds, payout runs, balances, statements."""
