@@ -6,7 +6,8 @@ route; a rule that leaves out a key role, or asks for membership, refuses with 4
 a body can fail to validate (400, 422); a body can be too large or of the wrong type (413, 415);
 a handler that uses the museum's services can answer with any of the ledger's refusals (404,
 409, 410, 422) or find the database unreachable (503); a path parameter can name nothing (404).
-A status the handler documents itself (`responses=`) wins.
+A status the handler documents itself (`responses=`) wins. A route open to visitors lists "no
+key" beside the API key among its security requirements.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 WRITES = frozenset({"POST", "PUT", "PATCH"})
 # Dependencies every handler may name that touch nothing: the caller.
 INERT = frozenset({"principal", "self"})
+NO_KEY: dict[str, list[str]] = {}  # the empty security requirement: no key needed
 
 
 class ProblemRead(View, frozen=True, kw_only=True):
@@ -76,6 +78,9 @@ def document_refusals(app: Litestar) -> None:
         for handler in route.route_handlers:
             if not handler.resolve_include_in_schema():
                 continue
+            rule = rule_of(handler.opt)
+            if rule is not None and rule.public and NO_KEY not in (handler.security or []):
+                handler.security = [*(handler.security or []), NO_KEY]
             own = dict(handler.responses or {})
             statuses = refusals_of(handler, bool(route.path_parameters))
             handler.responses = {

@@ -147,6 +147,9 @@ def test_the_document_is_openapi_3_1_and_lists_its_refusals(served: Served) -> N
             missing.append(f"{method} {path}: 422")
         if "{" in path and "404" not in responses:
             missing.append(f"{method} {path}: 404")
+        rule = served.rules[(method, path)]
+        if ({} in operation["security"]) != rule.public:
+            missing.append(f"{method} {path}: security says a key is {'not ' * (not rule.public)}needed")
     assert not missing, missing
 
 
