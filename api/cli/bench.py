@@ -1,6 +1,6 @@
 """`museum bench …`: parses the options, runs the harness that sits beside what it measures
-(`ledger.bench`, `royalties.bench`, `generation.bench`, `attribution.bench`) and renders its
-figures (`api.cli.bench_views`) or prints them as one JSON object. Harnesses load inside the
+(`ledger.bench`, `royalties.bench`, `generation.bench`, `attribution.bench`, `api.http.bench`)
+and renders its figures (`api.cli.bench_views`) or prints them as one JSON object. Harnesses load inside the
 commands, so `museum --help` stays fast."""
 
 from __future__ import annotations
@@ -211,3 +211,61 @@ def bench_ledger(
     with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
         figures = run_ledger_bench(events=events, postgres_url=url, workdir=Path(workdir))
     _show(figures, as_json, render_ledger_bench)
+
+
+@bench_app.command("api")
+def bench_api(
+    database_url: Annotated[
+        str,
+        typer.Option(help="Admin URL of the PostgreSQL server; a fresh database is made there."),
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    rates: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated arrival rates, requests/s (default 50,200,500)."),
+    ] = None,
+    duration: Annotated[
+        int | None, typer.Option(min=1, max=3600, help="Seconds per (rate, target) cell (20).")
+    ] = None,
+    targets: Annotated[
+        str,
+        typer.Option(help="Comma-separated targets; health always runs (the baseline)."),
+    ] = "health,attribution,statement,consent",
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A small museum, 50/s and 3 s: checks the bench runs.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of the figures.")
+    ] = False,
+) -> None:
+    """Requests/s and p50 / p99 latency of the served API (PostgreSQL) at fixed arrival rates,
+    from locust on loopback: health (the baseline), an attribution, a statement, a consent
+    change; each p99 beside health's at the same rate, and the issue's targets met or not."""
+    from api.cli.bench_views import render_api_bench
+    from api.http.bench import RATES, run_api_bench
+    from ledger.benchkit import PostgresUnreachable
+    from ledger.errors import ConfigurationError
+
+    try:
+        chosen = (
+            tuple(int(part) for part in _names(rates))
+            if rates is not None
+            else (RATES[:1] if quick else RATES)
+        )
+    except ValueError:
+        raise typer.BadParameter("--rates takes whole numbers separated by commas") from None
+    try:
+        figures = run_api_bench(
+            postgres_url=database_url,
+            rates=chosen,
+            duration=duration if duration is not None else (3 if quick else 20),
+            workers=workers,
+            targets=_names(targets),
+            quick=quick,
+            progress=_progress(as_json),
+        )
+    except PostgresUnreachable as exc:
+        raise ConfigurationError(exc.reason) from None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _show(figures, as_json, render_api_bench)

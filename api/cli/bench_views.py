@@ -10,9 +10,11 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from api.cli.bench_views_api import render_api_bench
 from api.cli.bench_views_attribution import render_attribution_bench
 
 __all__ = [
+    "render_api_bench",
     "render_attribution_bench",
     "render_generation_bench",
     "render_ledger_bench",

@@ -25,6 +25,7 @@ from api.http.auth.principal import Principal, Role
 from api.http.docs import DOCS, openapi_config
 from api.http.museum import MuseumServices
 from api.http.problems import problem_details_plugin
+from api.http.refusals import document_refusals
 from api.http.routes import ROUTE_HANDLERS
 from api.http.settings import HttpSettings, get_http_settings
 from ledger.settings import Settings, get_settings
@@ -114,4 +115,6 @@ def create_app(
         security=[{"apiKey": []}],
         debug=False,
     )
-    return Litestar.from_config(config)
+    app = Litestar.from_config(config)
+    document_refusals(app)
+    return app

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document and its interactive UI at /api/docs, with every asset served here.
 
 Swagger UI's files come from the `swagger-ui-bundle` package; nothing the page loads comes from
-outside the machine.
+outside the machine. The docs' own routes stay out of the document; every API operation lists
+the refusals it can answer with (`document_refusals`), each an RFC 9457 problem.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def openapi_config() -> OpenAPIConfig:
     static: RouterType = create_static_files_router(
         path="/assets", directories=[assets], opt=allow(*EVERYONE), include_in_schema=False
     )
-    router = Router(path=DOCS, route_handlers=[static], opt=allow(*EVERYONE))
+    router = Router(
+        path=DOCS, route_handlers=[static], opt=allow(*EVERYONE), include_in_schema=False
+    )
     return OpenAPIConfig(
         title="Failure Museum Ledger",
         version=VERSION,
