@@ -1,5 +1,5 @@
-"""Lists are pages with an opaque cursor: `?cursor=…&limit=…` in, Litestar's
-`CursorPagination` out (`items`, `results_per_page`, `cursor` of the next page or null).
+"""Lists are pages with an opaque cursor: `?cursor=…&limit=…` in, a `Page`
+out (`items`, `results_per_page`, `cursor` of the next page or null).
 
 A cursor is whatever the service's keyset query hands back (ledger read models make them);
 a cursor the service cannot read is its `InvalidInput`, a 422.
@@ -7,9 +7,9 @@ a cursor the service cannot read is its `InvalidInput`, a 422.
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
 
-from litestar.pagination import CursorPagination
 from litestar.params import QueryParameter
 
 T = TypeVar("T")
@@ -30,5 +30,15 @@ Limit = Annotated[
 ]
 
 
-def page(items: list[T], limit: int, next_cursor: str | None) -> CursorPagination[str, T]:
-    return CursorPagination(items=items, results_per_page=limit, cursor=next_cursor)
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """A page of a list: Litestar's `CursorPagination` shape, with the last page's cursor
+    null (its own type says a cursor is always a string)."""
+
+    items: list[T]
+    results_per_page: int
+    cursor: str | None
+
+
+def page(items: list[T], limit: int, next_cursor: str | None) -> Page[T]:
+    return Page(items=items, results_per_page=limit, cursor=next_cursor)

@@ -19,14 +19,13 @@ from uuid import UUID
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.pagination import CursorPagination
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.http.auth.access import allow
 from api.http.auth.principal import Principal, Role
 from api.http.museum import MuseumServices
-from api.http.pagination import MAX_PAGE, Cursor, page
+from api.http.pagination import MAX_PAGE, Cursor, Page, page
 from api.http.royalties.schemas import PayoutRunCreate, RefundCreate, RevenueCreate
 from royalties.service import Booking
 from royalties.statement import render_csv, render_html
@@ -168,7 +167,7 @@ class BalanceController(Controller):
     @get("/balances", opt=allow(Role.COMPLIANCE), sync_to_thread=True)
     def balances(
         self, museum: MuseumServices, cursor: Cursor = None, limit: PageLimit = None
-    ) -> CursorPagination[str, BalanceRead]:
+    ) -> Page[BalanceRead]:
         """Every account's balance per currency (artists by pseudonym, erased donors' held),
         in account order, a page at a time."""
         size = limit or museum.http.page_size
