@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.http.artists.controller import ArtistsController
+from api.http.consent.controller import ConsentController
+from api.http.donations.controller import DonationsController
+from api.http.erasure.controller import ErasureController
+from api.http.feedback.controller import FeedbackController
 from api.http.health.controller import HealthController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
+    ArtistsController,
+    DonationsController,
+    ConsentController,
+    FeedbackController,
+    ErasureController,
 ]

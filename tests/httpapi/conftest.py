@@ -14,6 +14,7 @@ from litestar.testing import TestClient
 from api.http.app import create_app
 from api.http.museum import MuseumServices
 from api.http.settings import HttpSettings
+from ledger.domain import FoundingRoll
 from ledger.settings import Settings
 
 
@@ -40,6 +41,10 @@ def issue_keys(museum: MuseumServices) -> Keys:
     headers: dict[str, dict[str, str]] = {"visitor": {}}
     artist_ids: dict[str, str] = {}
     donation_ids: dict[str, str] = {}
+    # The founding roll taken before the test artists register: `artist` is no member (a
+    # founding artist is one for good, with or without a donation).
+    if ledger.find(FoundingRoll.ROLL_ID, FoundingRoll) is None:
+        ledger.save(FoundingRoll(seats=0))
     for role in ("compliance", "integrator", "curator"):
         headers[role] = _bearer(museum.keys.create(role, f"test {role}").secret)
     for name, donates in (("artist", False), ("member", True), ("other_artist", True)):
