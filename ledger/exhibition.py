@@ -120,7 +120,9 @@ class Exhibition:
         donation = self._visible(donation_id, sees_all)
         stage = self._stage(donation, index)
         if donation.withdrawn:
-            raise ErasedError(f"donation {donation_id} was withdrawn for erasure; its images are gone")
+            raise ErasedError(
+                f"donation {donation_id} was withdrawn for erasure; its images are gone"
+            )
         return StageImage(self.ledger.stage_image(donation_id, index), stage.media_type)
 
     # --- consent ----------------------------------------------------------------------------

@@ -9,13 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 import factories
+import httpx
 from litestar import Litestar
 from litestar.testing import TestClient
 
 T0 = factories.T0
 
 
-def manifest(roles: tuple[str, ...] = ("sketch", "failure", "final"), **changes: Any) -> dict[str, Any]:
+def manifest(
+    roles: tuple[str, ...] = ("sketch", "failure", "final"), **changes: Any
+) -> dict[str, Any]:
     base: dict[str, Any] = {
         "label": {
             "title": "Harbour at dusk",
@@ -50,7 +53,7 @@ def files(pictures: list[bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
 
 
 def donate(
-    client: TestClient[Litestar],
+    client: httpx.Client,
     headers: dict[str, str],
     form: dict[str, Any] | None = None,
     pictures: list[bytes] | None = None,
@@ -74,15 +77,27 @@ def browser_form(form: dict[str, Any], pictures: list[bytes]) -> tuple[bytes, st
     crlf = b"\r\n"
     boundary = BROWSER_BOUNDARY.encode()
     parts = [
-        b"--" + boundary + crlf
-        + b'Content-Disposition: form-data; name="donation"' + crlf + crlf
-        + json.dumps(form).encode() + crlf
+        b"--"
+        + boundary
+        + crlf
+        + b'Content-Disposition: form-data; name="donation"'
+        + crlf
+        + crlf
+        + json.dumps(form).encode()
+        + crlf
     ]
     for i, data in enumerate(pictures):
         parts.append(
-            b"--" + boundary + crlf
+            b"--"
+            + boundary
+            + crlf
             + f'Content-Disposition: form-data; name="stage"; filename="step {i}.png"'.encode()
-            + crlf + b"Content-Type: image/png" + crlf + crlf + data + crlf
+            + crlf
+            + b"Content-Type: image/png"
+            + crlf
+            + crlf
+            + data
+            + crlf
         )
     body = b"".join(parts) + b"--" + boundary + b"--" + crlf
     return body, f"multipart/form-data; boundary={BROWSER_BOUNDARY}"

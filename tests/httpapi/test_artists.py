@@ -76,7 +76,9 @@ def test_curators_grant_founding_status_once(sqlite_client: Client) -> None:
     keys = issue_keys(museum_of(sqlite_client))  # the roll is full: nobody else is founding
     artist_id = keys.artist_ids["artist"]
     url = f"/api/v1/artists/{artist_id}/founding"
-    granted = sqlite_client.post(url, json={"note": "ran the first workshop"}, headers=keys["curator"])
+    granted = sqlite_client.post(
+        url, json={"note": "ran the first workshop"}, headers=keys["curator"]
+    )
     assert granted.status_code == 201, granted.text
     assert granted.json()["founding"] is True
     again = sqlite_client.post(url, json={}, headers=keys["curator"])
@@ -106,3 +108,23 @@ def test_erasure_request_status_and_certificate(client: Client) -> None:
     repeated = client.post(url, json={}, headers=headers)
     assert repeated.status_code == 202
     assert repeated.json()["requested_at"] == status["requested_at"]
+
+
+def test_the_certificate_waits_for_retraining(sqlite_client: Client) -> None:
+    artist_id, headers = register(sqlite_client)
+    donate(sqlite_client, headers)
+    models = museum_of(sqlite_client).models
+    run = models.start_run(job_id="r", config={"preset": "tiny"}, seed=0, shards=1)
+    models.record_checkpoint(run.id, 0, 5, "d" * 64, b"w")
+    models.complete_run(run.id, 0.2)
+    url = f"/api/v1/artists/{artist_id}/erasure"
+    asked = sqlite_client.post(url, json={"reason": "withdraw"}, headers=headers)
+    assert asked.status_code == 202
+    assert asked.json()["completed"] is False
+    assert asked.json()["awaiting_retraining_of"] == [str(run.id)]
+    status = sqlite_client.get(url, headers=headers).json()
+    assert status["awaiting_retraining_of"] == [str(run.id)]
+    compliance = museum_of(sqlite_client).keys.create("compliance", "auditor").secret
+    seen = sqlite_client.get(url, headers={"Authorization": f"Bearer {compliance}"})
+    assert seen.json() == status
+    assert sqlite_client.get(f"{url}/certificate", headers=headers).status_code == 404

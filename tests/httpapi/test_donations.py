@@ -27,7 +27,9 @@ from ledger.receipt import verify_receipt
 Client = TestClient[Litestar]
 
 
-def register(client: Client, pseudonym: str = "Salt Lantern", **extra: Any) -> tuple[str, dict[str, str]]:
+def register(
+    client: Client, pseudonym: str = "Salt Lantern", **extra: Any
+) -> tuple[str, dict[str, str]]:
     answer = client.post(
         "/api/v1/artists",
         json={"pseudonym": pseudonym, "legal_name": "Noor Haddad", "contact": "noor@example.org"}
@@ -96,8 +98,15 @@ def _nothing_stored(client: Client, artist_id: str) -> None:
         (manifest(attestation=None), images(3), "attestation"),
         (manifest(), images(2), "3 stages but 2"),
     ],
-    ids=["not-an-image", "cut-png", "naive-time", "bad-time", "unknown-purpose", "no-attestation",
-         "count-mismatch"],
+    ids=[
+        "not-an-image",
+        "cut-png",
+        "naive-time",
+        "bad-time",
+        "unknown-purpose",
+        "no-attestation",
+        "count-mismatch",
+    ],
 )
 def test_a_bad_upload_is_a_422_and_stores_nothing(
     sqlite_client: Client, form: dict[str, Any], pictures: list[bytes], words: str

@@ -38,7 +38,9 @@ class ArtistsController(Controller):
         return RegisteredRead(artist=museum.ledger.artist_view(artist_id), key=key)
 
     @get("/{artist_id:uuid}", opt=allow(*EVERYONE), sync_to_thread=True)
-    def profile(self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]) -> ArtistRead:
+    def profile(
+        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]
+    ) -> ArtistRead:
         """An artist's profile. The artist themself and compliance see it whole; everyone else
         sees only exhibited donations, and no pseudonym for an anonymous artist."""
         return museum.exhibition.artist(artist_id, principal.may_see_artist)
@@ -54,7 +56,11 @@ class ArtistsController(Controller):
 
     @post("/{artist_id:uuid}/founding", opt=allow(Role.CURATOR), sync_to_thread=True)
     def grant_founding(
-        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID], data: JSONBody[FoundingGrant]
+        self,
+        museum: MuseumServices,
+        principal: Principal,
+        artist_id: FromPath[UUID],
+        data: JSONBody[FoundingGrant],
     ) -> ArtistRead:
         """Grant founding status (curators): permanent top-tier access. 409 if the artist
         already has it, 410 once they asked to be erased."""

@@ -29,7 +29,11 @@ class ConsentController(Controller):
 
     @post("/", opt=allow(Role.ARTIST), sync_to_thread=True, status_code=200)
     def change(
-        self, museum: MuseumServices, principal: Principal, donation_id: FromPath[UUID], data: JSONBody[ConsentChange]
+        self,
+        museum: MuseumServices,
+        principal: Principal,
+        donation_id: FromPath[UUID],
+        data: JSONBody[ConsentChange],
     ) -> ConsentChangedRead:
         """Grant or revoke one purpose of the artist's own donation. Repeating a change records
         nothing (`changed: false`); an unknown purpose is a 422, a donation withdrawn for

@@ -86,7 +86,11 @@ class DonationsController(Controller):
         response_description="The stage's image as donated (image/png, image/jpeg or image/webp).",
     )
     def stage_image(
-        self, museum: MuseumServices, principal: Principal, donation_id: FromPath[UUID], index: FromPath[int]
+        self,
+        museum: MuseumServices,
+        principal: Principal,
+        donation_id: FromPath[UUID],
+        index: FromPath[int],
     ) -> Response[bytes]:
         """A stage's image, as donated. The artist and compliance may fetch it always, everyone
         else while the donation has `exhibit` consent (else 404); 410 once the artist is

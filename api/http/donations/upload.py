@@ -61,7 +61,9 @@ def donation_request(artist_id: UUID, upload: DonationUpload) -> DonationCreate:
     """The ledger's request for this upload; every refusal names the part it is about."""
     manifest = manifest_of(upload)
     if len(manifest.stages) > MAX_STAGES:
-        raise InvalidInput(f"a donation has at most {MAX_STAGES} stages, got {len(manifest.stages)}")
+        raise InvalidInput(
+            f"a donation has at most {MAX_STAGES} stages, got {len(manifest.stages)}"
+        )
     if len(manifest.stages) != len(upload.stage):
         raise InvalidInput(
             f"the manifest describes {len(manifest.stages)} stages but {len(upload.stage)} "

@@ -29,7 +29,11 @@ class ErasureController(Controller):
 
     @post("/", opt=allow(Role.ARTIST), sync_to_thread=True, status_code=202)
     def request_erasure(
-        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID], data: JSONBody[ErasureRequest]
+        self,
+        museum: MuseumServices,
+        principal: Principal,
+        artist_id: FromPath[UUID],
+        data: JSONBody[ErasureRequest],
     ) -> ErasureRead:
         """Erase me: every consent is withdrawn, the donations leave the exhibition and the
         artist's key is destroyed now; the erasure completes (with a certificate) once every
@@ -39,7 +43,9 @@ class ErasureController(Controller):
         return museum.models.erase_artist(artist_id, data.reason)
 
     @get("/", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
-    def status(self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]) -> ErasureRead:
+    def status(
+        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]
+    ) -> ErasureRead:
         """Where the artist's erasure stands: requested when, its deadline, the key destroyed,
         the model versions still to be retrained, complete or not."""
         principal.require_artist(artist_id)
