@@ -13,6 +13,7 @@ from typing import Annotated
 
 import msgspec
 from litestar.datastructures import UploadFile
+from litestar.params import KwargDefinition
 
 from ledger.schemas import RIGHTS_STATEMENT_V1
 from ledger.views import DonationRead, ReceiptRead, View
@@ -75,8 +76,17 @@ class DonationUpload:
     """The form: `donation` is the JSON of a `DonationManifest` as a plain (filename-less)
     field; `stage` is repeated, one image file (PNG, JPEG or WebP) per stage, in order."""
 
-    donation: str
-    stage: list[UploadFile]
+    donation: Annotated[
+        str,
+        KwargDefinition(
+            description="JSON of a DonationManifest (label, attestation, consents, tags, stages), "
+            "as a plain field without a filename."
+        ),
+    ]
+    stage: Annotated[
+        list[UploadFile],
+        KwargDefinition(description="One image (PNG, JPEG or WebP) per manifest stage, in order."),
+    ]
 
 
 class DonatedRead(View, frozen=True, kw_only=True):
