@@ -320,6 +320,14 @@ class ModelRecords:
         awaiting = [] if status.completed else versions
         return msgspec.structs.replace(status, awaiting_retraining_of=awaiting)
 
+    def erasure_status(self, artist_id: UUID) -> ErasureRead:
+        """Where the artist's erasure stands, with the model versions it still waits for."""
+        status = self.ledger.erasure_status(artist_id)
+        if status.requested_at is None or status.completed:
+            return status
+        awaiting = [str(v) for v in self.versions_using(artist_id)]
+        return msgspec.structs.replace(status, awaiting_retraining_of=awaiting)
+
     # --- generations ------------------------------------------------------------------------
 
     def record_generation(

@@ -134,3 +134,19 @@ def test_generation_is_recorded_once_and_accepts_feedback(ledger: MuseumLedger) 
 
 def test_run_ids_follow_job_ids() -> None:
     assert TrainingRun.create_id("a") == TrainingRun.create_id("a") != TrainingRun.create_id("b")
+
+
+def test_erasure_status_names_the_versions_it_waits_for(ledger: MuseumLedger) -> None:
+    _collection(ledger)
+    artist_id = ledger.artist_ids()[0]
+    records = ModelRecords(ledger)
+    assert records.erasure_status(artist_id).awaiting_retraining_of is None  # not requested
+    run = records.start_run(job_id="r", config=CONFIG, seed=0, shards=1)
+    records.record_checkpoint(run.id, 0, 5, "d" * 64, b"w")
+    records.complete_run(run.id, 0.2)
+    asked = records.erase_artist(artist_id, "test")
+    assert not asked.completed
+    status = records.erasure_status(artist_id)
+    assert status.awaiting_retraining_of == [str(run.id)] == asked.awaiting_retraining_of
+    ledger.complete_erasure(artist_id, retraining_runs=["retrained"])
+    assert records.erasure_status(artist_id).awaiting_retraining_of is None

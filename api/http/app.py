@@ -31,9 +31,9 @@ from api.http.settings import HttpSettings, get_http_settings
 from ledger.settings import Settings, get_settings
 
 API = "/api/v1"
-# A stage is 10 MiB at most and a series 24 stages: the body limit of an upload, with room for
-# the form's other fields. Other requests are small; the limit guards the buffer of every body.
-MAX_BODY = 24 * 10 * 1024 * 1024 + 1024 * 1024
+# Requests are small JSON bodies; the limit guards the buffer of every body. A route that takes
+# more sets its own (a donation upload: `api.http.donations.upload.MAX_UPLOAD`).
+MAX_BODY = 1024 * 1024
 
 
 def _museum(state: State) -> MuseumServices:

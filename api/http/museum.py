@@ -17,6 +17,7 @@ from api.http.settings import HttpSettings, get_http_settings
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.errors import NotFound
+from ledger.exhibition import Exhibition
 from ledger.model_records import ModelRecords
 from ledger.runtime import close_ledger, open_ledger
 from ledger.settings import Settings, get_settings
@@ -58,9 +59,11 @@ class MuseumServices:
     models: ModelRecords
     attributions: AttributionRecords
     membership: Membership = field(init=False)
+    exhibition: Exhibition = field(init=False)
 
     def __post_init__(self) -> None:
         self.membership = Membership(self.ledger)
+        self.exhibition = Exhibition(self.ledger)
 
     @classmethod
     def open(cls, settings: Settings | None = None, http: HttpSettings | None = None) -> MuseumServices:

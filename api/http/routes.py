@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.http.artists.controller import ArtistsController
 from api.http.compliance.controller import ComplianceController
+from api.http.consent.controller import ConsentController
+from api.http.donations.controller import DonationsController
+from api.http.erasure.controller import ErasureController
+from api.http.feedback.controller import FeedbackController
 from api.http.health.controller import HealthController
 from api.http.ledger.controller import LedgerController
 from api.http.royalties.controller import (
@@ -16,6 +21,11 @@ from api.http.royalties.controller import (
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
+    ArtistsController,
+    DonationsController,
+    ConsentController,
+    FeedbackController,
+    ErasureController,
     RevenueController,
     PayoutController,
     BalanceController,

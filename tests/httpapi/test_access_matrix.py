@@ -101,8 +101,11 @@ def test_a_revoked_key_is_refused_at_once(
     sqlite_client: TestClient[Litestar], keys: Keys, role: str
 ) -> None:
     museum = sqlite_client.app.state.museum
-    issued = museum.keys.create(role, f"short-lived {role}", None if role != "artist" else
-                                uuid.UUID(keys.artist_ids["member"]))
+    issued = museum.keys.create(
+        role,
+        f"short-lived {role}",
+        None if role != "artist" else uuid.UUID(keys.artist_ids["member"]),
+    )
     headers = {"Authorization": f"Bearer {issued.secret}"}
     assert sqlite_client.get("/api/v1/health", headers=headers).status_code == 200
     museum.keys.revoke(issued.key.key_id)

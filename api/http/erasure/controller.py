@@ -1,0 +1,64 @@
+"""`/api/v1/artists/{artist_id}/erasure`: "erase me", where it stands, its certificate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
+
+from api.http.auth.access import allow
+from api.http.auth.principal import Principal, Role
+from api.http.museum import MuseumServices
+from ledger.donor_views import ErasureCertificateRead, certificate_read
+from ledger.errors import NotFound
+from ledger.views import ErasureRead
+
+
+class ErasureRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Why (optional; kept in the ledger with the request)."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class ErasureController(Controller):
+    path = "/artists/{artist_id:uuid}/erasure"
+    tags = ("erasure",)
+
+    @post("/", opt=allow(Role.ARTIST), sync_to_thread=True, status_code=202)
+    def request_erasure(
+        self,
+        museum: MuseumServices,
+        principal: Principal,
+        artist_id: FromPath[UUID],
+        data: JSONBody[ErasureRequest],
+    ) -> ErasureRead:
+        """Erase me: every consent is withdrawn, the donations leave the exhibition and the
+        artist's key is destroyed now; the erasure completes (with a certificate) once every
+        model version trained on the items is retrained, within 30 days (`deadline`). Asking
+        again answers the same erasure's status."""
+        principal.require_artist(artist_id)
+        return museum.models.erase_artist(artist_id, data.reason)
+
+    @get("/", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
+    def status(
+        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]
+    ) -> ErasureRead:
+        """Where the artist's erasure stands: requested when, its deadline, the key destroyed,
+        the model versions still to be retrained, complete or not."""
+        principal.require_artist(artist_id)
+        return museum.models.erasure_status(artist_id)
+
+    @get("/certificate", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
+    def certificate(
+        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]
+    ) -> ErasureCertificateRead:
+        """The certificate of a completed erasure (404 until it is complete); check it with
+        `museum ledger check-certificate`."""
+        principal.require_artist(artist_id)
+        status = museum.ledger.erasure_status(artist_id)
+        if status.certificate is None:
+            raise NotFound(f"the erasure of artist {artist_id} is not complete: no certificate yet")
+        return certificate_read(status.certificate)
