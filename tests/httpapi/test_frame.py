@@ -66,7 +66,8 @@ def test_the_key_store_keeps_only_a_digest(sqlite_client: TestClient[Litestar]) 
     assert issued.secret.encode() not in b"".join(v for v in stored if isinstance(v, bytes))
     assert all(issued.secret not in str(v) for v in stored)
     assert museum.keys.authenticate(issued.secret) is not None
-    assert museum.keys.authenticate(issued.secret[:-1] + "A") is None
+    other = "B" if issued.secret.endswith("A") else "A"
+    assert museum.keys.authenticate(issued.secret[:-1] + other) is None
     with pytest.raises(NotFound):
         museum.keys.revoke("0" * 16)
     museum.keys.revoke(issued.key.key_id)

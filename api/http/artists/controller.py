@@ -5,14 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, get, post
-from litestar.pagination import CursorPagination
 from litestar.params import FromPath, JSONBody
 
 from api.http.artists.schemas import ArtistRegister, FoundingGrant, RegisteredRead
 from api.http.auth.access import EVERYONE, allow
 from api.http.auth.principal import Principal, Role
 from api.http.museum import MuseumServices
-from api.http.pagination import Cursor, Limit, page
+from api.http.pagination import Cursor, Limit, Page, page
 from ledger.schemas import ArtistCreate
 from ledger.views import ArtistIdentityRead, ArtistRead, DonationRead
 
@@ -75,7 +74,7 @@ class ArtistsController(Controller):
         artist_id: FromPath[UUID],
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> CursorPagination[str, DonationRead]:
+    ) -> Page[DonationRead]:
         """An artist's donations in the order they were made: all of them for the artist and
         compliance, the exhibited ones for everyone else."""
         items, after = museum.exhibition.donations(

@@ -5,14 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, get, post
-from litestar.pagination import CursorPagination
 from litestar.params import FromPath, JSONBody
 
 from api.http.auth.access import EVERYONE, allow
 from api.http.auth.principal import Principal, Role
 from api.http.feedback.schemas import FeedbackGive
 from api.http.museum import MuseumServices
-from api.http.pagination import Cursor, Limit, page
+from api.http.pagination import Cursor, Limit, Page, page
 from ledger.donor_views import FeedbackRead
 from ledger.exhibition import nobody
 
@@ -58,7 +57,7 @@ class FeedbackController(Controller):
         index: FromPath[int],
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> CursorPagination[str, FeedbackRead]:
+    ) -> Page[FeedbackRead]:
         """The feedback on a stage, oldest first, for whoever may see the donation."""
         items, after = museum.exhibition.feedback(
             donation_id, index, principal.may_see_artist, cursor, limit
