@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from eventsourcing.application import Application
+from eventsourcing.projection import ProjectionRunner
 
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
@@ -30,11 +32,13 @@ from ledger.errors import IntegrityViolation, InvalidInput
 from ledger.model_records import ModelRecords
 from ledger.read_models import ArtistCredits, ArtistDirectory, ConsentStatus, read_models
 from ledger.read_models.base import ReadModel
+from ledger.read_models.consent import ConsentProjection
 from ledger.read_models.paging import MAX_LIMIT, encode_cursor
-from ledger.runtime import open_ledger, opened_ledger
+from ledger.runtime import database_parts, open_ledger, opened_ledger
 from ledger.settings import Settings
 from ledger.store import alembic_config, migrate
 from ledger.tables import artist_directory, consent_status, metadata
+from ledger.tracked_view import PostgresTrackedView
 
 INDEX = "ab" * 32
 PURPOSES = ["commercial", "exhibit", "research", "train"]
@@ -432,3 +436,42 @@ def test_the_command_line_verifies_and_rebuilds_the_read_models(tmp_path: Path) 
     assert figures is not None
     assert list(figures) == ["consent_status", "artist_credits", "artist_directory"]
     assert figures["consent_status"]["rows"] == 8
+
+
+class _Reader(Application[UUID]):
+    """The ledger's events read without its keys: all a subscription needs."""
+
+    name = "museum"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_library_runner_runs_a_read_model_live_on_postgres(backend: Settings) -> None:
+    ledger = open_ledger(backend)
+    try:
+        artists = _museum(ledger, artists=2, donations=1)
+        _, env = database_parts(backend)
+        env = {k: v for k, v in env.items() if k != "APPLICATION_RECORDER_TOPIC"}
+
+        def last_consent_event() -> int:
+            topics = ConsentProjection.topics
+            return ledger.recorder.select_notifications(0, 1000, topics=topics)[-1].id
+
+        with ProjectionRunner(
+            application_class=_Reader,
+            projection_class=ConsentProjection,
+            view_class=PostgresTrackedView,
+            env=env | {"CREATE_TABLE": "no"},
+        ) as runner:
+            runner.wait(last_consent_event(), timeout=20)
+            donation_id = ledger.get_artist(artists[0]).donation_ids[0]
+            ledger.grant_consent(donation_id, "commercial")  # recorded while it listens
+            runner.wait(last_consent_event(), timeout=20)
+        model = ConsentStatus(ledger)
+        assert model.compare()["events_not_projected"] == 0
+        assert model.catch_up() == 0  # the feed and the listings share one position
+        (row,) = model.consents(donation_id=donation_id, limit=4).items[:1]
+        assert (row.purpose, row.granted) == ("commercial", True)
+    finally:
+        ledger.close()
+        ledger.engine.dispose()
