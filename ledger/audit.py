@@ -24,6 +24,7 @@ from ledger.application import MuseumLedger
 from ledger.domain.artist import Artist
 from ledger.errors import FileProblem, IntegrityViolation, ProofError
 from ledger.log import SignedTreeHead
+from ledger.read_models import read_models as ledger_read_models
 from ledger.receipt import verify_receipt
 from ledger.sealing import record_leaf
 from ledger.tables import artist_keys
@@ -186,8 +187,9 @@ def full_audit(
 ) -> AuditRead:
     """Everything `museum ledger verify` checks, as its figures; the first failure raises.
 
-    `read_models` compare each projection with a rebuild (given by the caller: the read models
-    belong to the packages above the ledger, such as `royalties.audit.compare`)."""
+    With `read_models` (even empty) every read model is compared with a rebuild: the ledger's
+    own (`ledger.read_models`), then those given by the caller for the packages above the
+    ledger, such as `royalties.audit.compare`."""
     report = ledger.integrity.verify()
     blobs = audit_blobs(ledger, report.blob_refs)
     keys = audit_keys(ledger)
@@ -215,5 +217,6 @@ def full_audit(
         against=proofs,
         projections=None
         if read_models is None
-        else {name: check(ledger) for name, check in read_models.items()},
+        else {name: model.compare() for name, model in ledger_read_models(ledger).items()}
+        | {name: check(ledger) for name, check in read_models.items()},
     )

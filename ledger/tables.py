@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
 
 metadata = MetaData()
 
@@ -36,4 +46,54 @@ artist_keys = Table(
     Column("artist_id", String(32), primary_key=True),
     Column("wrapped_key", LargeBinary, nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
+)
+
+# --- read models: projections of the events, rebuilt from them at will (migration 0005) ------
+# Times are microseconds since 1970 (the events' own precision); `*_seq` and `notification_id`
+# are notification ids, the listing order.
+
+# One row per (donation, purpose): whether consent holds, since when, by which event.
+consent_status = Table(
+    "consent_status",
+    metadata,
+    Column("donation_id", String(36), primary_key=True),
+    Column("purpose", String(16), primary_key=True),
+    Column("artist_id", String(36), nullable=False),
+    Column("donation_seq", BigInteger, nullable=False),  # the donation's DonationMade
+    Column("granted", Boolean, nullable=False),
+    Column("withdrawn", Boolean, nullable=False),
+    Column("since_us", BigInteger, nullable=False),
+    Column("notification_id", BigInteger, nullable=False),  # the last change
+    Index("ix_consent_status_order", "donation_seq", "purpose"),
+    Index("ix_consent_status_artist", "artist_id", "donation_seq", "purpose"),
+)
+
+# One row per (attribution, artist): the artist's share of one generated image's credit.
+artist_credits = Table(
+    "artist_credits",
+    metadata,
+    Column("attribution_id", String(36), primary_key=True),
+    Column("artist_id", String(36), primary_key=True),
+    Column("generation_id", String(36), nullable=False),
+    Column("model_version", String(36), nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("share_ppm", Integer, nullable=False),
+    Column("recorded_us", BigInteger, nullable=False),
+    Column("notification_id", BigInteger, nullable=False),
+    Index("ix_artist_credits_order", "notification_id", "artist_id"),
+    Index("ix_artist_credits_artist", "artist_id", "notification_id"),
+)
+
+# One row per artist, without any sealed text: the pseudonym is opened from the ledger.
+artist_directory = Table(
+    "artist_directory",
+    metadata,
+    Column("artist_id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),  # the ArtistRegistered event
+    Column("founding", Boolean, nullable=False),
+    Column("founding_number", Integer, nullable=True),
+    Column("anonymous", Boolean, nullable=False),
+    Column("donations", Integer, nullable=False),
+    Column("erased", Boolean, nullable=False),
+    Column("registered_us", BigInteger, nullable=False),
 )

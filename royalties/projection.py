@@ -6,16 +6,10 @@ one royalty event into its posting rows, one per line keyed by (notification id,
 hands them with the event's `Tracking` to the view (`royalties.postings_view`), which writes
 both in one transaction. The library's tracking record is the position.
 
-The library's `ProjectionRunner` does not run it in a command: it builds the application itself
-as `application_class(env)` (the ledger needs its master key, engine and blob store too) and
-follows it through `ApplicationSubscription`, that is `recorder.subscribe()`, which the SQLite
-recorder does not implement. So `PostingsProjection.catch_up` is a small synchronous pull runner
-that works on both backends: it reads the notifications after the view's `max_tracking_id`, by
-topic, a page at a time, and calls `process_event` for each, inside one view transaction per
-page. Commands call it for read-your-writes; every read does one. A crash between an event's
-save and its projection loses nothing: the next catch-up picks it up. Two processes catching
-up at once cannot both write an event: the loser's tracking insert (or row insert) fails, its
-page rolls back, and it carries on from the position the winner left.
+`PostingsProjection.catch_up` runs it with the ledger's pull runner
+(`ledger.projection_runner.catch_up`, which explains why the library's `ProjectionRunner` is
+not used in commands, and how two processes catching up at once stay correct): commands call it
+for read-your-writes, and every read does one.
 
 A live feed (the Atelier's) would, on PostgreSQL only, iterate
 `ApplicationSubscription(app, gt=view.max_tracking_id(app.name), topics=RoyaltyPostings.topics)`
@@ -39,26 +33,19 @@ from uuid import UUID
 import sqlalchemy as sa
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.domain import DomainEvent
-from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
+from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
+from ledger import projection_runner
 from ledger.application import MuseumLedger
-from ledger.errors import Conflict
 from ledger.topics import stored_topics
 from royalties.domain import Payout, PayoutDesk, RevenueReport
-from royalties.postings_view import (
-    TRACKING_TABLE,
-    PostingsView,
-    Raced,
-    postings_table,
-    view_for,
-)
+from royalties.postings_view import TRACKING_TABLE, PostingsView, postings_table, view_for
 
 __all__ = ["TRACKING_TABLE", "PostingsProjection", "RoyaltyPostings", "postings_table", "rows_of"]
 
 NAME = "royalty_postings"
-PAGE = 1000
-ATTEMPTS = 20
+PAGE = projection_runner.PAGE  # read at each catch-up: a test may set smaller pages
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -173,7 +160,7 @@ class PostingsProjection:
 
     def position(self) -> int:
         """The greatest notification id projected: the view's tracking record (0 for none)."""
-        return self.view.max_tracking_id(self.ledger.name) or 0
+        return projection_runner.position(self.ledger, self.view)
 
     def source_of(self, originator_id: UUID) -> dict[str, Any]:
         """Currency and generation of the report or payout a later event refers to (cached)."""
@@ -188,37 +175,10 @@ class PostingsProjection:
         return known
 
     def catch_up(self) -> int:
-        """Project every royalty event recorded since the position; returns rows written.
-
-        The pull runner: a page of notifications after the tracking record, each through
-        `process_event`, the page in one view transaction. A page another process wrote
-        first fails (tracking or row key, or a moved position) and is read again from there.
-        """
-        name = self.ledger.name
-        written = 0
-        attempts = 0  # tries lost in a row while the position stood still
-        lost_at: int | None = None
-        while True:
-            start = self.position()
-            page = self.ledger.recorder.select_notifications(
-                start, PAGE, topics=TOPICS, inclusive_of_start=False
-            )
-            if not page:
-                return written
-            pairs = [(self.ledger.mapper.to_domain_event(n), Tracking(name, n.id)) for n in page]
-            try:
-                with self.view.page(name, start) as open_page:
-                    for domain_event, tracking in pairs:
-                        self.postings.process_event(domain_event, tracking)
-            except (Raced, IntegrityError, OperationalError):
-                # Lost to another writer. While it moves the position there is progress;
-                # only a position that stands still through every try is "busy".
-                attempts = attempts + 1 if lost_at == start else 1
-                lost_at = start
-                if attempts >= ATTEMPTS:
-                    raise Conflict("the postings projection is busy; try again") from None
-                continue
-            written += open_page.rows
+        """Project every royalty event recorded since the position; returns rows written."""
+        return projection_runner.catch_up(
+            self.ledger, self.postings, page_size=PAGE, what="the postings projection"
+        )
 
     def rebuild(self) -> int:
         """Drop the read model's rows and project every royalty event again, from the start."""

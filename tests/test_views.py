@@ -21,6 +21,7 @@ from ledger.application import MuseumLedger
 from ledger.errors import Conflict
 from ledger.model_records import ModelRecords
 from ledger.model_views import AttributionRead
+from ledger.read_models import views as read_model_views  # noqa: F401  (and the read models')
 from ledger.views import ERASED_DONOR, ArtistIdentityRead, View
 from royalties import views as royalty_views  # noqa: F401  (registers the royalty views)
 

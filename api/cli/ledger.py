@@ -58,8 +58,11 @@ def ledger_verify(
         return
     extra = f", {len(figures.against)} outside proofs held" if figures.against else ""
     if figures.projections is not None:
-        rows = figures.projections["royalty_postings"]["rows"]
-        extra += f", read model agrees with a rebuild ({rows:,} posting rows)"
+        counts = ", ".join(
+            f"{model['rows']:,} {name.replace('_', ' ')} rows"
+            for name, model in figures.projections.items()
+        )
+        extra += f", every read model agrees with a rebuild ({counts})"
     out.print(
         f"ledger verified: {figures.events} events, {figures.signed_heads_checked} signed "
         f"heads checked, {figures.events_per_second:,.0f} events/s, "
@@ -68,6 +71,24 @@ def ledger_verify(
         f"shredded as recorded{extra}",
         soft_wrap=True,
     )
+
+
+@ledger_app.command("rebuild")
+def ledger_rebuild(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Rebuild the ledger's read models (consent status, credits, artist directory) from the events."""
+    from ledger.read_models import read_models
+
+    with configured_ledger() as museum:
+        written = {name: model.rebuild() for name, model in read_models(museum).items()}
+    if as_json:
+        json_line(written)
+        return
+    counts = ", ".join(
+        f"{name.replace('_', ' ')}: {rows:,} changes" for name, rows in written.items()
+    )
+    out.print(f"read models rebuilt from the events ({counts})")
 
 
 @ledger_app.command("head")
