@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.http.generations.controller import GenerationController
 from api.http.health.controller import HealthController
+from api.http.jobs.controller import JobController
+from api.http.model.controller import ModelController, RunController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
+    RunController,
+    ModelController,
+    GenerationController,
+    JobController,
 ]

@@ -232,7 +232,7 @@ async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> Attribu
     def work(ledger: MuseumLedger) -> AttributeJobResult:
         give_up_if_tried_out(ctx, None, ledger)
         try:
-            result = attribute(ledger, get_settings().home, request)
+            result = attribute(ledger, ctx.get("home") or get_settings().home, request)
         except ValueError as exc:
             raise _invalid(exc) from None
         return AttributeJobResult.of(job_id, result)

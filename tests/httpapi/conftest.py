@@ -14,6 +14,7 @@ from litestar.testing import TestClient
 from api.http.app import create_app
 from api.http.museum import MuseumServices
 from api.http.settings import HttpSettings
+from ledger.domain.artist import FoundingRoll
 from ledger.settings import Settings
 
 
@@ -36,7 +37,10 @@ def museum_of(client: TestClient[Litestar]) -> MuseumServices:
 
 
 def issue_keys(museum: MuseumServices) -> Keys:
+    """The founding roll is opened with no seats: the first artists to register would take
+    founding seats, and a founding artist is always a member, so `artist` would be one."""
     ledger = museum.ledger
+    ledger.save(FoundingRoll(seats=0))
     headers: dict[str, dict[str, str]] = {"visitor": {}}
     artist_ids: dict[str, str] = {}
     donation_ids: dict[str, str] = {}
