@@ -37,10 +37,12 @@ def museum_of(client: TestClient[Litestar]) -> MuseumServices:
 
 
 def issue_keys(museum: MuseumServices) -> Keys:
-    """The founding roll is opened with no seats: the first artists to register would take
-    founding seats, and a founding artist is always a member, so `artist` would be one."""
+    """On a fresh ledger the founding roll is opened with no seats: the first artists to
+    register would take founding seats, and a founding artist is always a member, so `artist`
+    would be one."""
     ledger = museum.ledger
-    ledger.save(FoundingRoll(seats=0))
+    if ledger.find(FoundingRoll.ROLL_ID, FoundingRoll) is None:
+        ledger.save(FoundingRoll(seats=0))
     headers: dict[str, dict[str, str]] = {"visitor": {}}
     artist_ids: dict[str, str] = {}
     donation_ids: dict[str, str] = {}

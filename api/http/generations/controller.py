@@ -87,15 +87,15 @@ class GenerationController(Controller):
         return museum.attributions.describe(recorded[-1])
 
     @get("/{generation_id:uuid}/attributions", opt=PUBLIC, sync_to_thread=True)
-    def attributions(
-        self, museum: MuseumServices, generation_id: UUID
-    ) -> list[AttributionRead]:
+    def attributions(self, museum: MuseumServices, generation_id: UUID) -> list[AttributionRead]:
         """Every attribution recorded for the generation, oldest first (one per method and
         index)."""
         records = museum.attributions
         return [records.describe(found) for found in records.for_generation(generation_id)]
 
-    @post("/{generation_id:uuid}/attributions", opt=MAKERS, status_code=202, response_headers=LOCATION)
+    @post(
+        "/{generation_id:uuid}/attributions", opt=MAKERS, status_code=202, response_headers=LOCATION
+    )
     async def attribute(
         self,
         museum: MuseumServices,

@@ -133,4 +133,3 @@ class JobService:
             result_id=None if link is None else link[1],
             problem=state.problem,
         )
-
