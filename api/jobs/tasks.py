@@ -51,10 +51,7 @@ def validate(name: str, **kwargs: Any) -> None:
     """Refuse bad arguments before a job is queued: the checks that need no ledger."""
     try:
         if name == "train":
-            from generation.presets import preset
-
-            preset(kwargs["preset"])  # an unknown preset is refused before torch is imported
-            from generation.service import run_config
+            from generation.presets import run_config  # torch-free: refused before torch loads
 
             run_config(kwargs["preset"], steps=kwargs.get("steps"))
         elif name == "generate":

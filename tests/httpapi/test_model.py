@@ -7,15 +7,16 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from httpapi.conftest import Keys
+from httpapi.conftest import Keys, issue_keys, museum_of
 
 API = "/api/v1"
 PPM = 1_000_000
-STEPS = 40  # progress is reported every 20 steps: two reports
-FAST_ATTRIBUTION = {"timesteps": 2, "dim": 64, "top": 3}
+STEPS = 20  # one progress report (every 20 steps)
+FAST_ATTRIBUTION = {"timesteps": 2, "dim": 64, "top": 3, "checkpoints": 1}
 PERSONAL = ("Ana Lucía Ruiz", "ana.ruiz@example.org", "legal_name", "contact")
 
 
@@ -164,8 +165,14 @@ def test_train_generate_attribute_over_http(
     assert rest.json()["cursor"] is None
 
 
-def test_refusals(sqlite_client: TestClient[Litestar], keys: Keys) -> None:
-    client = sqlite_client
+@pytest.fixture
+def backend_keys(client: TestClient[Litestar]) -> Keys:
+    return issue_keys(museum_of(client))
+
+
+def test_refusals(client: TestClient[Litestar], backend_keys: Keys) -> None:
+    """On both backends: the checks before queueing, the 404s, the roles."""
+    keys = backend_keys
     curator, member = keys["curator"], keys["member"]
     random_id = uuid.uuid4()
 
