@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from api.http.app import create_app
+from api.http.settings import HttpSettings
 from httpapi.conftest import Keys, issue_keys, museum_of
+from ledger.crypto import MasterKey
+from ledger.domain.model import TrainingRun
+from ledger.model_records import ModelRecords
+from ledger.runtime import opened_ledger
+from ledger.settings import Settings
 
 API = "/api/v1"
 PPM = 1_000_000
@@ -251,3 +259,28 @@ def test_a_failed_job_says_why(sqlite_client: TestClient[Litestar], keys: Keys) 
     assert failed["problem"]["status"] == 422
     assert "nothing to train on" in failed["problem"]["detail"]
     assert failed["result"] is None
+
+
+def test_stopping_the_app_stops_its_training_job(
+    tmp_path: Path, http_settings: HttpSettings
+) -> None:
+    """Embedded mode: shutdown asks a running run to stop at its next progress report and
+    waits for it, so the run is recorded as failed and the training slot is free again."""
+    settings = Settings(home=tmp_path / "var", master_key=MasterKey.generate_text())
+    with TestClient(create_app(settings, http_settings), raise_server_exceptions=False) as client:
+        keys = issue_keys(museum_of(client))
+        body = {"preset": "tiny", "steps": 1_000_000}
+        job = accepted(client.post(f"{API}/runs", json=body, headers=keys["curator"]), "train")
+        deadline = time.monotonic() + 300
+        while (
+            client.get(f"{API}/jobs/{job['job_id']}", headers=keys["curator"]).json()["progress"]
+            or {"step": 0}
+        )["step"] == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    with opened_ledger(settings) as ledger:
+        records = ModelRecords(ledger)
+        run = records.get_run(TrainingRun.create_id(job["job_id"]))
+        assert run.state == "failed"
+        assert "stopped" in str(run.failure)
+        assert records.registry().active_run is None

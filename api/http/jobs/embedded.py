@@ -29,6 +29,10 @@ from ledger.application import MuseumLedger
 
 logger = logging.getLogger("museum.http.jobs")
 
+# Finished jobs remembered in memory; older ones are forgotten first (a training or generation
+# job is still found through the ledger, an attribution through its generation).
+KEEP_FINISHED = 10_000
+
 
 @dataclass
 class _Entry:
@@ -71,8 +75,15 @@ class EmbeddedJobs:
             entry = _Entry(kind, dict(arguments))
             entry.state = JobState(job_id, kind, "queued")
             self._entries[job_id] = entry
+            self._forget_oldest()
         self._queue.put(job_id)
         return entry.state
+
+    def _forget_oldest(self) -> None:
+        """Drop the oldest finished entries beyond `KEEP_FINISHED` (called holding the lock)."""
+        finished = [i for i, e in self._entries.items() if e.state.state in ("complete", "failed")]
+        for job_id in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+            del self._entries[job_id]
 
     async def look(self, job_id: str) -> JobState | None:
         with self._lock:
