@@ -16,7 +16,8 @@ from rich.table import Table
 
 from api.attribute import AttributeRequest, attribute
 from collection import donation_request, founding_collection
-from generation.service import RunProgress, generate, run_config, train_run
+from generation.presets import run_config
+from generation.service import RunProgress, generate, train_run
 from ledger.application import MuseumLedger
 from ledger.model_records import ModelRecords
 from ledger.receipt import verify_receipt

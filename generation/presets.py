@@ -7,10 +7,12 @@ the same weights (on the same kind of CPU).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Self
 
+from ledger.errors import InvalidInput
 from ledger.vocabulary import Emotion, StageRole
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "ModelConfig",
     "TrainConfig",
     "preset",
+    "run_config",
 ]
 
 BETA_SCHEDULES: tuple[str, ...] = ("linear", "scaled_linear", "squaredcos_cap_v2")
@@ -270,3 +273,17 @@ def preset(name: str) -> tuple[ModelConfig, TrainConfig]:
             f"unknown preset {name!r}; expected one of: {', '.join(PRESETS)}"
         ) from None
     return make()
+
+
+def run_config(preset_name: str, *, steps: int | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """The preset's configs, `steps` overriding its own; a refusal is an `InvalidInput`.
+    Torch-free, so that a bad request is refused before torch loads."""
+    try:
+        model_config, train_config = preset(preset_name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if steps is not None:
+        if not 1 <= steps <= 1_000_000:
+            raise InvalidInput("steps must be between 1 and 1,000,000")
+        train_config = dataclasses.replace(train_config, steps=steps)
+    return model_config, train_config

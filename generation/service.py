@@ -20,7 +20,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from generation.model import build_unet, label_to_class, sampling_scheduler
-from generation.presets import ModelConfig, TrainConfig, preset
+from generation.presets import ModelConfig, TrainConfig, run_config
 from generation.sampling import MAX_INFERENCE_STEPS, MAX_SEED, MuseumPipeline
 from generation.training import Checkpoint, Progress, TrainingItem, sharded_assignment, train
 from ledger.application import MuseumLedger
@@ -42,18 +42,6 @@ class RunProgress:
     step: int
     total_steps: int
     loss: float
-
-
-def run_config(preset_name: str, *, steps: int | None = None) -> tuple[ModelConfig, TrainConfig]:
-    try:
-        model_config, train_config = preset(preset_name)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-    if steps is not None:
-        if not 1 <= steps <= 1_000_000:
-            raise InvalidInput("steps must be between 1 and 1,000,000")
-        train_config = dataclasses.replace(train_config, steps=steps)
-    return model_config, train_config
 
 
 def checkpoint_bytes(checkpoint: Checkpoint) -> bytes:

@@ -2,7 +2,8 @@
 
 Recording is idempotent: an attribution's id is derived from (generation, method, index hash), so
 a retried job gets the attribution already recorded instead of a second one. Credit lines carry
-pseudonyms only, and read "erased donor" once an artist's key is shredded.
+pseudonyms only, read "anonymous donor" for an artist who chose anonymity, and "erased donor"
+once an artist's key is shredded.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ledger.model_views import (
 )
 from ledger.validation import index_hash as _index_hash
 from ledger.validation import method_name
+from ledger.views import ANONYMOUS_DONOR, ERASED_DONOR
 
 MAX_PARAMETERS_BYTES = 16_000
 
@@ -116,14 +118,18 @@ class AttributionRecords:
         return [self.get(attribution_id) for attribution_id in credits.attribution_ids]
 
     def credit_lines(self, attribution: Attribution) -> list[CreditLineRead]:
-        """Public credit per artist: pseudonym (or "erased donor") and ppm share; no identity."""
+        """Public credit per artist: pseudonym ("anonymous donor" for an artist who chose
+        anonymity, "erased donor" once erased) and ppm share; no identity."""
         return [
-            CreditLineRead(
-                pseudonym=self.ledger.artist_view(UUID(line["key"])).pseudonym,
-                ppm=int(line["ppm"]),
-            )
+            CreditLineRead(pseudonym=self._credited_as(UUID(line["key"])), ppm=int(line["ppm"]))
             for line in attribution.per_artist
         ]
+
+    def _credited_as(self, artist_id: UUID) -> str:
+        artist = self.ledger.artist_view(artist_id)
+        if artist.anonymous and artist.pseudonym != ERASED_DONOR:
+            return ANONYMOUS_DONOR
+        return artist.pseudonym
 
     def describe(
         self, attribution: Attribution, *, query_seconds: float | None = None

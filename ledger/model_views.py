@@ -40,7 +40,8 @@ class KeyedShareRead(View, frozen=True, kw_only=True):
 
 
 class CreditLineRead(View, frozen=True, kw_only=True):
-    """Public credit of one artist: pseudonym (or "erased donor") and share; no identity."""
+    """Public credit of one artist: pseudonym ("anonymous donor", "erased donor" where that
+    applies) and share; no identity."""
 
     pseudonym: str
     ppm: int
@@ -65,3 +66,69 @@ class AttributionRead(View, frozen=True, kw_only=True, omit_defaults=True):
     per_role: list[KeyedShareRead]
     credits: list[CreditLineRead]
     query_seconds: float | None = None
+
+
+class ProgressRead(View, frozen=True, kw_only=True):
+    """How far a run has trained: steps done over all shards, of `total`."""
+
+    step: int
+    total: int
+
+
+class CheckpointRead(View, frozen=True, kw_only=True):
+    """A saved checkpoint of one shard, by step and content hash (what attribution reads)."""
+
+    shard: int
+    step: int
+    sha256: str
+
+
+class RunRead(View, frozen=True, kw_only=True):
+    """A training run: its state, progress, latest loss, how many items it used, checkpoints.
+
+    Items are counted, not listed: the item ids and the consents relied on are compliance's
+    report. `failure` is the reason a failed run gave."""
+
+    run_id: str
+    state: str
+    preset: str | None
+    seed: int
+    shards: int
+    steps: int | None
+    items: int
+    progress: ProgressRead
+    loss: float | None
+    final_loss: float | None
+    checkpoints: list[CheckpointRead]
+    deployed: bool
+    started_at: str
+    updated_at: str
+    failure: str | None
+
+
+class ModelVersionRead(View, frozen=True, kw_only=True):
+    """A model version: a completed run, and whether it is the one that generates now."""
+
+    version: str
+    preset: str | None
+    items: int
+    shards: int
+    final_loss: float | None
+    completed_at: str
+    deployed: bool
+
+
+class GenerationRead(View, frozen=True, kw_only=True):
+    """A generated image's record: model version, conditioning, seed and output digest.
+
+    Nothing personal: the credit of the image is its attribution."""
+
+    generation_id: str
+    model_version: str
+    checkpoint_hashes: list[str]
+    role: str
+    emotion: str
+    seed: int
+    steps: int
+    output_sha256: str
+    made_at: str

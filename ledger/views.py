@@ -21,6 +21,8 @@ from ledger.crypto import DataKey, label_context, stage_caption_context
 from ledger.domain import Artist, Donation
 
 ERASED_DONOR = "erased donor"
+# How public credit names an artist who chose anonymity: by no name.
+ANONYMOUS_DONOR = "anonymous donor"
 
 
 class View(msgspec.Struct, frozen=True, kw_only=True):

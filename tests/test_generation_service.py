@@ -7,7 +7,8 @@ from uuid import uuid4
 import factories
 import pytest
 
-from generation.service import RunProgress, generate, load_version, run_config, train_run
+from generation.presets import run_config
+from generation.service import RunProgress, generate, load_version, train_run
 from ledger.application import MuseumLedger
 from ledger.domain.model import TrainingRun
 from ledger.errors import Conflict, InvalidInput, KeyShredded, NotFound, UnknownVocabulary

@@ -17,6 +17,7 @@ from ledger.domain.attribution import PPM, Attribution, exact_shares, roll_up, t
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.model_records import ModelRecords
+from ledger.views import ANONYMOUS_DONOR
 
 INDEX = "ab" * 32
 PARAMS = {
@@ -196,3 +197,19 @@ def test_credit_lines_survive_erasure_without_identity(ledger: MuseumLedger) -> 
         assert secret not in text
     assert all(set(line.as_builtins()) == {"pseudonym", "ppm"} for line in lines)
     ledger.integrity.verify()
+
+
+def test_an_anonymous_artist_is_credited_by_no_name(ledger: MuseumLedger) -> None:
+    artists, run, generation = _setup(ledger)
+    artist = ledger.get_artist(artists[1])
+    artist.set_anonymous(True)
+    ledger.save(artist)
+    records = AttributionRecords(ledger)
+    attribution = records.record(generation.id, "tracin", PARAMS, INDEX, _scores(run), k=6)
+    lines = records.credit_lines(attribution)
+    assert {line.pseudonym for line in lines} == {"Ink Moth", ANONYMOUS_DONOR}
+    assert "Salt Heron" not in msgspec.json.encode(records.describe(attribution)).decode()
+
+    ModelRecords(ledger).erase_artist(artists[1], "asked to leave")
+    lines = records.credit_lines(records.get(attribution.id))
+    assert {line.pseudonym for line in lines} == {"Ink Moth", ERASED_DONOR}

@@ -87,12 +87,12 @@ def create_app(
     http = http or get_http_settings()
 
     async def open_services(app: Litestar) -> None:
-        app.state.museum = await anyio.to_thread.run_sync(MuseumServices.open, settings, http)
+        app.state.museum = await MuseumServices.started(settings, http)
 
     async def close_services(app: Litestar) -> None:
         museum = getattr(app.state, "museum", None)
         if museum is not None:
-            await anyio.to_thread.run_sync(museum.close)
+            await museum.shutdown()
 
     api = Router(path=API, route_handlers=route_handlers or ROUTE_HANDLERS)
     config = AppConfig(

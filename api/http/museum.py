@@ -2,7 +2,8 @@
 
 One `MuseumServices` per server process, on `app.state.museum`; controllers receive it (or one
 of its services) as a dependency. The ledger and its services are synchronous: handlers that
-use them run in Litestar's thread pool (`sync_to_thread=True`).
+use them run in Litestar's thread pool (`sync_to_thread=True`). The job runner is async: it is
+started after the ledger opens (`started`) and stopped before it closes (`shutdown`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import anyio.to_thread
 
 from api.http.auth.keys import KeyStore
 from api.http.auth.principal import Principal, Role
+from api.http.jobs.service import JobService, runner_for
 from api.http.settings import HttpSettings, get_http_settings
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.errors import NotFound
 from ledger.exhibition import Exhibition
+from ledger.model_reads import ModelReads
 from ledger.model_records import ModelRecords
 from ledger.runtime import close_ledger, open_ledger
 from ledger.settings import Settings, get_settings
@@ -58,6 +61,8 @@ class MuseumServices:
     royalties: RoyaltyService
     models: ModelRecords
     attributions: AttributionRecords
+    model_reads: ModelReads
+    jobs: JobService
     membership: Membership = field(init=False)
     exhibition: Exhibition = field(init=False)
 
@@ -79,6 +84,8 @@ class MuseumServices:
                 royalties=RoyaltyService(ledger),
                 models=ModelRecords(ledger),
                 attributions=AttributionRecords(ledger),
+                model_reads=ModelReads(ledger),
+                jobs=JobService(runner_for(settings, ledger), ledger),
             )
         except BaseException:
             close_ledger(ledger)
@@ -86,6 +93,26 @@ class MuseumServices:
 
     def close(self) -> None:
         close_ledger(self.ledger)
+
+    @classmethod
+    async def started(
+        cls, settings: Settings | None = None, http: HttpSettings | None = None
+    ) -> MuseumServices:
+        """Open the services (in a thread: opening may set the schema up), then the jobs."""
+        museum = await anyio.to_thread.run_sync(cls.open, settings, http)
+        try:
+            await museum.jobs.start()
+        except BaseException:
+            await anyio.to_thread.run_sync(museum.close)
+            raise
+        return museum
+
+    async def shutdown(self) -> None:
+        """Stop the jobs (a running one finishes or stops first), then close the ledger."""
+        try:
+            await self.jobs.stop()
+        finally:
+            await anyio.to_thread.run_sync(self.close)
 
     async def authenticate(self, secret: str) -> Principal | None:
         return await anyio.to_thread.run_sync(self.keys.authenticate, secret)

@@ -10,8 +10,11 @@ from api.http.consent.controller import ConsentController
 from api.http.donations.controller import DonationsController
 from api.http.erasure.controller import ErasureController
 from api.http.feedback.controller import FeedbackController
+from api.http.generations.controller import GenerationController
 from api.http.health.controller import HealthController
+from api.http.jobs.controller import JobController
 from api.http.ledger.controller import LedgerController
+from api.http.model.controller import ModelController, RunController
 from api.http.royalties.controller import (
     BalanceController,
     PayoutController,
@@ -26,6 +29,10 @@ ROUTE_HANDLERS: list[Any] = [
     ConsentController,
     FeedbackController,
     ErasureController,
+    RunController,
+    ModelController,
+    GenerationController,
+    JobController,
     RevenueController,
     PayoutController,
     BalanceController,

@@ -24,6 +24,7 @@ from api.jobs.results import JobResult, as_result
 from api.jobs.settings import JobFailed, job_settings, redis_settings, unreachable
 from api.jobs.tasks import job_function, validate
 from ledger.errors import Conflict, LedgerError
+from ledger.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,10 @@ class Submission:
 
 
 @contextlib.asynccontextmanager
-async def pool() -> AsyncIterator[ArqRedis]:
-    """A connection pool to the queue of `MUSEUM_REDIS_URL`, closed on leaving."""
-    settings = redis_settings()
+async def pool(museum: Settings | None = None) -> AsyncIterator[ArqRedis]:
+    """A connection pool to the queue of `MUSEUM_REDIS_URL` (of `museum`, default the
+    environment's settings), closed on leaving."""
+    settings = redis_settings(museum)
     settings.conn_retries = 0  # a client reports an unreachable queue at once
     try:
         redis = await create_pool(settings, default_queue_name=job_settings().queue_name)

@@ -51,10 +51,7 @@ def validate(name: str, **kwargs: Any) -> None:
     """Refuse bad arguments before a job is queued: the checks that need no ledger."""
     try:
         if name == "train":
-            from generation.presets import preset
-
-            preset(kwargs["preset"])  # an unknown preset is refused before torch is imported
-            from generation.service import run_config
+            from generation.presets import run_config  # torch-free: refused before torch loads
 
             run_config(kwargs["preset"], steps=kwargs.get("steps"))
         elif name == "generate":
@@ -232,7 +229,7 @@ async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> Attribu
     def work(ledger: MuseumLedger) -> AttributeJobResult:
         give_up_if_tried_out(ctx, None, ledger)
         try:
-            result = attribute(ledger, get_settings().home, request)
+            result = attribute(ledger, ctx.get("home") or get_settings().home, request)
         except ValueError as exc:
             raise _invalid(exc) from None
         return AttributeJobResult.of(job_id, result)

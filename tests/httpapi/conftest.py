@@ -38,6 +38,9 @@ def museum_of(client: TestClient[Litestar]) -> MuseumServices:
 
 
 def issue_keys(museum: MuseumServices) -> Keys:
+    """On a fresh ledger the founding roll is opened with one seat, for `founder`: the first
+    artists to register would take founding seats, and a founding artist is always a member,
+    so `artist` would be one."""
     ledger = museum.ledger
     headers: dict[str, dict[str, str]] = {"visitor": {}}
     artist_ids: dict[str, str] = {}

@@ -1,0 +1,1 @@
+"""Generations: the exhibition's images, their records and their attribution."""

@@ -1,0 +1,1 @@
+"""Long work as jobs: 202 + a job resource, run in-process (embedded) or on arq workers."""
