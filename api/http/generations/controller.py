@@ -12,7 +12,6 @@ from uuid import UUID
 
 import anyio.to_thread
 from litestar import Controller, Response, get, post
-from litestar.pagination import CursorPagination
 
 from api.http.auth.access import EVERYONE, allow
 from api.http.auth.principal import Principal, Role
@@ -20,7 +19,7 @@ from api.http.generations.schemas import AttributionCreate, GenerationCreate
 from api.http.jobs.responses import LOCATION, IdempotencyKey, accepted
 from api.http.jobs.schemas import JobRead
 from api.http.museum import MuseumServices
-from api.http.pagination import Cursor, Limit, page
+from api.http.pagination import Cursor, Limit, Page, page
 from ledger.errors import NotFound
 from ledger.model_views import AttributionRead, GenerationRead
 
@@ -61,7 +60,7 @@ class GenerationController(Controller):
     @get("/", opt=PUBLIC, sync_to_thread=True)
     def generations(
         self, museum: MuseumServices, cursor: Cursor = None, limit: Limit = 50
-    ) -> CursorPagination[str, GenerationRead]:
+    ) -> Page[GenerationRead]:
         """Generations in the order they were made."""
         items, following = museum.model_reads.generations(cursor, limit)
         return page(items, limit, following)

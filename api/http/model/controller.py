@@ -9,7 +9,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
-from litestar.pagination import CursorPagination
 
 from api.http.auth.access import EVERYONE, allow
 from api.http.auth.principal import Principal, Role
@@ -17,7 +16,7 @@ from api.http.jobs.responses import LOCATION, IdempotencyKey, accepted
 from api.http.jobs.schemas import JobRead
 from api.http.model.schemas import RunCreate
 from api.http.museum import MuseumServices
-from api.http.pagination import Cursor, Limit, page
+from api.http.pagination import Cursor, Limit, Page, page
 from ledger.model_views import ModelVersionRead, RunRead
 
 RUN_READERS = allow(Role.COMPLIANCE, Role.CURATOR, Role.INTEGRATOR)
@@ -48,7 +47,7 @@ class RunController(Controller):
     @get("/", opt=RUN_READERS, sync_to_thread=True)
     def runs(
         self, museum: MuseumServices, cursor: Cursor = None, limit: Limit = 50
-    ) -> CursorPagination[str, RunRead]:
+    ) -> Page[RunRead]:
         """Training runs in the order they started: state, progress, loss, checkpoints."""
         items, following = museum.model_reads.runs(cursor, limit)
         return page(items, limit, following)
@@ -67,7 +66,7 @@ class ModelController(Controller):
     @get("/", opt=allow(*EVERYONE), sync_to_thread=True)
     def models(
         self, museum: MuseumServices, cursor: Cursor = None, limit: Limit = 50
-    ) -> CursorPagination[str, ModelVersionRead]:
+    ) -> Page[ModelVersionRead]:
         """Model versions (completed runs) in the order they completed; one is deployed."""
         items, following = museum.model_reads.versions(cursor, limit)
         return page(items, limit, following)
