@@ -14,6 +14,7 @@ from api.http.generations.controller import GenerationController
 from api.http.health.controller import HealthController
 from api.http.jobs.controller import JobController
 from api.http.ledger.controller import LedgerController
+from api.http.listings.controller import ListingsController
 from api.http.model.controller import ModelController, RunController
 from api.http.royalties.controller import (
     BalanceController,
@@ -24,6 +25,7 @@ from api.http.royalties.controller import (
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
+    ListingsController,
     ArtistsController,
     DonationsController,
     ConsentController,
