@@ -9,8 +9,8 @@ from litestar.params import FromPath, JSONBody
 
 from api.http.artists.schemas import ArtistRegister, FoundingGrant, RegisteredRead
 from api.http.auth.access import EVERYONE, allow
-from api.http.auth.principal import Principal, Role
-from api.http.museum import MuseumServices
+from api.http.auth.principal import Role
+from api.http.deps import Caller, Museum
 from api.http.pagination import Cursor, Limit, Page, page
 from ledger.schemas import ArtistCreate
 from ledger.views import ArtistIdentityRead, ArtistRead, DonationRead
@@ -21,7 +21,7 @@ class ArtistsController(Controller):
     tags = ("artists",)
 
     @post("/", opt=allow(Role.VISITOR, Role.CURATOR), sync_to_thread=True)
-    def register(self, museum: MuseumServices, data: JSONBody[ArtistRegister]) -> RegisteredRead:
+    def register(self, museum: Museum, data: JSONBody[ArtistRegister]) -> RegisteredRead:
         """Register a donor (anyone, or a curator on a donor's behalf): the public profile and
         a new artist API key, whose secret appears only in this answer. A taken pseudonym
         (compared without case or extra spaces) is a 409."""
@@ -38,7 +38,7 @@ class ArtistsController(Controller):
 
     @get("/{artist_id:uuid}", opt=allow(*EVERYONE), sync_to_thread=True)
     def profile(
-        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]
+        self, museum: Museum, principal: Caller, artist_id: FromPath[UUID]
     ) -> ArtistRead:
         """An artist's profile. The artist themself and compliance see it whole; everyone else
         sees only exhibited donations, and no pseudonym for an anonymous artist."""
@@ -46,7 +46,7 @@ class ArtistsController(Controller):
 
     @get("/{artist_id:uuid}/identity", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
     def identity(
-        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]
+        self, museum: Museum, principal: Caller, artist_id: FromPath[UUID]
     ) -> ArtistIdentityRead:
         """Legal name and contact: for the artist themself and compliance only (410 once the
         artist is erased: their key is gone)."""
@@ -56,8 +56,8 @@ class ArtistsController(Controller):
     @post("/{artist_id:uuid}/founding", opt=allow(Role.CURATOR), sync_to_thread=True)
     def grant_founding(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         artist_id: FromPath[UUID],
         data: JSONBody[FoundingGrant],
     ) -> ArtistRead:
@@ -69,8 +69,8 @@ class ArtistsController(Controller):
     @get("/{artist_id:uuid}/donations", opt=allow(*EVERYONE), sync_to_thread=True)
     def donations(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         artist_id: FromPath[UUID],
         cursor: Cursor = None,
         limit: Limit = 50,

@@ -10,9 +10,9 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.http.auth.access import allow
-from api.http.auth.principal import Principal, Role
+from api.http.auth.principal import Role
 from api.http.consent.schemas import ConsentChange
-from api.http.museum import MuseumServices
+from api.http.deps import Caller, Museum
 from ledger.donor_views import ConsentAtRead, ConsentChangedRead, ConsentStatusRead
 
 At = Annotated[
@@ -30,8 +30,8 @@ class ConsentController(Controller):
     @post("/", opt=allow(Role.ARTIST), sync_to_thread=True, status_code=200)
     def change(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         donation_id: FromPath[UUID],
         data: JSONBody[ConsentChange],
     ) -> ConsentChangedRead:
@@ -44,7 +44,7 @@ class ConsentController(Controller):
 
     @get("/", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
     def status(
-        self, museum: MuseumServices, principal: Principal, donation_id: FromPath[UUID]
+        self, museum: Museum, principal: Caller, donation_id: FromPath[UUID]
     ) -> ConsentStatusRead:
         """Whether each purpose holds now, and every change since the donation was made (for
         the artist and compliance; the record stays readable after an erasure)."""
@@ -53,8 +53,8 @@ class ConsentController(Controller):
     @get("/{purpose:str}", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
     def at(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         donation_id: FromPath[UUID],
         purpose: FromPath[str],
         at: At = None,

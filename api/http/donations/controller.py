@@ -10,10 +10,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 
 from api.http.auth.access import EVERYONE, allow
-from api.http.auth.principal import Principal, Role
+from api.http.auth.principal import Role
+from api.http.deps import Caller, Museum
 from api.http.donations.schemas import DonatedRead, DonationUpload
 from api.http.donations.upload import MAX_PARTS, MAX_UPLOAD, close, donation_request
-from api.http.museum import MuseumServices
 from ledger.errors import InvalidInput
 from ledger.views import DonationRead
 
@@ -52,8 +52,8 @@ class DonationsController(Controller):
     )
     def donate(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         data: Annotated[
             DonationUpload,
             Body(media_type=RequestEncodingType.MULTI_PART, multipart_form_part_limit=MAX_PARTS),
@@ -72,7 +72,7 @@ class DonationsController(Controller):
 
     @get("/{donation_id:uuid}", opt=allow(*EVERYONE), sync_to_thread=True)
     def donation(
-        self, museum: MuseumServices, principal: Principal, donation_id: FromPath[UUID]
+        self, museum: Museum, principal: Caller, donation_id: FromPath[UUID]
     ) -> DonationRead:
         """A donation: its label, stages and consents. The artist and compliance see it always;
         everyone else only while it has `exhibit` consent (else 404)."""
@@ -87,8 +87,8 @@ class DonationsController(Controller):
     )
     def stage_image(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         donation_id: FromPath[UUID],
         index: FromPath[int],
     ) -> Response[bytes]:

@@ -10,8 +10,8 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from api.http.auth.access import allow
-from api.http.auth.principal import Principal, Role
-from api.http.museum import MuseumServices
+from api.http.auth.principal import Role
+from api.http.deps import Caller, Museum
 from ledger.donor_views import ErasureCertificateRead, certificate_read
 from ledger.errors import NotFound
 from ledger.views import ErasureRead
@@ -30,8 +30,8 @@ class ErasureController(Controller):
     @post("/", opt=allow(Role.ARTIST), sync_to_thread=True, status_code=202)
     def request_erasure(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         artist_id: FromPath[UUID],
         data: JSONBody[ErasureRequest],
     ) -> ErasureRead:
@@ -44,7 +44,7 @@ class ErasureController(Controller):
 
     @get("/", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
     def status(
-        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]
+        self, museum: Museum, principal: Caller, artist_id: FromPath[UUID]
     ) -> ErasureRead:
         """Where the artist's erasure stands: requested when, its deadline, the key destroyed,
         the model versions still to be retrained, complete or not."""
@@ -53,7 +53,7 @@ class ErasureController(Controller):
 
     @get("/certificate", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
     def certificate(
-        self, museum: MuseumServices, principal: Principal, artist_id: FromPath[UUID]
+        self, museum: Museum, principal: Caller, artist_id: FromPath[UUID]
     ) -> ErasureCertificateRead:
         """The certificate of a completed erasure (404 until it is complete); check it with
         `museum ledger check-certificate`."""

@@ -8,15 +8,15 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from api.http.auth.access import EVERYONE, allow
-from api.http.auth.principal import Principal, Role
+from api.http.auth.principal import Role
+from api.http.deps import Caller, Museum
 from api.http.feedback.schemas import FeedbackGive
-from api.http.museum import MuseumServices
 from api.http.pagination import Cursor, Limit, Page, page
 from ledger.donor_views import FeedbackRead
 from ledger.exhibition import nobody
 
 
-def author_of(museum: MuseumServices, principal: Principal) -> str:
+def author_of(museum: Museum, principal: Caller) -> str:
     """A member signs with their public name (never an anonymous one's pseudonym); a curator
     with the name of their key."""
     if principal.artist_id is not None:
@@ -31,8 +31,8 @@ class FeedbackController(Controller):
     @post("/", opt=allow(Role.CURATOR, Role.ARTIST, members_only=True), sync_to_thread=True)
     def give(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         donation_id: FromPath[UUID],
         index: FromPath[int],
         data: JSONBody[FeedbackGive],
@@ -51,8 +51,8 @@ class FeedbackController(Controller):
     @get("/", opt=allow(*EVERYONE), sync_to_thread=True)
     def list_feedback(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         donation_id: FromPath[UUID],
         index: FromPath[int],
         cursor: Cursor = None,

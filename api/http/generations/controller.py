@@ -14,11 +14,11 @@ import anyio.to_thread
 from litestar import Controller, Response, get, post
 
 from api.http.auth.access import EVERYONE, allow
-from api.http.auth.principal import Principal, Role
+from api.http.auth.principal import Role
+from api.http.deps import Caller, Museum
 from api.http.generations.schemas import AttributionCreate, GenerationCreate
 from api.http.jobs.responses import LOCATION, IdempotencyKey, accepted
 from api.http.jobs.schemas import JobRead
-from api.http.museum import MuseumServices
 from api.http.pagination import Cursor, Limit, Page, page
 from ledger.errors import NotFound
 from ledger.model_views import AttributionRead, GenerationRead
@@ -34,8 +34,8 @@ class GenerationController(Controller):
     @post("/", opt=MAKERS, status_code=202, response_headers=LOCATION)
     async def generate(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         data: GenerationCreate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobRead]:
@@ -59,25 +59,25 @@ class GenerationController(Controller):
 
     @get("/", opt=PUBLIC, sync_to_thread=True)
     def generations(
-        self, museum: MuseumServices, cursor: Cursor = None, limit: Limit = 50
+        self, museum: Museum, cursor: Cursor = None, limit: Limit = 50
     ) -> Page[GenerationRead]:
         """Generations in the order they were made."""
         items, following = museum.model_reads.generations(cursor, limit)
         return page(items, limit, following)
 
     @get("/{generation_id:uuid}", opt=PUBLIC, sync_to_thread=True)
-    def generation(self, museum: MuseumServices, generation_id: UUID) -> GenerationRead:
+    def generation(self, museum: Museum, generation_id: UUID) -> GenerationRead:
         """A generation's record: model version and checkpoints, conditioning, seed, steps and
         the digest of its image."""
         return museum.model_reads.generation(generation_id)
 
     @get("/{generation_id:uuid}/image", opt=PUBLIC, sync_to_thread=True, media_type="image/png")
-    def image(self, museum: MuseumServices, generation_id: UUID) -> Response[bytes]:
+    def image(self, museum: Museum, generation_id: UUID) -> Response[bytes]:
         """The generated image (PNG)."""
         return Response(museum.model_reads.generation_png(generation_id), media_type="image/png")
 
     @get("/{generation_id:uuid}/attribution", opt=PUBLIC, sync_to_thread=True)
-    def attribution(self, museum: MuseumServices, generation_id: UUID) -> AttributionRead:
+    def attribution(self, museum: Museum, generation_id: UUID) -> AttributionRead:
         """The generation's latest attribution: top items, shares (ppm) per item, donation,
         stage role and artist (by pseudonym), method and index hash. A 404 before the first."""
         recorded = museum.attributions.for_generation(generation_id)
@@ -86,7 +86,7 @@ class GenerationController(Controller):
         return museum.attributions.describe(recorded[-1])
 
     @get("/{generation_id:uuid}/attributions", opt=PUBLIC, sync_to_thread=True)
-    def attributions(self, museum: MuseumServices, generation_id: UUID) -> list[AttributionRead]:
+    def attributions(self, museum: Museum, generation_id: UUID) -> list[AttributionRead]:
         """Every attribution recorded for the generation, oldest first (one per method and
         index)."""
         records = museum.attributions
@@ -97,8 +97,8 @@ class GenerationController(Controller):
     )
     async def attribute(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         generation_id: UUID,
         data: AttributionCreate,
         idempotency_key: IdempotencyKey = None,

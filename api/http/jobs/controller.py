@@ -8,8 +8,8 @@ from litestar import Controller, get
 
 from api.http.auth.access import allow
 from api.http.auth.principal import Role
+from api.http.deps import Museum
 from api.http.jobs.schemas import JobRead
-from api.http.museum import MuseumServices
 
 # Who submits jobs (curators train; integrators, curators and members generate and attribute),
 # and compliance, who reads everything. A job holds nothing personal.
@@ -21,7 +21,7 @@ class JobController(Controller):
     tags = ("jobs",)
 
     @get("/{job_id:uuid}", opt=JOB_READERS)
-    async def job(self, museum: MuseumServices, job_id: UUID) -> JobRead:
+    async def job(self, museum: Museum, job_id: UUID) -> JobRead:
         """A job: its state (queued, in_progress, complete, failed), its progress (training:
         steps done over all shards, from the run's records), the link to what it made once
         complete, and the problem if it failed. An unknown job is a 404."""

@@ -7,15 +7,15 @@ from typing import Annotated
 
 from litestar import Response
 from litestar.datastructures import ResponseHeader
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.http.jobs.schemas import JobRead
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         description=(
             "Names the job: the same key (from the same API key) finds the same job instead of "
             "running it twice; other arguments under it are a 409. 1-128 of A-Z a-z 0-9 . _ : -"

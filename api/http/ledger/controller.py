@@ -14,12 +14,12 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from api.http.auth.access import EVERYONE, STAFF, allow
-from api.http.auth.principal import Principal, Role
+from api.http.auth.principal import Role
+from api.http.deps import Caller, Museum
 from api.http.ledger.schemas import LedgerHeadRead
-from api.http.museum import MuseumServices
 from ledger.audit import full_audit
 from ledger.errors import NotFound
 from ledger.validation import event_reference
@@ -31,22 +31,22 @@ from royalties.projection import PostingsProjection
 INT64 = 2**63 - 1
 EventRef = Annotated[
     str,
-    Parameter(description="A notification id (e.g. 42), or ORIGINATOR_ID:VERSION.", max_length=80),
+    PathParameter(description="A notification id (e.g. 42), or ORIGINATOR_ID:VERSION.", max_length=80),
 ]
 First = Annotated[
-    int, Parameter(query="first", ge=0, le=INT64, description="Size of the older signed head.")
+    int, QueryParameter(name="first", ge=0, le=INT64, description="Size of the older signed head.")
 ]
 Second = Annotated[
     int | None,
-    Parameter(query="second", ge=0, le=INT64, description="Size of the newer head (default: now)."),
+    QueryParameter(name="second", ge=0, le=INT64, description="Size of the newer head (default: now)."),
 ]
 Projections = Annotated[
     bool,
-    Parameter(query="projections", description="Also compare the read models with a rebuild."),
+    QueryParameter(name="projections", description="Also compare the read models with a rebuild."),
 ]
 
 
-def _may_see(principal: Principal, receipt: ReceiptRead, museum: MuseumServices) -> bool:
+def _may_see(principal: Caller, receipt: ReceiptRead, museum: Museum) -> bool:
     if principal.role in STAFF:
         return True
     event = receipt.event
@@ -64,7 +64,7 @@ class LedgerController(Controller):
     tags = ("ledger",)
 
     @get("/head", opt=allow(*EVERYONE), sync_to_thread=True)
-    def head(self, museum: MuseumServices) -> LedgerHeadRead:
+    def head(self, museum: Museum) -> LedgerHeadRead:
         """The signed tree head over everything recorded so far (signed now if anything is new,
         else the latest) and the museum's Ed25519 public key."""
         integrity = museum.ledger.integrity
@@ -77,7 +77,7 @@ class LedgerController(Controller):
         opt=allow(Role.ARTIST, Role.COMPLIANCE, Role.CURATOR, Role.INTEGRATOR),
         sync_to_thread=True,
     )
-    def receipt(self, event: EventRef, museum: MuseumServices, principal: Principal) -> ReceiptRead:
+    def receipt(self, event: EventRef, museum: Museum, principal: Caller) -> ReceiptRead:
         """A receipt of one event: its stored bytes, inclusion path and a signed head covering
         it; `museum ledger check-receipt` verifies it offline. Staff get any event's; artists
         their own records'; integrators revenue reports'."""
@@ -90,14 +90,14 @@ class LedgerController(Controller):
 
     @get("/consistency", opt=allow(*EVERYONE), sync_to_thread=True)
     def consistency(
-        self, first: First, museum: MuseumServices, second: Second = None
+        self, first: First, museum: Museum, second: Second = None
     ) -> ConsistencyRead:
         """A proof that the log of `first` events is a prefix of the log of `second` events
         (RFC 6962): compare two signed heads you were handed at different times."""
         return museum.ledger.integrity.consistency(first, second)
 
     @get("/verification", opt=allow(*STAFF), sync_to_thread=True)
-    def verification(self, museum: MuseumServices, projections: Projections = False) -> AuditRead:
+    def verification(self, museum: Museum, projections: Projections = False) -> AuditRead:
         """Recompute every leaf, head, blob and key from the store (`museum ledger verify`): the
         figures when all holds; a 409 naming the first fault otherwise. It reads the whole
         log on each call, so it takes seconds on a large ledger (about 50,000 events/s)."""

@@ -11,11 +11,11 @@ from uuid import UUID
 from litestar import Controller, Response, get, post
 
 from api.http.auth.access import EVERYONE, allow
-from api.http.auth.principal import Principal, Role
+from api.http.auth.principal import Role
+from api.http.deps import Caller, Museum
 from api.http.jobs.responses import LOCATION, IdempotencyKey, accepted
 from api.http.jobs.schemas import JobRead
 from api.http.model.schemas import RunCreate
-from api.http.museum import MuseumServices
 from api.http.pagination import Cursor, Limit, Page, page
 from ledger.model_views import ModelVersionRead, RunRead
 
@@ -29,8 +29,8 @@ class RunController(Controller):
     @post("/", opt=allow(Role.CURATOR), status_code=202, response_headers=LOCATION)
     async def start_run(
         self,
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         data: RunCreate,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobRead]:
@@ -46,14 +46,14 @@ class RunController(Controller):
 
     @get("/", opt=RUN_READERS, sync_to_thread=True)
     def runs(
-        self, museum: MuseumServices, cursor: Cursor = None, limit: Limit = 50
+        self, museum: Museum, cursor: Cursor = None, limit: Limit = 50
     ) -> Page[RunRead]:
         """Training runs in the order they started: state, progress, loss, checkpoints."""
         items, following = museum.model_reads.runs(cursor, limit)
         return page(items, limit, following)
 
     @get("/{run_id:uuid}", opt=RUN_READERS, sync_to_thread=True)
-    def run(self, museum: MuseumServices, run_id: UUID) -> RunRead:
+    def run(self, museum: Museum, run_id: UUID) -> RunRead:
         """A training run: state, progress (steps over all shards), latest and final loss, how
         many items it used, its checkpoints by content hash, and whether it is deployed."""
         return museum.model_reads.run(run_id)
@@ -65,13 +65,13 @@ class ModelController(Controller):
 
     @get("/", opt=allow(*EVERYONE), sync_to_thread=True)
     def models(
-        self, museum: MuseumServices, cursor: Cursor = None, limit: Limit = 50
+        self, museum: Museum, cursor: Cursor = None, limit: Limit = 50
     ) -> Page[ModelVersionRead]:
         """Model versions (completed runs) in the order they completed; one is deployed."""
         items, following = museum.model_reads.versions(cursor, limit)
         return page(items, limit, following)
 
     @get("/deployed", opt=allow(*EVERYONE), sync_to_thread=True)
-    def deployed(self, museum: MuseumServices) -> ModelVersionRead:
+    def deployed(self, museum: Museum) -> ModelVersionRead:
         """The model version that makes new images; a 404 before the first run completes."""
         return museum.model_reads.deployed()

@@ -19,12 +19,12 @@ from uuid import UUID
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.http.auth.access import allow
-from api.http.auth.principal import Principal, Role
-from api.http.museum import MuseumServices
+from api.http.auth.principal import Role
+from api.http.deps import Caller, Museum
 from api.http.pagination import MAX_PAGE, Cursor, Page, page
 from api.http.royalties.schemas import PayoutRunCreate, RefundCreate, RevenueCreate
 from royalties.service import Booking
@@ -40,27 +40,27 @@ from royalties.views import (
 REPLAYED = "Idempotent-Replayed"
 IdempotencyKey = Annotated[
     str,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         description="1-128 ASCII letters, digits, '.', '_', ':', '-' (first a letter or digit); "
         "one key names one booking, so a retry sends it byte for byte.",
     ),
 ]
-ReportKey = Annotated[str, Parameter(description="The Idempotency-Key the report was made with.")]
+ReportKey = Annotated[str, PathParameter(description="The Idempotency-Key the report was made with.")]
 PageLimit = Annotated[
     int | None,
-    Parameter(
-        query="limit",
+    QueryParameter(
+        name="limit",
         ge=1,
         le=MAX_PAGE,
         description="Items per page (default: the server's page size, 50).",
     ),
 ]
 Start = Annotated[
-    datetime, Parameter(query="start", description="Period start, ISO 8601 with a zone.")
+    datetime, QueryParameter(name="start", description="Period start, ISO 8601 with a zone.")
 ]
 End = Annotated[
-    datetime, Parameter(query="end", description="Period end (exclusive), ISO 8601 with a zone.")
+    datetime, QueryParameter(name="end", description="Period end (exclusive), ISO 8601 with a zone.")
 ]
 REPLAY_HEADERS = [
     ResponseHeader(
@@ -72,7 +72,7 @@ REPLAY_HEADERS = [
 ]
 
 
-def _booked(museum: MuseumServices, booking: Booking) -> Response[RevenueReportRead]:
+def _booked(museum: Museum, booking: Booking) -> Response[RevenueReportRead]:
     view = museum.royalties.report_view(booking.report)
     headers = {REPLAYED: "true"} if booking.replayed else {}
     return Response(view, status_code=HTTP_201_CREATED, headers=headers)
@@ -90,7 +90,7 @@ class RevenueController(Controller):
         response_headers=REPLAY_HEADERS,
     )
     def report(
-        self, data: RevenueCreate, idempotency_key: IdempotencyKey, museum: MuseumServices
+        self, data: RevenueCreate, idempotency_key: IdempotencyKey, museum: Museum
     ) -> Response[RevenueReportRead]:
         """Report commercial use of a generation: the amount is split by its attribution and
         booked at once. Same key and body again: the first answer (201, `Idempotent-Replayed:
@@ -106,7 +106,7 @@ class RevenueController(Controller):
         return _booked(museum, booking)
 
     @get("/{key:str}", opt=allow(Role.INTEGRATOR, Role.COMPLIANCE), sync_to_thread=True)
-    def get_report(self, key: ReportKey, museum: MuseumServices) -> RevenueReportRead:
+    def get_report(self, key: ReportKey, museum: Museum) -> RevenueReportRead:
         """A revenue report by its idempotency key, with its postings and any reversals.
         Integrators read every integrator's reports (the museum does not record which key
         reported one); reports hold artist ids, never personal data."""
@@ -124,7 +124,7 @@ class RevenueController(Controller):
         key: ReportKey,
         data: RefundCreate,
         idempotency_key: IdempotencyKey,
-        museum: MuseumServices,
+        museum: Museum,
     ) -> Response[RevenueReportRead]:
         """Reverse part or all of a report in proportion to its lines (never more than was
         booked); the `Idempotency-Key` header keys the refund itself. Answers the report."""
@@ -153,7 +153,7 @@ class PayoutController(Controller):
             )
         },
     )
-    def run(self, data: PayoutRunCreate, museum: MuseumServices) -> Response[PayoutRunRead]:
+    def run(self, data: PayoutRunCreate, museum: Museum) -> Response[PayoutRunRead]:
         """Pay every artist balance at or above its currency's threshold (erased donors' are
         held). 201 for a new run; a run key used before answers that run with 200 and
         `repeated: true`."""
@@ -166,7 +166,7 @@ class BalanceController(Controller):
 
     @get("/balances", opt=allow(Role.COMPLIANCE), sync_to_thread=True)
     def balances(
-        self, museum: MuseumServices, cursor: Cursor = None, limit: PageLimit = None
+        self, museum: Museum, cursor: Cursor = None, limit: PageLimit = None
     ) -> Page[BalanceRead]:
         """Every account's balance per currency (artists by pseudonym, erased donors' held),
         in account order, a page at a time."""
@@ -180,7 +180,7 @@ class BalanceController(Controller):
         sync_to_thread=True,
     )
     def artist_balance(
-        self, artist_id: UUID, museum: MuseumServices, principal: Principal
+        self, artist_id: UUID, museum: Museum, principal: Caller
     ) -> ArtistBalanceRead:
         """An artist's balance per currency: their own, or anyone's for compliance."""
         principal.require_artist(artist_id)
@@ -193,8 +193,8 @@ class StatementController(Controller):
 
     @staticmethod
     def _statement(
-        museum: MuseumServices,
-        principal: Principal,
+        museum: Museum,
+        principal: Caller,
         artist_id: UUID,
         start: datetime,
         end: datetime,
@@ -204,7 +204,7 @@ class StatementController(Controller):
 
     @get("/statement", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
     def statement(
-        self, artist_id: UUID, start: Start, end: End, museum: MuseumServices, principal: Principal
+        self, artist_id: UUID, start: Start, end: End, museum: Museum, principal: Caller
     ) -> StatementRead:
         """An artist's statement for [start, end): per currency the opening balance, credits
         per generation, revenue lines, reversals, payouts and the closing balance."""
@@ -217,7 +217,7 @@ class StatementController(Controller):
         media_type=MediaType.HTML,
     )
     def statement_html(
-        self, artist_id: UUID, start: Start, end: End, museum: MuseumServices, principal: Principal
+        self, artist_id: UUID, start: Start, end: End, museum: Museum, principal: Caller
     ) -> str:
         """The same statement as one self-contained HTML page (no scripts, no outside assets)."""
         return render_html(self._statement(museum, principal, artist_id, start, end))
@@ -229,7 +229,7 @@ class StatementController(Controller):
         media_type="text/csv",
     )
     def statement_csv(
-        self, artist_id: UUID, start: Start, end: End, museum: MuseumServices, principal: Principal
+        self, artist_id: UUID, start: Start, end: End, museum: Museum, principal: Caller
     ) -> Response[str]:
         """The statement's lines for accounting (RFC 4180): a header row, then one row per
         revenue line, reversal and payout, amounts in minor units beside their currency."""
