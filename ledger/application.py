@@ -320,21 +320,30 @@ class MuseumLedger(Application[UUID]):
     # --- consent ----------------------------------------------------------------------------
 
     def grant_consent(self, donation_id: UUID, purpose: str) -> bool:
-        return self._change_consent(donation_id, purpose, Donation.grant)
+        return self.set_consent(donation_id, purpose, True)[0]
 
     def revoke_consent(self, donation_id: UUID, purpose: str) -> bool:
-        return self._change_consent(donation_id, purpose, Donation.revoke)
+        return self.set_consent(donation_id, purpose, False)[0]
 
-    def _change_consent(
-        self, donation_id: UUID, purpose: str, change: Callable[[Donation, str], bool]
-    ) -> bool:
-        """Get, change and save the donation, retried on a concurrent write; True if it changed."""
+    def set_consent(
+        self,
+        donation_id: UUID,
+        purpose: str,
+        granted: bool,
+        *,
+        check: Callable[[Donation], None] | None = None,
+    ) -> tuple[bool, Donation]:
+        """Get, change and save the donation, retried on a concurrent write: whether it changed,
+        and the donation as saved. `check` (e.g. "is this the caller's?") sees it first."""
+        change = Donation.grant if granted else Donation.revoke
 
-        def attempt() -> bool:
+        def attempt() -> tuple[bool, Donation]:
             donation = self.get_donation(donation_id)
+            if check is not None:
+                check(donation)
             changed = change(donation, purpose)
             self.save(donation)
-            return changed
+            return changed, donation
 
         return self.retry(attempt, f"donation {donation_id}")
 

@@ -24,6 +24,7 @@ from ledger.model_views import (
     KeyedShareRead,
     ScoredItemRead,
 )
+from ledger.read_models.artists import ArtistDirectory
 from ledger.validation import index_hash as _index_hash
 from ledger.validation import method_name
 from ledger.views import ANONYMOUS_DONOR, ERASED_DONOR
@@ -48,6 +49,10 @@ class AttributionRecords:
 
     def __init__(self, ledger: MuseumLedger) -> None:
         self.ledger = ledger
+        self.directory = ArtistDirectory(ledger)
+        # Pseudonyms never change; whether one may be shown does (anonymity, erasure), and is
+        # read from the directory on every call. Opened pseudonyms are kept for the process.
+        self._pseudonyms: dict[UUID, str] = {}
 
     def record(
         self,
@@ -117,18 +122,52 @@ class AttributionRecords:
             return []
         return [self.get(attribution_id) for attribution_id in credits.attribution_ids]
 
+    def latest_for(self, generation_id: UUID) -> Attribution | None:
+        """The generation's most recent attribution, reading only that one (a reader's default
+        view), or None before the first (NotFound for an unknown generation)."""
+        credits = self.ledger.find(GenerationCredits.create_id(generation_id), GenerationCredits)
+        if credits is None or not credits.attribution_ids:
+            self.ledger.get_aggregate(generation_id, Generation, "generation")
+            return None
+        return self.get(credits.attribution_ids[-1])
+
     def credit_lines(self, attribution: Attribution) -> list[CreditLineRead]:
         """Public credit per artist: pseudonym ("anonymous donor" for an artist who chose
         anonymity, "erased donor" once erased) and ppm share; no identity."""
+        names = self.public_names([UUID(line["key"]) for line in attribution.per_artist])
         return [
-            CreditLineRead(pseudonym=self._credited_as(UUID(line["key"])), ppm=int(line["ppm"]))
+            CreditLineRead(pseudonym=names[UUID(line["key"])], ppm=int(line["ppm"]))
             for line in attribution.per_artist
         ]
 
-    def _credited_as(self, artist_id: UUID) -> str:
+    def public_names(self, artist_ids: list[UUID]) -> dict[UUID, str]:
+        """How each artist is credited in public, from the directory's current anonymity and
+        erasure (one query) and each pseudonym opened once per process."""
+        entries = self.directory.entries(artist_ids)
+        names: dict[UUID, str] = {}
+        for artist_id in artist_ids:
+            entry = entries.get(artist_id)
+            if entry is not None and entry.erased:
+                self._pseudonyms.pop(artist_id, None)
+                names[artist_id] = ERASED_DONOR
+            elif entry is not None and entry.anonymous:
+                names[artist_id] = ANONYMOUS_DONOR
+            else:
+                names[artist_id] = self._pseudonym(artist_id)
+        return names
+
+    def _pseudonym(self, artist_id: UUID) -> str:
+        known = self._pseudonyms.get(artist_id)
+        if known is not None:
+            return known
         artist = self.ledger.artist_view(artist_id)
-        if artist.anonymous and artist.pseudonym != ERASED_DONOR:
+        if artist.pseudonym == ERASED_DONOR:
+            return ERASED_DONOR
+        if artist.anonymous:
             return ANONYMOUS_DONOR
+        if len(self._pseudonyms) > 100_000:
+            self._pseudonyms.clear()
+        self._pseudonyms[artist_id] = artist.pseudonym
         return artist.pseudonym
 
     def describe(

@@ -152,15 +152,18 @@ class Exhibition:
     ) -> ConsentChangedRead:
         """Grant or revoke, as the donation's own artist; repeating a change records nothing."""
         purpose = parse(Purpose, purpose, "consent purpose")
-        self._own(donation_id, owner)
-        change = self.ledger.grant_consent if granted else self.ledger.revoke_consent
-        changed = change(donation_id, purpose)
+
+        def owned(donation: Donation) -> None:
+            if not owner(donation.artist_id):
+                raise NotFound(f"no donation {donation_id}")
+
+        changed, donation = self.ledger.set_consent(donation_id, purpose, granted, check=owned)
         return ConsentChangedRead(
             donation_id=str(donation_id),
             purpose=purpose,
             granted=granted,
             changed=changed,
-            consents=consents_of(self.ledger.get_donation(donation_id)),
+            consents=consents_of(donation),
         )
 
     # --- feedback ---------------------------------------------------------------------------

@@ -8,7 +8,9 @@ started after the ledger opens (`started`) and stopped before it closes (`shutdo
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import anyio.to_thread
 
@@ -30,18 +32,36 @@ from royalties.service import RoyaltyService
 @dataclass
 class Membership:
     """The charter's tiers: an artist with a donation on record is a member; founding artists
-    keep top-tier access for good (no rate limit)."""
+    keep top-tier access for good (no rate limit).
+
+    Both tiers, once reached, are never lost (nothing leaves the ledger), so they are
+    remembered for the life of the process; an artist below a tier is looked up again after
+    `recheck_seconds`, so a donation or a curator's grant counts within that time."""
 
     ledger: MuseumLedger
+    recheck_seconds: float = 5.0
+    _reached: dict[UUID, tuple[bool, bool]] = field(default_factory=dict)
+    _checked_at: dict[UUID, float] = field(default_factory=dict)
 
     def _artist(self, principal: Principal) -> tuple[bool, bool] | None:
         if principal.role is not Role.ARTIST or principal.artist_id is None:
             return None
+        artist_id = principal.artist_id
+        known = self._reached.get(artist_id)
+        fresh = time.monotonic() - self._checked_at.get(artist_id, -1e9) < self.recheck_seconds
+        if known is not None and (known == (True, True) or fresh):
+            return known
         try:
-            artist = self.ledger.get_artist(principal.artist_id)
+            artist = self.ledger.get_artist(artist_id)
         except NotFound:
             return (False, False)
-        return (bool(artist.donation_ids) or artist.founding, artist.founding)
+        tiers = (bool(artist.donation_ids) or artist.founding, artist.founding)
+        if len(self._reached) > 100_000:
+            self._reached.clear()
+            self._checked_at.clear()
+        self._reached[artist_id] = tiers
+        self._checked_at[artist_id] = time.monotonic()
+        return tiers
 
     def is_member(self, principal: Principal) -> bool:
         tiers = self._artist(principal)
@@ -67,7 +87,7 @@ class MuseumServices:
     exhibition: Exhibition = field(init=False)
 
     def __post_init__(self) -> None:
-        self.membership = Membership(self.ledger)
+        self.membership = Membership(self.ledger, self.http.key_cache_seconds)
         self.exhibition = Exhibition(self.ledger)
 
     @classmethod

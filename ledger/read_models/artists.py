@@ -9,7 +9,9 @@ shredded key leaves nothing readable behind here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
+from uuid import UUID
 
 import sqlalchemy as sa
 from eventsourcing.dispatch import singledispatchmethod
@@ -130,3 +132,16 @@ class ArtistDirectory(ReadModel):
             rows = c.execute(query.order_by(artist_directory.c.seq).limit(limit + 1)).all()
         items, cursor = paged(rows, limit, _read, lambda row: encode_cursor(LISTING, row.seq))
         return ArtistPage(items=items, next=cursor)
+
+    def entries(self, artist_ids: Sequence[UUID]) -> dict[UUID, ArtistEntryRead]:
+        """The directory rows of these artists (caught up first), by id; an unknown id is
+        absent. One query however many artists: what a credit line needs to know of each."""
+        if not artist_ids:
+            return {}
+        self.catch_up()
+        wanted = sorted({str(artist_id) for artist_id in artist_ids})
+        with self.engine.connect() as c:
+            rows = c.execute(
+                sa.select(artist_directory).where(artist_directory.c.artist_id.in_(wanted))
+            ).all()
+        return {UUID(row.artist_id): _read(row) for row in rows}

@@ -80,10 +80,10 @@ class GenerationController(Controller):
     def attribution(self, museum: Museum, generation_id: UUID) -> AttributionRead:
         """The generation's latest attribution: top items, shares (ppm) per item, donation,
         stage role and artist (by pseudonym), method and index hash. A 404 before the first."""
-        recorded = museum.attributions.for_generation(generation_id)
-        if not recorded:
+        latest = museum.attributions.latest_for(generation_id)
+        if latest is None:
             raise NotFound(f"generation {generation_id} has no attribution yet")
-        return museum.attributions.describe(recorded[-1])
+        return museum.attributions.describe(latest)
 
     @get("/{generation_id:uuid}/attributions", opt=PUBLIC, sync_to_thread=True)
     def attributions(self, museum: Museum, generation_id: UUID) -> list[AttributionRead]:
