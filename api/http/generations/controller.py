@@ -12,6 +12,7 @@ from uuid import UUID
 
 import anyio.to_thread
 from litestar import Controller, Response, get, post
+from litestar.params import FromPath, JSONBody
 
 from api.http.auth.access import EVERYONE, allow
 from api.http.auth.principal import Role
@@ -36,7 +37,7 @@ class GenerationController(Controller):
         self,
         museum: Museum,
         principal: Caller,
-        data: GenerationCreate,
+        data: JSONBody[GenerationCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobRead]:
         """Make one image with a model version (the deployed one by default): a job. An
@@ -66,18 +67,18 @@ class GenerationController(Controller):
         return page(items, limit, following)
 
     @get("/{generation_id:uuid}", opt=PUBLIC, sync_to_thread=True)
-    def generation(self, museum: Museum, generation_id: UUID) -> GenerationRead:
+    def generation(self, museum: Museum, generation_id: FromPath[UUID]) -> GenerationRead:
         """A generation's record: model version and checkpoints, conditioning, seed, steps and
         the digest of its image."""
         return museum.model_reads.generation(generation_id)
 
     @get("/{generation_id:uuid}/image", opt=PUBLIC, sync_to_thread=True, media_type="image/png")
-    def image(self, museum: Museum, generation_id: UUID) -> Response[bytes]:
+    def image(self, museum: Museum, generation_id: FromPath[UUID]) -> Response[bytes]:
         """The generated image (PNG)."""
         return Response(museum.model_reads.generation_png(generation_id), media_type="image/png")
 
     @get("/{generation_id:uuid}/attribution", opt=PUBLIC, sync_to_thread=True)
-    def attribution(self, museum: Museum, generation_id: UUID) -> AttributionRead:
+    def attribution(self, museum: Museum, generation_id: FromPath[UUID]) -> AttributionRead:
         """The generation's latest attribution: top items, shares (ppm) per item, donation,
         stage role and artist (by pseudonym), method and index hash. A 404 before the first."""
         latest = museum.attributions.latest_for(generation_id)
@@ -86,7 +87,7 @@ class GenerationController(Controller):
         return museum.attributions.describe(latest)
 
     @get("/{generation_id:uuid}/attributions", opt=PUBLIC, sync_to_thread=True)
-    def attributions(self, museum: Museum, generation_id: UUID) -> list[AttributionRead]:
+    def attributions(self, museum: Museum, generation_id: FromPath[UUID]) -> list[AttributionRead]:
         """Every attribution recorded for the generation, oldest first (one per method and
         index)."""
         records = museum.attributions
@@ -99,8 +100,8 @@ class GenerationController(Controller):
         self,
         museum: Museum,
         principal: Caller,
-        generation_id: UUID,
-        data: AttributionCreate,
+        generation_id: FromPath[UUID],
+        data: JSONBody[AttributionCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobRead]:
         """Attribute the generation with a named method (the default when absent): a job. An

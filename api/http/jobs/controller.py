@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, get
+from litestar.params import FromPath
 
 from api.http.auth.access import allow
 from api.http.auth.principal import Role
@@ -21,7 +22,7 @@ class JobController(Controller):
     tags = ("jobs",)
 
     @get("/{job_id:uuid}", opt=JOB_READERS)
-    async def job(self, museum: Museum, job_id: UUID) -> JobRead:
+    async def job(self, museum: Museum, job_id: FromPath[UUID]) -> JobRead:
         """A job: its state (queued, in_progress, complete, failed), its progress (training:
         steps done over all shards, from the run's records), the link to what it made once
         complete, and the problem if it failed. An unknown job is a 404."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
+from litestar.params import FromPath, JSONBody
 
 from api.http.auth.access import EVERYONE, allow
 from api.http.auth.principal import Role
@@ -31,7 +32,7 @@ class RunController(Controller):
         self,
         museum: Museum,
         principal: Caller,
-        data: RunCreate,
+        data: JSONBody[RunCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[JobRead]:
         """Start a training run on every stage whose donation has `train` consent now: a job.
@@ -53,7 +54,7 @@ class RunController(Controller):
         return page(items, limit, following)
 
     @get("/{run_id:uuid}", opt=RUN_READERS, sync_to_thread=True)
-    def run(self, museum: Museum, run_id: UUID) -> RunRead:
+    def run(self, museum: Museum, run_id: FromPath[UUID]) -> RunRead:
         """A training run: state, progress (steps over all shards), latest and final loss, how
         many items it used, its checkpoints by content hash, and whether it is deployed."""
         return museum.model_reads.run(run_id)

@@ -19,7 +19,7 @@ from uuid import UUID
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api.http.auth.access import allow
@@ -90,7 +90,7 @@ class RevenueController(Controller):
         response_headers=REPLAY_HEADERS,
     )
     def report(
-        self, data: RevenueCreate, idempotency_key: IdempotencyKey, museum: Museum
+        self, data: JSONBody[RevenueCreate], idempotency_key: IdempotencyKey, museum: Museum
     ) -> Response[RevenueReportRead]:
         """Report commercial use of a generation: the amount is split by its attribution and
         booked at once. Same key and body again: the first answer (201, `Idempotent-Replayed:
@@ -122,7 +122,7 @@ class RevenueController(Controller):
     def refund(
         self,
         key: ReportKey,
-        data: RefundCreate,
+        data: JSONBody[RefundCreate],
         idempotency_key: IdempotencyKey,
         museum: Museum,
     ) -> Response[RevenueReportRead]:
@@ -153,7 +153,7 @@ class PayoutController(Controller):
             )
         },
     )
-    def run(self, data: PayoutRunCreate, museum: Museum) -> Response[PayoutRunRead]:
+    def run(self, data: JSONBody[PayoutRunCreate], museum: Museum) -> Response[PayoutRunRead]:
         """Pay every artist balance at or above its currency's threshold (erased donors' are
         held). 201 for a new run; a run key used before answers that run with 200 and
         `repeated: true`."""
@@ -180,7 +180,7 @@ class BalanceController(Controller):
         sync_to_thread=True,
     )
     def artist_balance(
-        self, artist_id: UUID, museum: Museum, principal: Caller
+        self, artist_id: FromPath[UUID], museum: Museum, principal: Caller
     ) -> ArtistBalanceRead:
         """An artist's balance per currency: their own, or anyone's for compliance."""
         principal.require_artist(artist_id)
@@ -195,7 +195,7 @@ class StatementController(Controller):
     def _statement(
         museum: Museum,
         principal: Caller,
-        artist_id: UUID,
+        artist_id: FromPath[UUID],
         start: datetime,
         end: datetime,
     ) -> StatementRead:
@@ -204,7 +204,7 @@ class StatementController(Controller):
 
     @get("/statement", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
     def statement(
-        self, artist_id: UUID, start: Start, end: End, museum: Museum, principal: Caller
+        self, artist_id: FromPath[UUID], start: Start, end: End, museum: Museum, principal: Caller
     ) -> StatementRead:
         """An artist's statement for [start, end): per currency the opening balance, credits
         per generation, revenue lines, reversals, payouts and the closing balance."""
@@ -217,7 +217,7 @@ class StatementController(Controller):
         media_type=MediaType.HTML,
     )
     def statement_html(
-        self, artist_id: UUID, start: Start, end: End, museum: Museum, principal: Caller
+        self, artist_id: FromPath[UUID], start: Start, end: End, museum: Museum, principal: Caller
     ) -> str:
         """The same statement as one self-contained HTML page (no scripts, no outside assets)."""
         return render_html(self._statement(museum, principal, artist_id, start, end))
@@ -229,7 +229,7 @@ class StatementController(Controller):
         media_type="text/csv",
     )
     def statement_csv(
-        self, artist_id: UUID, start: Start, end: End, museum: Museum, principal: Caller
+        self, artist_id: FromPath[UUID], start: Start, end: End, museum: Museum, principal: Caller
     ) -> Response[str]:
         """The statement's lines for accounting (RFC 4180): a header row, then one row per
         revenue line, reversal and payout, amounts in minor units beside their currency."""
