@@ -11,6 +11,9 @@ behind `museum ledger verify --projections`.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -209,6 +212,36 @@ def checked_balances(projection: PostingsProjection, accounts_prefix: str) -> li
     return rows
 
 
+# The events up to a position never change (`museum ledger verify` proves it), so what they say
+# of one account and period is worked out once per position and process; the read model's rows
+# are still compared with it on every statement.
+_FIGURES: weakref.WeakKeyDictionary[
+    PostingsProjection, OrderedDict[tuple[int, str, tuple[int, int]], AccountFigures]
+] = weakref.WeakKeyDictionary()
+_FIGURES_KEPT = 256
+_FIGURES_LOCK = threading.Lock()
+
+
+def _statement_figures(
+    projection: PostingsProjection, position: int, account: str, period: tuple[int, int]
+) -> AccountFigures:
+    key = (position, account, period)
+    with _FIGURES_LOCK:
+        memo = _FIGURES.setdefault(projection, OrderedDict())
+        known = memo.get(key)
+        if known is not None:
+            memo.move_to_end(key)
+            return known
+    found = event_figures(projection.ledger, position, [account], period).get(
+        account, AccountFigures()
+    )
+    with _FIGURES_LOCK:
+        memo[key] = found
+        while len(memo) > _FIGURES_KEPT:
+            memo.popitem(last=False)
+    return found
+
+
 def check_statement(
     projection: PostingsProjection,
     account: str,
@@ -217,9 +250,7 @@ def check_statement(
 ) -> tuple[Mapping[str, int], Sequence[Mapping[str, Any]]]:
     """Opening balances and lines of a statement, refused unless the events agree with them."""
     position, (opening, lines) = _steady(projection, read)
-    mine = event_figures(projection.ledger, position, [account], period).get(
-        account, AccountFigures()
-    )
+    mine = _statement_figures(projection, position, account, period)
     stored_opening = {c: int(v) for c, v in opening.items() if int(v)}
     derived_opening = {c: v for c, v in mine.opening.items() if v}
     if stored_opening != derived_opening:
