@@ -14,8 +14,6 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEvent
 from eventsourcing.persistence import IntegrityError, Notification, Recording
 from sqlalchemy.engine import Engine
-from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
-from tenacity import wait_random_exponential as jittered
 
 from ledger.blobs import BlobStore
 from ledger.crypto import (
@@ -38,13 +36,13 @@ from ledger.domain.donation import consent_at, consent_trail
 from ledger.errors import (
     ConfigurationError,
     Conflict,
-    IntegrityViolation,
     InvalidInput,
     KeyShredded,
     NotFound,
 )
 from ledger.intake import MAX_LABEL_TEXT, seal_donation
 from ledger.log import VerifiableLog
+from ledger.retrying import run_retried
 from ledger.schemas import ArtistCreate, DonationCreate
 from ledger.sealing import (
     LeafSealer,
@@ -445,34 +443,20 @@ class MuseumLedger(Application[UUID]):
     # --- helpers ----------------------------------------------------------------------------
 
     def retry(self, command: Callable[[], T], what: str) -> T:
-        """Run a get → command → save closure; when a concurrent writer took the version it was
-        saving, run the whole closure again from a fresh get, then give up with a `Conflict`.
+        """Run a get → command → save closure, again from a fresh get while a concurrent writer
+        takes the version it was saving, then `Conflict` (`ledger.retrying.run_retried`)."""
 
-        Each `save` is one transaction, so a lost race stores nothing; a closure that saves in
-        steps must skip the steps already done (as erasure does). Domain commands answer a
-        repeat correctly (a grant already held returns False), so a retry needs no special case.
-        """
-        attempts = self.command_attempts
-
-        def count(_state: RetryCallState) -> None:
+        def count() -> None:
             self.lost_races += 1
 
-        retrying = Retrying(
-            retry=retry_if_exception(_lost_race),
-            stop=stop_after_attempt(attempts),
-            wait=jittered(multiplier=self.retry_pause, max=self.retry_pause_max),
-            after=count,
+        return run_retried(
+            command,
+            what,
+            attempts=self.command_attempts,
+            pause=self.retry_pause,
+            pause_max=self.retry_pause_max,
+            on_lost_race=count,
         )
-        try:
-            return retrying(command)
-        except RetryError:
-            raise Conflict(f"{what} changed concurrently {attempts} times; try again") from None
-        except IntegrityError as exc:
-            raise IntegrityViolation(
-                f"a save touching {what} was refused: ledger_leaves already holds rows for "
-                f"events not yet recorded ({' '.join(str(exc).split())}); "
-                "run `museum ledger verify`"
-            ) from None
 
     def _domain_events(self, aggregate_id: UUID) -> Iterator[DomainEvent]:
         for domain_event in self.events.get(aggregate_id):
@@ -494,11 +478,3 @@ class MuseumLedger(Application[UUID]):
             raise NotFound(f"no {what} {aggregate_id}")
         return aggregate
 
-
-def _lost_race(exc: BaseException) -> bool:
-    """A save refused because another writer stored that aggregate version first.
-
-    The other refusal a save can meet is a taken leaf row: the leaves table was written outside
-    the ledger, which no retry mends.
-    """
-    return isinstance(exc, IntegrityError) and "ledger_leaves" not in str(exc)

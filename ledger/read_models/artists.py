@@ -22,10 +22,7 @@ from ledger.domain import Artist
 from ledger.read_models.base import ReadModel, RowProjection, WriterT, epoch_us, iso_us
 from ledger.read_models.paging import (
     NotificationId,
-    decode_cursor,
-    encode_cursor,
     page_limit,
-    paged,
 )
 from ledger.read_models.views import ArtistEntryRead, ArtistPage
 from ledger.tables import artist_directory
@@ -124,13 +121,8 @@ class ArtistDirectory(ReadModel):
         query = sa.select(artist_directory)
         if founding is not None:
             query = query.where(artist_directory.c.founding == founding)
-        if after is not None:
-            _, seq = decode_cursor(after, Cursor)
-            query = query.where(artist_directory.c.seq > seq)
-        self.catch_up()
-        with self.engine.connect() as c:
-            rows = c.execute(query.order_by(artist_directory.c.seq).limit(limit + 1)).all()
-        items, cursor = paged(rows, limit, _read, lambda row: encode_cursor(LISTING, row.seq))
+        order = [artist_directory.c.seq]
+        items, cursor = self.page(query, order, after, (LISTING, Cursor), limit, _read)
         return ArtistPage(items=items, next=cursor)
 
     def entries(self, artist_ids: Sequence[UUID]) -> dict[UUID, ArtistEntryRead]:

@@ -11,7 +11,7 @@ stored rows: the same rules both times, so the check cannot drift from what is p
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -23,6 +23,7 @@ from eventsourcing.projection import Projection
 from ledger import projection_runner
 from ledger.application import MuseumLedger
 from ledger.errors import Conflict, IntegrityViolation
+from ledger.read_models.paging import after_key, decode_cursor, encode_cursor, paged
 from ledger.tracked_view import (
     Change,
     Insert,
@@ -39,6 +40,7 @@ STEADY_ATTEMPTS = 5
 REPAIR = "rebuild the read models with `museum ledger rebuild`"
 
 WriterT = TypeVar("WriterT", bound=RowWriter)
+ItemT = TypeVar("ItemT")
 Key = tuple[Any, ...]
 
 
@@ -113,6 +115,33 @@ class ReadModel:
     def position(self) -> int:
         """The greatest notification id projected (0 for none)."""
         return projection_runner.position(self.ledger, self.view)
+
+    def page(
+        self,
+        query: sa.Select[Any],
+        order: Sequence[Any],
+        after: str | None,
+        cursor: tuple[str, Any],
+        limit: int,
+        read: Callable[[Any], ItemT],
+    ) -> tuple[list[ItemT], str | None]:
+        """One page of a listing in keyset `order`, after the cursor `after` (shaped as
+        `cursor`: the listing's name and its key types), caught up first; and the next cursor
+        (the key of the page's last row, read from the `order` columns' names)."""
+        listing, shape = cursor
+        if after is not None:
+            _, *key = decode_cursor(after, shape)
+            query = query.where(after_key(order, key))
+        self.catch_up()
+        with self.engine.connect() as c:
+            rows = c.execute(query.order_by(*order).limit(limit + 1)).all()
+        names = [column.name for column in order]
+        return paged(
+            rows,
+            limit,
+            read,
+            lambda row: encode_cursor(listing, *(getattr(row, name) for name in names)),
+        )
 
     def catch_up(self) -> int:
         """Project the events recorded since the position; returns the row changes written."""

@@ -22,11 +22,7 @@ from ledger.read_models.base import ReadModel, RowProjection, WriterT, epoch_us,
 from ledger.read_models.paging import (
     NotificationId,
     ShortKey,
-    after_key,
-    decode_cursor,
-    encode_cursor,
     page_limit,
-    paged,
 )
 from ledger.read_models.views import ConsentPage, ConsentStatusRead
 from ledger.tables import consent_status
@@ -132,13 +128,5 @@ class ConsentStatus(ReadModel):
             query = query.where(consent_status.c.artist_id == str(artist_id))
         if donation_id is not None:
             query = query.where(consent_status.c.donation_id == str(donation_id))
-        if after is not None:
-            _, seq, purpose = decode_cursor(after, Cursor)
-            query = query.where(after_key(ORDER, (seq, purpose)))
-        self.catch_up()
-        with self.engine.connect() as c:
-            rows = c.execute(query.order_by(*ORDER).limit(limit + 1)).all()
-        items, cursor = paged(
-            rows, limit, _read, lambda row: encode_cursor(LISTING, row.donation_seq, row.purpose)
-        )
+        items, cursor = self.page(query, ORDER, after, (LISTING, Cursor), limit, _read)
         return ConsentPage(items=items, next=cursor)

@@ -21,11 +21,7 @@ from ledger.read_models.base import ReadModel, RowProjection, WriterT, epoch_us,
 from ledger.read_models.paging import (
     NotificationId,
     ShortKey,
-    after_key,
-    decode_cursor,
-    encode_cursor,
     page_limit,
-    paged,
 )
 from ledger.read_models.views import CreditPage, CreditRead
 from ledger.tables import artist_credits
@@ -99,16 +95,5 @@ class ArtistCredits(ReadModel):
         query = sa.select(artist_credits)
         if artist_id is not None:
             query = query.where(artist_credits.c.artist_id == str(artist_id))
-        if after is not None:
-            _, notification_id, artist = decode_cursor(after, Cursor)
-            query = query.where(after_key(ORDER, (notification_id, artist)))
-        self.catch_up()
-        with self.engine.connect() as c:
-            rows = c.execute(query.order_by(*ORDER).limit(limit + 1)).all()
-        items, cursor = paged(
-            rows,
-            limit,
-            _read,
-            lambda row: encode_cursor(LISTING, row.notification_id, row.artist_id),
-        )
+        items, cursor = self.page(query, ORDER, after, (LISTING, Cursor), limit, _read)
         return CreditPage(items=items, next=cursor)
