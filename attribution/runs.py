@@ -30,11 +30,11 @@ from attribution.store import IndexStore
 from generation.model import build_unet, images_to_tensor, label_to_class, training_scheduler
 from generation.presets import ModelConfig
 from generation.service import load_checkpoint
-from generation.training import sharded_assignment
 from ledger.application import MuseumLedger
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import Conflict, InvalidInput, KeyShredded
 from ledger.model_records import TrainingItem
+from ledger.shards import members_by_shard
 
 __all__ = ["RunAttribution", "RunScores", "index_directory"]
 
@@ -87,11 +87,9 @@ class RunAttribution:
         self.config = ModelConfig.from_dict(run.config["model"])
         self.directory = index_directory(root, run.id, method, seed)
         items = [TrainingItem.from_dict(item) for item in run.items]
-        assignment = sharded_assignment([item.item_id for item in items], run.shards)
-        self.shards = [
-            [item for item in items if assignment[item.item_id] == shard]
-            for shard in range(run.shards)
-        ]
+        self.shards = members_by_shard(items, run.shards)
+        # A dropped shard (no items left) has no model and nothing to score.
+        self.live_shards = [s for s in range(run.shards) if s not in run.dropped_shards]
         self._attributors: dict[int, tuple[Attributor, list[str]]] = {}
 
     def _checkpoints(self, shard: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
@@ -183,7 +181,7 @@ class RunAttribution:
 
     def build(self) -> str:
         """Build (or load) every shard's index; the combined index hash."""
-        hashes = [self._attributor(shard)[0].index_hash for shard in range(len(self.shards))]
+        hashes = [self._attributor(shard)[0].index_hash for shard in self.live_shards]
         return (
             hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest()
         )
@@ -204,7 +202,7 @@ class RunAttribution:
         ]
         scores: dict[str, float] = {}
         excluded: list[str] = []
-        for shard in range(len(self.shards)):
+        for shard in self.live_shards:
             # 2. Score against each shard's items with that shard's checkpoints.
             attributor, missing = self._attributor(shard)
             row = attributor.score(query, label)[0]
@@ -219,7 +217,7 @@ class RunAttribution:
                 "checkpoint_hashes": sorted(
                     h for a, _ in self._attributors.values() for h, _ in a.checkpoints
                 ),
-                "shards": len(self.shards),
+                "shards": len(self.live_shards),
                 "excluded_items": len(excluded),
             },
             seconds=time.perf_counter() - started,

@@ -22,12 +22,14 @@ from safetensors.torch import save as save_safetensors
 from generation.model import build_unet, label_to_class, sampling_scheduler
 from generation.presets import ModelConfig, TrainConfig, run_config
 from generation.sampling import MAX_INFERENCE_STEPS, MAX_SEED, MuseumPipeline
-from generation.training import Checkpoint, Progress, TrainingItem, sharded_assignment, train
+from generation.training import Checkpoint, Progress, TrainingItem, train
 from ledger.application import MuseumLedger
 from ledger.domain.model import Generation, TrainingRun
+from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, KeyShredded
 from ledger.model_records import ModelRecords
 from ledger.model_records import TrainingItem as LedgerItem
+from ledger.shards import members_by_shard
 from ledger.vocabulary import Emotion, StageRole, parse
 
 EMA_PREFIX = "ema."
@@ -91,11 +93,12 @@ def train_run(
     train_config = TrainConfig.from_dict(run.config["train"])
     try:
         items = [LedgerItem.from_dict(item) for item in run.items]
-        assignment = sharded_assignment([item.item_id for item in items], run.shards)
         losses: list[float] = []
-        for shard in range(run.shards):
-            members = [item for item in items if assignment[item.item_id] == shard]
-            result = _train_shard(
+        for shard, members in enumerate(members_by_shard(items, run.shards)):
+            if not members:  # the hash put no item here: the ensemble goes on without it
+                records.drop_shard(run.id, shard, "no item of the snapshot falls in this shard")
+                continue
+            result = train_shard(
                 ledger,
                 records,
                 run,
@@ -106,7 +109,11 @@ def train_run(
                 on_progress,
             )
             losses.append(result)
-        return records.complete_run(run.id, final_loss=sum(losses) / len(losses), deploy=deploy)
+        completed = records.complete_run(
+            run.id, final_loss=sum(losses) / len(losses), deploy=deploy
+        )
+        Erasures(ledger).settle()  # a fresh version may hold no erased donor's stages
+        return completed
     except KeyShredded as exc:
         records.fail_run(run.id, f"an item was erased while the run trained: {exc}")
         raise
@@ -119,7 +126,7 @@ def train_run(
         raise
 
 
-def _train_shard(
+def train_shard(
     ledger: MuseumLedger,
     records: ModelRecords,
     run: TrainingRun,
@@ -129,6 +136,7 @@ def _train_shard(
     train_config: TrainConfig,
     on_progress: Callable[[RunProgress], None] | None,
 ) -> float:
+    """Train one shard's model on its members, recording progress and checkpoints; its loss."""
     # 1. Decrypt the consented stages of this shard (a shredded key fails the run).
     training_items = [
         TrainingItem(

@@ -9,7 +9,6 @@ hashes on the same CPU setup, so a run can be replayed and checked.
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +35,7 @@ from generation.model import (
 )
 from generation.presets import ModelConfig, TrainConfig
 from generation.sampling import MuseumPipeline
+from ledger.shards import shard_of
 
 __all__ = [
     "Checkpoint",
@@ -105,22 +105,12 @@ class TrainResult:
 
 
 def sharded_assignment(item_ids: Sequence[str], shards: int) -> dict[str, int]:
-    """Shard of each item for compartmentalised training: sha256 of the id modulo `shards`.
-
-    Depends on nothing but the id, so an item keeps its shard as the collection grows and an
-    erasure names exactly one shard to retrain.
-    """
-    if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
-        raise ValueError(f"shards must be an integer of at least 1, got {shards!r}")
+    """Shard of each key for compartmentalised training (`ledger.shards.shard_of`): sha256 of
+    the key modulo `shards`, so a key keeps its shard as the collection grows. The museum's runs
+    key by artist; benchmarks on bare images key by item id."""
     if isinstance(item_ids, str):
         raise ValueError("item_ids must be a sequence of ids, not one string")
-    assignment: dict[str, int] = {}
-    for item_id in item_ids:
-        if not isinstance(item_id, str):
-            raise ValueError(f"item ids must be strings, got {item_id!r}")
-        digest = hashlib.sha256(item_id.encode("utf-8")).digest()
-        assignment[item_id] = int.from_bytes(digest, "big") % shards
-    return assignment
+    return {item_id: shard_of(item_id, shards) for item_id in item_ids}
 
 
 def denoising_loss(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -33,6 +33,8 @@ from ledger.domain import (
 )
 from ledger.domain.artist import FOUNDING_SEATS
 from ledger.domain.donation import consent_at, consent_trail
+from ledger.domain.model import ModelRegistry
+from ledger.domain.retraining import RetrainingSchedule
 from ledger.errors import (
     ConfigurationError,
     Conflict,
@@ -98,6 +100,7 @@ class MuseumLedger(Application[UUID]):
         engine: Engine,
         blobs: BlobStore,
         head_every_events: int = 1000,
+        retrain_window: timedelta = timedelta(hours=24),
     ) -> None:
         super().__init__(env=env)
         recorder = self.recorder
@@ -121,6 +124,7 @@ class MuseumLedger(Application[UUID]):
         )
         self.head_every_events = head_every_events
         self.integrity.head_every_events = head_every_events
+        self.retrain_window = retrain_window
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Save, and sign a tree head when an event's notification id is a multiple of
@@ -334,13 +338,18 @@ class MuseumLedger(Application[UUID]):
         """Get, change and save the donation, retried on a concurrent write: whether it changed,
         and the donation as saved. `check` (e.g. "is this the caller's?") sees it first."""
         change = Donation.grant if granted else Donation.revoke
+        purpose = parse(Purpose, purpose, "consent purpose")
 
         def attempt() -> tuple[bool, Donation]:
             donation = self.get_donation(donation_id)
             if check is not None:
                 check(donation)
             changed = change(donation, purpose)
-            self.save(donation)
+            owed = []
+            if changed and purpose == Purpose.TRAIN:
+                cause = "train-granted" if granted else "train-revoked"
+                owed = self._retraining_owed(cause, str(donation_id), [str(donation_id)])
+            self.save(donation, *owed)
             return changed, donation
 
         return self.retry(attempt, f"donation {donation_id}")
@@ -379,14 +388,21 @@ class MuseumLedger(Application[UUID]):
 
     # --- erasure ----------------------------------------------------------------------------
 
-    def erase_artist(
-        self, artist_id: UUID, reason: str, *, dependent_runs: Iterable[str] = ()
-    ) -> ErasureRead:
-        """Withdraw, revoke, shred the key; complete now unless models still depend on the items.
+    def erase_artist(self, artist_id: UUID, reason: str) -> ErasureRead:
+        """Withdraw every donation, schedule the retraining it owes, destroy the key.
 
-        Safe to repeat: each step is skipped once done, so an interrupted erasure is resumed, and
-        a step that lost a race to a concurrent writer is retried from a fresh get.
+        A second erasure of an erased artist is refused (`Conflict`); one interrupted before its
+        key was destroyed is resumed, each step skipped once done, and a step that lost a race to
+        a concurrent writer is retried from a fresh get. Completion, with its certificate, is
+        `ledger.erasures.Erasures.settle`: once no deployed model holds the artist's stages.
         """
+        first = self.get_artist(artist_id)
+        if first.erased and first.key_shredded:
+            requested = first.erasure_requested_at.isoformat() if first.erasure_requested_at else ""
+            raise Conflict(
+                f"artist {artist_id} is already erased (asked at {requested}); "
+                "see where it stands with museum erasures"
+            )
 
         def withdraw() -> None:
             artist = self.get_artist(artist_id)
@@ -396,7 +412,10 @@ class MuseumLedger(Application[UUID]):
                 for donation in donations:
                     if not donation.withdrawn:
                         donation.withdraw_for_erasure()
-                self.save(artist, *donations)
+                owed = self._retraining_owed(
+                    "erasure", str(artist_id), [str(d) for d in artist.donation_ids]
+                )
+                self.save(artist, *donations, *owed)
 
         def shred() -> Artist:
             artist = self.get_artist(artist_id)
@@ -408,37 +427,26 @@ class MuseumLedger(Application[UUID]):
 
         what = f"artist {artist_id}"
         self.retry(withdraw, what)
-        artist = self.retry(shred, what)
-        runs = list(dependent_runs)
-        if artist.erasure_certificate is None and not runs:
-            return self.complete_erasure(artist_id, retraining_runs=[])
-        return self.erasure_status(artist_id)
-
-    def complete_erasure(self, artist_id: UUID, retraining_runs: list[str]) -> ErasureRead:
-        def complete() -> None:
-            artist = self.get_artist(artist_id)
-            head = self.integrity.sign_head()
-            certificate = {
-                "artist_id": str(artist_id),
-                "requested_at": artist.erasure_requested_at.isoformat()
-                if artist.erasure_requested_at
-                else None,
-                "deadline": artist.erasure_deadline.isoformat()
-                if artist.erasure_deadline
-                else None,
-                "donations_withdrawn": [str(d) for d in artist.donation_ids],
-                "key_shredded": artist.key_shredded,
-                "retraining_runs": retraining_runs,
-                "tree_head": head.as_dict(),
-            }
-            artist.complete_erasure(certificate=certificate)
-            self.save(artist)
-
-        self.retry(complete, f"artist {artist_id}")
+        self.retry(shred, what)
         return self.erasure_status(artist_id)
 
     def erasure_status(self, artist_id: UUID) -> ErasureRead:
         return erasure_read(artist_id, self.get_artist(artist_id))
+
+    def _retraining_owed(
+        self, cause: str, subject: str, donation_ids: list[str]
+    ) -> list[RetrainingSchedule]:
+        """The schedule with a request added, to save with the change that owes it; nothing
+        while no model is deployed (the next training takes its snapshot anyway)."""
+        registry = self.find(ModelRegistry.REGISTRY_ID, ModelRegistry)
+        if registry is None or registry.deployed is None:
+            return []
+        schedule = self.retraining_schedule()
+        schedule.request(cause, subject, donation_ids, self.retrain_window)
+        return [schedule]
+
+    def retraining_schedule(self) -> RetrainingSchedule:
+        return self.find(RetrainingSchedule.SCHEDULE_ID, RetrainingSchedule) or RetrainingSchedule()
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -477,4 +485,3 @@ class MuseumLedger(Application[UUID]):
         if aggregate is None:
             raise NotFound(f"no {what} {aggregate_id}")
         return aggregate
-

@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from eventsourcing.domain import DomainEvent
 
 from ledger.application import MuseumLedger
 from ledger.domain import Donation, Feedback
 from ledger.domain.donation import consent_at
 from ledger.domain.model import Generation, ModelRegistry, TrainingRun
+from ledger.domain.retraining import RetrainingSchedule
+from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.model_views import ItemConsentRead
+from ledger.shards import assign_shards
 from ledger.validation import key
 from ledger.views import ErasureRead
 from ledger.vocabulary import Emotion, Purpose, StageRole, parse
@@ -42,9 +44,11 @@ class TrainingItem:
     blob_id: str
     fingerprint: str
     weight: float
+    shard: int | None = None  # recorded by the run (`ledger.shards`); None in a bare snapshot
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        shard = {} if self.shard is None else {"shard": self.shard}
+        return shard | {
             "item_id": self.item_id,
             "donation_id": str(self.donation_id),
             "stage_index": self.stage_index,
@@ -68,6 +72,7 @@ class TrainingItem:
             blob_id=data["blob_id"],
             fingerprint=data["fingerprint"],
             weight=float(data["weight"]),
+            shard=None if data.get("shard") is None else int(data["shard"]),
         )
 
 
@@ -178,7 +183,7 @@ class ModelRecords:
                 config=config,
                 seed=seed,
                 shards=shards,
-                items=[item.as_dict() for item in snapshot.items],
+                items=[item.as_dict() for item in assign_shards(snapshot.items, shards)],
                 consents_relied_on=snapshot.consents_relied_on,
                 feedback_used=snapshot.feedback_used,
             )
@@ -188,6 +193,73 @@ class ModelRecords:
             return run
 
         return self.ledger.retry(start, "the model registry")
+
+    def start_retraining(
+        self,
+        *,
+        job_id: str,
+        base: TrainingRun,
+        items: list[TrainingItem],
+        consents_relied_on: list[dict[str, Any]],
+        feedback_used: list[str],
+        requests: list[int],
+        retrained: list[int],
+        reused: list[dict[str, Any]],
+        emptied: list[int],
+    ) -> TrainingRun:
+        """Start a retraining run in one save: its snapshot, its plan (shards retrained, and
+        checkpoints reused from `base`), its empty shards dropped, the training slot and the
+        requests it serves. A retried job gets its run back."""
+        job_id = key(job_id, "job id")
+
+        def start() -> TrainingRun:
+            existing = self.ledger.find(TrainingRun.create_id(job_id), TrainingRun)
+            if existing is not None:
+                return existing
+            run = TrainingRun.start(
+                job_id=job_id,
+                config=base.config,
+                seed=base.seed,
+                shards=base.shards,
+                items=[item.as_dict() for item in items],
+                consents_relied_on=consents_relied_on,
+                feedback_used=feedback_used,
+                keeps_shards=True,
+            )
+            run.plan_retraining(
+                base_version=base.id, requests=requests, retrained=retrained, reused=reused
+            )
+            for shard in emptied:
+                run.drop_shard(shard, "no item with training consent is left in this shard")
+            registry = self.registry()
+            registry.begin(run.id)
+            schedule = self.ledger.retraining_schedule()
+            schedule.take(str(run.id), requests)
+            self.ledger.save(run, registry, schedule)
+            return run
+
+        return self.ledger.retry(start, "the model registry or the retraining schedule")
+
+    def drop_shard(self, run_id: UUID, shard: int, reason: str) -> None:
+        def drop() -> None:
+            run = self.get_run(run_id)
+            if run.drop_shard(shard, reason):
+                self.ledger.save(run)
+
+        self.ledger.retry(drop, f"training run {run_id}")
+
+    def mark_unneeded(self, requests: list[int], reason: str) -> None:
+        """Serve pending requests with no run: the deployed version already matches consent."""
+
+        def serve() -> None:
+            schedule = self.ledger.retraining_schedule()
+            pending = set(schedule.numbers(schedule.pending))
+            numbers = [n for n in requests if n in pending]
+            if numbers:
+                schedule.unneeded(numbers, reason)
+                self.ledger.save(schedule)
+
+        self.ledger.retry(serve, "the retraining schedule")
 
     def get_run(self, run_id: UUID) -> TrainingRun:
         return self.ledger.get_aggregate(run_id, TrainingRun, "training run or model version")
@@ -243,7 +315,7 @@ class ModelRecords:
             registry.end(run_id, completed=True)
             if deploy:
                 registry.deploy(run_id)
-            self.ledger.save(run, registry)
+            self.ledger.save(run, registry, *self._settled_batch(run_id, served=True))
             return run
 
         return self.ledger.retry(complete, f"training run {run_id} or the model registry")
@@ -261,7 +333,20 @@ class ModelRecords:
         run.fail(reason)
         registry = self.registry()
         registry.end(run_id, completed=False)
-        self.ledger.save(run, registry)
+        self.ledger.save(run, registry, *self._settled_batch(run_id, served=False, reason=reason))
+
+    def _settled_batch(
+        self, run_id: UUID, *, served: bool, reason: str = ""
+    ) -> list[RetrainingSchedule]:
+        """The schedule, if the run serves a retraining batch: served, or returned to pending."""
+        schedule = self.ledger.retraining_schedule()
+        if str(run_id) not in schedule.in_flight:
+            return []
+        if served:
+            schedule.served_by(str(run_id))
+        else:
+            schedule.returned_by(str(run_id), reason=reason[:500])
+        return [schedule]
 
     def deploy(self, run_id: UUID) -> None:
         def deploy() -> None:
@@ -277,10 +362,23 @@ class ModelRecords:
             version = self.registry().deployed
             if version is None:
                 raise NotFound("no model version is deployed yet: train one first (museum train)")
+            return self.get_run(version)  # the deployed version serves until it is replaced
         run = self.get_run(version)
         if run.state != "completed":
             raise InvalidInput(f"run {version} is {run.state}, not a usable model version")
+        if version != self.registry().deployed:
+            self.check_not_retired(run)
         return run
+
+    def check_not_retired(self, run: TrainingRun) -> None:
+        """A version that is not deployed serves only while every item it learned from still
+        has training consent: one a donor has left (or taken back) is retired."""
+        for donation_id in dict.fromkeys(item["donation_id"] for item in run.items):
+            if not self.ledger.get_donation(UUID(donation_id)).consent_holds(Purpose.TRAIN):
+                raise Conflict(
+                    f"model version {run.id} is retired: donation {donation_id} it learned from "
+                    "no longer has training consent; use the deployed version"
+                )
 
     def audit_run(self, run_id: UUID) -> list[ItemConsentRead]:
         """For compliance: did every item of the run have `train` consent when the run started?"""
@@ -314,19 +412,12 @@ class ModelRecords:
         return by_artist
 
     def erase_artist(self, artist_id: UUID, reason: str) -> ErasureRead:
-        """Erase, and keep the erasure open until every model version that used them is retrained."""
-        versions = [str(v) for v in self.versions_using(artist_id)]
-        status = self.ledger.erase_artist(artist_id, reason, dependent_runs=versions)
-        awaiting = [] if status.completed else versions
-        return msgspec.structs.replace(status, awaiting_retraining_of=awaiting)
+        """Erase (`ledger.erasures.Erasures.request`): complete at once if no model holds the
+        artist's stages, else open until the deployed version is retrained."""
+        return Erasures(self.ledger).request(artist_id, reason)
 
     def erasure_status(self, artist_id: UUID) -> ErasureRead:
-        """Where the artist's erasure stands, with the model versions it still waits for."""
-        status = self.ledger.erasure_status(artist_id)
-        if status.requested_at is None or status.completed:
-            return status
-        awaiting = [str(v) for v in self.versions_using(artist_id)]
-        return msgspec.structs.replace(status, awaiting_retraining_of=awaiting)
+        return Erasures(self.ledger).status(artist_id)
 
     # --- generations ------------------------------------------------------------------------
 

@@ -106,8 +106,10 @@ class ConsentChangeRead(View, frozen=True, kw_only=True):
 class ErasureRead(View, frozen=True, kw_only=True, omit_defaults=True):
     """Where an erasure stands, with its certificate once complete.
 
-    `awaiting_retraining_of` is set by the model service (the versions still to be retrained);
-    the ledger alone leaves it out.
+    While it is open, the erasure service (`ledger.erasures`) adds what it waits for: the
+    deployed version that still holds the artist's stages (`awaiting_retraining_of`), when the
+    retraining batch is due or which run serves it now, the seconds left to the deadline
+    (negative once past it) and whether it is overdue.
     """
 
     artist_id: str
@@ -117,6 +119,10 @@ class ErasureRead(View, frozen=True, kw_only=True, omit_defaults=True):
     completed: bool
     certificate: dict[str, Any] | None
     awaiting_retraining_of: list[str] | None = None
+    retraining_due_at: str | None = None
+    retraining_run: str | None = None
+    time_left_seconds: int | None = None
+    overdue: bool = False
 
 
 def _iso(moment: datetime | None) -> str | None:

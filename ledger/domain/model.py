@@ -58,6 +58,8 @@ class TrainingRun(Aggregate):
         self.samples: list[dict[str, Any]] = []
         self.final_loss: float | None = None
         self.failure: str | None = None
+        self.dropped_shards: dict[int, str] = {}
+        self.retraining: dict[str, Any] | None = None
 
     @classmethod
     def start(
@@ -70,12 +72,15 @@ class TrainingRun(Aggregate):
         items: list[dict[str, Any]],
         consents_relied_on: list[dict[str, Any]],
         feedback_used: list[str],
+        keeps_shards: bool = False,
     ) -> TrainingRun:
+        """`keeps_shards`: a retraining run keeps its base version's shard count (and so every
+        item's shard), even when fewer items than shards remain."""
         if not items:
             raise InvalidInput(
                 "no donated stage has training consent: there is nothing to train on"
             )
-        if shards < 1 or shards > len(items):
+        if shards < 1 or (shards > len(items) and not keeps_shards):
             raise InvalidInput(f"shards must be between 1 and the number of items ({len(items)})")
         if not 0 <= seed < 2**63:
             raise InvalidInput("the seed must be between 0 and 2**63 - 1")
@@ -148,11 +153,67 @@ class TrainingRun(Aggregate):
                 last[checkpoint["shard"]] = checkpoint
         return [last[shard] for shard in sorted(last)]
 
+    def drop_shard(self, shard: int, reason: str) -> bool:
+        """A shard left with no items has no model: the ensemble goes on without it."""
+        self.check_running()
+        if not 0 <= shard < self.shards:
+            raise InvalidInput(f"run {self.id} has no shard {shard}")
+        if shard in self.dropped_shards:
+            return False
+        if any(c["shard"] == shard for c in self.checkpoints):
+            raise Conflict(f"shard {shard} of run {self.id} has checkpoints: it cannot be dropped")
+        self._drop_shard(shard=shard, reason=reason[:500])
+        return True
+
+    @event("ShardDropped")
+    def _drop_shard(self, shard: int, reason: str) -> None:
+        self.dropped_shards[shard] = reason
+
+    def plan_retraining(
+        self,
+        *,
+        base_version: UUID,
+        requests: list[int],
+        retrained: list[int],
+        reused: list[dict[str, Any]],
+    ) -> None:
+        """A retraining run: which shards it trains again, and which final checkpoints (with
+        every earlier checkpoint of those shards, for attribution) it takes unchanged from the
+        version it replaces. Recorded in the run's first save, before any training."""
+        self.check_running()
+        if self.retraining is not None:
+            raise Conflict(f"run {self.id} is already planned")
+        shards = set(retrained) | {c["shard"] for c in reused}
+        if shards != set(range(self.shards)) or set(retrained) & {c["shard"] for c in reused}:
+            raise InvalidInput("every shard must be either retrained or reused, never both")
+        self._plan_retraining(
+            base_version=base_version, requests=requests, retrained=retrained, reused=reused
+        )
+
+    @event("RetrainingPlanned")
+    def _plan_retraining(
+        self,
+        base_version: UUID,
+        requests: list[int],
+        retrained: list[int],
+        reused: list[dict[str, Any]],
+    ) -> None:
+        self.retraining = {
+            "base_version": str(base_version),
+            "requests": list(requests),
+            "retrained": sorted(retrained),
+            "reused": sorted({c["shard"] for c in reused}),
+        }
+        for checkpoint in reused:
+            self.checkpoints.append(dict(checkpoint))
+
     def complete(self, final_loss: float) -> None:
         self.check_running()
         shards_with_checkpoints = {c["shard"] for c in self.checkpoints}
-        if shards_with_checkpoints != set(range(self.shards)):
-            raise Conflict("a run completes only when every shard has a checkpoint")
+        if shards_with_checkpoints | set(self.dropped_shards) != set(range(self.shards)):
+            raise Conflict("a run completes only when every shard has a checkpoint or is dropped")
+        if not shards_with_checkpoints:
+            raise Conflict("a run with every shard dropped has no model to complete")
         self._complete(final_loss=final_loss)
 
     @event("TrainingRunCompleted")
@@ -171,6 +232,10 @@ class TrainingRun(Aggregate):
 
     def item_ids(self) -> list[str]:
         return [item["item_id"] for item in self.items]
+
+    def fingerprints(self) -> set[str]:
+        """Content fingerprints of every stage the run's models learned from."""
+        return {item["fingerprint"] for item in self.items}
 
 
 class ModelRegistry(Aggregate):
