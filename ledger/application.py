@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from ledger.blobs import BlobStore
 from ledger.crypto import (
+    ERASURE_REASON_CONTEXT,
     IDENTITY_CONTEXT,
     PSEUDONYM_CONTEXT,
     DataKey,
@@ -407,7 +408,7 @@ class MuseumLedger(Application[UUID]):
         def withdraw() -> None:
             artist = self.get_artist(artist_id)
             if not artist.erased:
-                artist.request_erasure(reason=text(reason, "reason", limit=500, required=False))
+                artist.request_erasure(reason=self._sealed_reason(artist_id, reason))
                 donations = [self.get_donation(d) for d in artist.donation_ids]
                 for donation in donations:
                     if not donation.withdrawn:
@@ -432,6 +433,12 @@ class MuseumLedger(Application[UUID]):
 
     def erasure_status(self, artist_id: UUID) -> ErasureRead:
         return erasure_read(artist_id, self.get_artist(artist_id))
+
+    def _sealed_reason(self, artist_id: UUID, reason: str) -> str:
+        """Why the artist asked is their own text: sealed with their key (and so destroyed
+        with it), so the request's event can stand in an erasure certificate."""
+        plain = text(reason, "reason", limit=500, required=False)
+        return self.data_key(artist_id).seal_text(plain, ERASURE_REASON_CONTEXT) if plain else ""
 
     def _retraining_owed(
         self, cause: str, subject: str, donation_ids: list[str]

@@ -70,6 +70,7 @@ def field_context(owner: UUID, field: str) -> bytes:
 # so these strings never change (tests/test_sealing_contexts.py pins each one).
 PSEUDONYM_CONTEXT = "pseudonym"
 IDENTITY_CONTEXT = "identity"
+ERASURE_REASON_CONTEXT = "erasure/reason"
 
 
 def label_context(donation_id: UUID) -> str:

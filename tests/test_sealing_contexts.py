@@ -13,6 +13,7 @@ from uuid import UUID
 import pytest
 
 from ledger.crypto import (
+    ERASURE_REASON_CONTEXT,
     IDENTITY_CONTEXT,
     PSEUDONYM_CONTEXT,
     DataKey,
@@ -31,6 +32,7 @@ KEY = DataKey(OWNER, bytes(range(32)))
 def test_each_field_string_is_the_one_used_before() -> None:
     assert PSEUDONYM_CONTEXT == "pseudonym"
     assert IDENTITY_CONTEXT == "identity"
+    assert ERASURE_REASON_CONTEXT == "erasure/reason"
     assert label_context(DONATION) == f"donation/{DONATION}/label"
     assert stage_caption_context(DONATION, 3) == f"donation/{DONATION}/stage/3/caption"
     assert stage_image_context(DONATION, 3) == f"donation/{DONATION}/stage/3/image"
@@ -51,6 +53,11 @@ def test_each_field_string_is_the_one_used_before() -> None:
             IDENTITY_CONTEXT,
             "F9DuHlhWK0iMhPjjyvIKuVwWjt/CpktTVTkQKdudGDf40CVJPfSuJfn8Qg==",
             "identity",
+        ),
+        (
+            ERASURE_REASON_CONTEXT,
+            "AWtuVllUrizJzI0TZ73S+9rTq5OvVQryFu9bX1wCC7h8gl8xGT1AI3lbgw8Yu/pDnA==",
+            "erasure reason",
         ),
         (
             label_context(DONATION),
