@@ -1,9 +1,11 @@
-"""What `museum ledger verify` checks beyond the log itself: blobs, the key vault, outside proofs.
+"""What `museum ledger verify` checks beyond the log itself: blobs, the key vault, erasures,
+outside proofs.
 
 The log's own audit (`VerifiableLog.verify`) proves the events; these checks prove that what the
 events point at still agrees with them: every blob its content address, every missing artist
-key a recorded shredding, and every receipt, signed head or erasure certificate handed out
-earlier a prefix of today's log (so a truncated tail is caught by anyone holding one).
+key a recorded shredding, every recorded erasure certificate verifies and no model version
+deployed since holds the erased stages, and every receipt, signed head or erasure certificate
+handed out earlier a prefix of today's log (so a truncated tail is caught by anyone holding one).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ import sqlalchemy as sa
 
 from ledger import merkle
 from ledger.application import MuseumLedger
+from ledger.certificate_check import certificate_document, verify_certificate
+from ledger.domain import Donation
 from ledger.domain.artist import Artist
+from ledger.domain.model import ModelRegistry, TrainingRun
 from ledger.errors import FileProblem, IntegrityViolation, ProofError
 from ledger.log import SignedTreeHead
 from ledger.read_models import read_models as ledger_read_models
@@ -91,6 +96,100 @@ def audit_keys(ledger: MuseumLedger) -> KeyAudit:
     return KeyAudit(len(artists), len(vault & artists), len(shredded))
 
 
+@dataclass(frozen=True)
+class ErasureAudit:
+    certified: int  # erasures certified complete
+    certificates_verified: int  # their certificates, each verified as `check-certificate` does
+    versions_checked: int  # deployed model versions held against the certified erasures
+    awaiting_retraining: int  # open erasures whose stages the deployed version still holds
+
+
+def _deployments(ledger: MuseumLedger) -> tuple[UUID | None, list[tuple[int, UUID]]]:
+    """The deployed version now, and every deployment as (notification id, version)."""
+    registry = ledger.find(ModelRegistry.REGISTRY_ID, ModelRegistry)
+    if registry is None:
+        return None, []
+    deployments = []
+    for domain_event in ledger.events.get(ModelRegistry.REGISTRY_ID):
+        if type(domain_event).__name__ == "ModelDeployed":
+            version = domain_event.originator_version
+            nid = ledger.integrity.records.notification_id(ModelRegistry.REGISTRY_ID, version)
+            deployments.append((nid or 0, UUID(str(getattr(domain_event, "run_id")))))  # noqa: B009
+    return registry.deployed, deployments
+
+
+def _completed_at(ledger: MuseumLedger, artist_id: UUID) -> int:
+    """The notification id of the artist's ErasureCompleted event."""
+    for domain_event in ledger.events.get(artist_id):
+        if type(domain_event).__name__ == "ErasureCompleted":
+            nid = ledger.integrity.records.notification_id(
+                artist_id, domain_event.originator_version
+            )
+            return nid or 0
+    raise IntegrityViolation(f"artist {artist_id} has a certificate but no ErasureCompleted event")
+
+
+def audit_erasures(ledger: MuseumLedger) -> ErasureAudit:
+    """Every recorded certificate verifies under the museum's key, and no model version
+    deployed now, or deployed after an erasure was certified, holds a stage of that erasure.
+    An open erasure whose stages the deployed version holds is no fault: it waits for its
+    scheduled retraining (counted)."""
+    deployed, deployments = _deployments(ledger)
+    fingerprints: dict[UUID, set[str]] = {}
+
+    def held_by(version: UUID) -> set[str]:
+        if version not in fingerprints:
+            fingerprints[version] = ledger.get_aggregate(
+                version, TrainingRun, "model version"
+            ).fingerprints()
+        return fingerprints[version]
+
+    certified = verified = awaiting = 0
+    checked: set[UUID] = set()
+    for artist_id in dict.fromkeys(ledger.ids_with_topic(Artist.ErasureRequested)):
+        artist = ledger.get_artist(artist_id)
+        stages = {
+            stage.fingerprint
+            for donation_id in artist.donation_ids
+            for stage in ledger.get_aggregate(donation_id, Donation, "donation").stages
+        }
+        certificate = artist.erasure_certificate
+        if certificate is None:
+            awaiting += bool(deployed is not None and stages & held_by(deployed))
+            continue
+        certified += 1
+        if "kind" in certificate:  # one from before certificates were signed is only a head,
+            _verify_recorded(ledger, artist_id, certificate)  # checked by the log's audit
+            verified += 1
+        since = _completed_at(ledger, artist_id)
+        versions = {version for nid, version in deployments if nid > since}
+        for version in sorted(versions | ({deployed} if deployed else set()), key=str):
+            checked.add(version)
+            held = stages & held_by(version)
+            if held:
+                when = "is deployed" if version == deployed else "was deployed after that"
+                raise IntegrityViolation(
+                    f"model version {version} {when}, but its training set holds {len(held)} "
+                    f"stage(s) of artist {artist_id}, whose erasure was certified complete "
+                    f"(event {since})"
+                )
+    return ErasureAudit(certified, verified, len(checked), awaiting)
+
+
+def _verify_recorded(ledger: MuseumLedger, artist_id: UUID, certificate: dict[str, Any]) -> None:
+    """The certificate recorded with the erasure verifies offline, and is this artist's."""
+    try:
+        checked = verify_certificate(certificate, ledger.integrity.public_key_hex)
+    except ProofError as exc:
+        raise IntegrityViolation(
+            f"the erasure certificate of artist {artist_id} does not verify: {exc}"
+        ) from None
+    if checked.artist_id != str(artist_id):
+        raise IntegrityViolation(
+            f"the erasure certificate recorded for artist {artist_id} is {checked.artist_id}'s"
+        )
+
+
 def load_proof(path: Path) -> dict[str, Any]:
     """A receipt, signed head or erasure certificate (or erasure status) as JSON."""
     try:
@@ -136,6 +235,10 @@ def check_against(
     public_key = ledger.integrity.public_key_hex
     if kind == "receipt":
         verify_receipt(document, public_key)
+    if kind == "certificate":
+        certificate = certificate_document(document)
+        if "kind" in certificate:  # one from before certificates were signed proves its head
+            verify_certificate(certificate, public_key)
     try:
         head = SignedTreeHead(
             int(fields["tree_size"]),
@@ -193,6 +296,7 @@ def full_audit(
     report = ledger.integrity.verify()
     blobs = audit_blobs(ledger, report.blob_refs)
     keys = audit_keys(ledger)
+    erasures = audit_erasures(ledger)
     proofs = [{"file": str(path)} | check_against(ledger, load_proof(path)) for path in against]
     return AuditRead(
         ok=True,
@@ -214,6 +318,10 @@ def full_audit(
         artists=keys.artists,
         keys_present=keys.keys,
         keys_shredded=keys.shredded,
+        erasures_certified=erasures.certified,
+        certificates_verified=erasures.certificates_verified,
+        deployed_versions_checked=erasures.versions_checked,
+        erasures_awaiting_retraining=erasures.awaiting_retraining,
         against=proofs,
         projections=None
         if read_models is None

@@ -10,7 +10,9 @@ from typing import Any
 
 import msgspec
 
-from ledger.views import ConsentChangeRead, HeadRead, View
+from ledger.certificate_format import CERTIFICATE_KIND
+from ledger.errors import Conflict
+from ledger.views import ConsentChangeRead, EventRead, HeadRead, InclusionRead, View
 
 
 class ConsentStatusRead(View, frozen=True, kw_only=True):
@@ -55,18 +57,99 @@ class FeedbackRead(View, frozen=True, kw_only=True):
     given_at: str
 
 
-class ErasureCertificateRead(View, frozen=True, kw_only=True):
-    """The certificate of a completed erasure, as `museum ledger check-certificate` reads it:
-    the tree head is a signed head of the log that holds the erasure's events."""
+class CertificateItemRead(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A donated stage that was erased, by its content fingerprint (keyed with the artist's
+    destroyed key, so it names the stage without revealing the image)."""
 
+    item_id: str
+    donation_id: str
+    stage_index: int
+    fingerprint: str
+
+
+class ReusedShardRead(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A shard a retraining run did not train again: its checkpoint, by hash, and the run that
+    trained it."""
+
+    shard: int
+    checkpoint_hash: str
+    trained_by: str
+
+
+class RetrainingSummaryRead(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a retraining run that served the erasure did, shard by shard; `checkpoints` are
+    the new version's final checkpoint hashes in shard order (a dropped shard has none)."""
+
+    run_id: str
+    shards: int
+    base_version: str | None
+    shards_retrained: list[int]
+    shards_reused: list[ReusedShardRead]
+    shards_dropped: list[int]
+    checkpoints: list[str]
+
+
+class CertifiedModelRead(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The model version deployed when the certificate was issued."""
+
+    version: str
+    shards: int
+    training_items: int
+    holds_erased_fingerprints: bool
+
+
+class ProvenEventRead(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One event behind a claim: what it shows, its stored bytes and its inclusion path."""
+
+    shows: str
+    event: EventRead
+    inclusion: InclusionRead
+
+
+class ErasureCertificateRead(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The signed certificate of a completed erasure (`ledger.erasure_certificate`), every field
+    as signed, so the download verifies offline: `museum ledger check-certificate FILE
+    --public-key HEX`. It holds no personal data: ids, fingerprints and the events' stored
+    bytes, whose personal fields are sealed with the artist's destroyed key."""
+
+    kind: str
     artist_id: str
-    requested_at: str | None
-    deadline: str | None
+    requested_at: str
+    deadline: str
     donations_withdrawn: list[str]
+    items: list[CertificateItemRead]
     key_shredded: bool
     retraining_runs: list[str]
+    retraining: list[RetrainingSummaryRead]
+    model_version: CertifiedModelRead | None
+    events: list[ProvenEventRead]
     tree_head: HeadRead
+    public_key: str
+    signature: str
+
+
+class CertificateCheckRead(View, frozen=True, kw_only=True):
+    """What `museum ledger check-certificate` proved: every claim held against the events, each
+    event was under the signed head, and the museum's key (`key_id`) signed it all."""
+
+    artist_id: str
+    donations: int
+    items: int
+    retraining_runs: list[str]
+    shards_reused: int
+    model_version: str | None
+    events_checked: int
+    tree_size: int
+    root_hash: str
+    key_id: str
 
 
 def certificate_read(certificate: dict[str, Any]) -> ErasureCertificateRead:
+    """The recorded certificate as its view; Conflict for one recorded before certificates
+    were signed (it has no proofs to show)."""
+    if certificate.get("kind") != CERTIFICATE_KIND:
+        raise Conflict(
+            "this erasure was certified before certificates were signed: it has no proofs to "
+            "download (its tree head is in the erasure status)"
+        )
     return msgspec.convert(certificate, ErasureCertificateRead)

@@ -1,37 +1,33 @@
 """The erasure certificate: what was erased, how the model was rid of it, proven by the log.
 
 A certificate names the request, every donated stage with its content fingerprint, the key's
-destruction, the retraining run(s) that served the erasure (the shards retrained, the checkpoints
-reused by hash, the shards dropped) and the model version deployed when it was issued, whose
-recorded training set holds none of those fingerprints. Each of those facts is an event, and the
-certificate carries each event's stored bytes with its inclusion path under one signed tree head;
-the whole document is signed with the museum's key. `ledger.certificate_check` verifies it with
-nothing but the museum's public key.
+destruction, the retraining run(s) that served the erasure (the shards retrained with their
+final checkpoints, the checkpoints reused by hash with the run that trained them, the shards
+dropped) and the model version deployed when it was issued, whose recorded training set holds
+none of those fingerprints. Each of those facts is an event, and the certificate carries each
+event's stored bytes with its inclusion path under one signed tree head; the whole document is
+signed with the museum's key. `ledger.certificate_check` verifies it with nothing but the
+museum's public key; the format both read is `ledger.certificate_format`.
+
+It holds no personal data: ids, fingerprints (keyed with the artist's destroyed key) and stored
+events, whose personal fields (the request's reason, the label, the captions) are sealed with
+that key; images appear only as the blob ids of their ciphertext.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
 
 from ledger.application import MuseumLedger
+from ledger.certificate_format import CERTIFICATE_KIND, ROLES, SIGNATURE_CONTEXT, signed_bytes
 from ledger.domain import Donation
 from ledger.domain.model import ModelRegistry, TrainingRun
 from ledger.errors import Conflict, IntegrityViolation
 
-CERTIFICATE_KIND = "failure-museum/erasure-certificate/v1"
-SIGNATURE_CONTEXT = b"failure-museum erasure certificate v1\n"
-
-
-def signed_bytes(body: dict[str, Any]) -> bytes:
-    """What the certificate's signature covers: its body (everything but `signature`) as
-    canonical JSON (sorted keys, no spaces), after a context line."""
-    unsigned = {k: v for k, v in body.items() if k != "signature"}
-    text = json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return SIGNATURE_CONTEXT + text.encode("utf-8")
+__all__ = ["CERTIFICATE_KIND", "SIGNATURE_CONTEXT", "build_certificate", "signed_bytes"]
 
 
 def _version_of(ledger: MuseumLedger, aggregate_id: UUID, name: str, **match: Any) -> int:
@@ -55,7 +51,8 @@ class CertificateBuilder:
         self.artist_id = artist_id
         self.proved: list[tuple[str, UUID, int]] = []  # (what the event shows, id, version)
 
-    def _prove(self, role: str, aggregate_id: UUID, name: str, **match: Any) -> None:
+    def _prove(self, role: str, aggregate_id: UUID, **match: Any) -> None:
+        name = ROLES[role].rpartition(".")[2]
         self.proved.append(
             (role, aggregate_id, _version_of(self.ledger, aggregate_id, name, **match))
         )
@@ -66,13 +63,13 @@ class CertificateBuilder:
         if not artist.key_shredded or artist.erasure_requested_at is None:
             raise Conflict(f"artist {self.artist_id} is not erased: there is nothing to certify")
         # 1. The request, the key's destruction and every withdrawn donation with its stages.
-        self._prove("erasure requested", self.artist_id, "ErasureRequested")
-        self._prove("key destroyed", self.artist_id, "KeyShredded")
+        self._prove("erasure requested", self.artist_id)
+        self._prove("key destroyed", self.artist_id)
         items: list[dict[str, Any]] = []
         for donation_id in artist.donation_ids:
             donation = ledger.get_aggregate(donation_id, Donation, "donation")
-            self._prove("donation withdrawn", donation_id, "DonationWithdrawn")
-            self._prove("stages and fingerprints", donation_id, "DonationMade")
+            self._prove("donation withdrawn", donation_id)
+            self._prove("stages and fingerprints", donation_id)
             items += [
                 {
                     "item_id": f"{donation_id}:{stage.index}",
@@ -83,14 +80,27 @@ class CertificateBuilder:
                 for stage in donation.stages
             ]
         fingerprints = {item["fingerprint"] for item in items}
-        # 2. The retraining runs that served the erasure: their plan and their completion.
+        # 2. The retraining runs that served the erasure: their snapshot and plan, the final
+        # checkpoint of every shard trained again, their completion.
         runs = []
         for run_id in retraining_runs:
             run = ledger.get_aggregate(run_id, TrainingRun, "training run")
-            self._prove("retraining started", run_id, "TrainingRunStarted")
-            self._prove("retraining planned", run_id, "RetrainingPlanned")
-            self._prove("retraining completed", run_id, "TrainingRunCompleted")
-            runs.append(_run_summary(run))
+            summary = _run_summary(run)
+            self._prove("retraining started", run_id)
+            self._prove("retraining planned", run_id)
+            finals = {c["shard"]: c for c in run.final_checkpoints()}
+            for shard in summary["shards_retrained"]:
+                self._prove("checkpoint saved", run_id, shard=shard, step=finals[shard]["step"])
+            self._prove("retraining completed", run_id)
+            runs.append(summary)
+        # The training set of every reused checkpoint's own run, to show it held none either.
+        started = set(retraining_runs)
+        for summary in runs:
+            for reused in summary["shards_reused"]:
+                trained_by = UUID(reused["trained_by"])
+                if trained_by not in started:
+                    started.add(trained_by)
+                    self._prove("reused checkpoint trained", trained_by)
         # 3. The deployed version: its training set and its deployment.
         registry = ledger.find(ModelRegistry.REGISTRY_ID, ModelRegistry)
         model: dict[str, Any] | None = None
@@ -102,19 +112,14 @@ class CertificateBuilder:
                     f"model version {deployed.id} still holds {len(held)} of the erased stages: "
                     "retrain before certifying"
                 )
-            if deployed.id not in retraining_runs:
-                self._prove("model version trained", deployed.id, "TrainingRunStarted")
-            self._prove(
-                "model version deployed",
-                ModelRegistry.REGISTRY_ID,
-                "ModelDeployed",
-                run_id=deployed.id,
-            )
+            if deployed.id not in started:
+                self._prove("model version trained", deployed.id)
+            self._prove("model version deployed", ModelRegistry.REGISTRY_ID, run_id=deployed.id)
             model = {
                 "version": str(deployed.id),
+                "shards": deployed.shards,
                 "training_items": len(deployed.items),
                 "holds_erased_fingerprints": False,
-                **_run_summary(deployed),
             }
         # 4. One signed head over every event named, each with its inclusion path.
         notification_ids = []
@@ -152,6 +157,8 @@ class CertificateBuilder:
 
 
 def _run_summary(run: TrainingRun) -> dict[str, Any]:
+    """What a retraining run did; `checkpoints` are the version's final checkpoints in shard
+    order (a dropped shard has none)."""
     plan = run.retraining or {}
     reused = {
         c["shard"]: c for c in run.final_checkpoints() if c["shard"] in set(plan.get("reused", []))
@@ -165,7 +172,7 @@ def _run_summary(run: TrainingRun) -> dict[str, Any]:
             {
                 "shard": shard,
                 "checkpoint_hash": c["hash"],
-                "trained_by": c.get("reused_from"),
+                "trained_by": c["reused_from"],
             }
             for shard, c in sorted(reused.items())
         ],

@@ -243,7 +243,9 @@ class ConsistencyRead(View, frozen=True, kw_only=True):
 
 
 class AuditRead(View, frozen=True, kw_only=True, omit_defaults=True):
-    """What `museum ledger verify` checked: the log, its heads, blobs, keys, outside proofs and
+    """What `museum ledger verify` checked: the log, its heads, blobs, keys, erasures (every
+    certificate verified; no version deployed since holds a certified erasure's stages; open
+    ones still held by the deployed version wait for their retraining), outside proofs and
     (when asked) the read models against a rebuild. Built only when every check passed."""
 
     ok: bool
@@ -260,5 +262,9 @@ class AuditRead(View, frozen=True, kw_only=True, omit_defaults=True):
     artists: int
     keys_present: int
     keys_shredded: int
+    erasures_certified: int
+    certificates_verified: int
+    deployed_versions_checked: int
+    erasures_awaiting_retraining: int
     against: list[dict[str, Any]]
     projections: dict[str, dict[str, Any]] | None = None

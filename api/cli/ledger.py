@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.console import json_line, out, print_json
+from api.cli.console import json_line, out, print_json, say
 from api.cli.options import INT64
 
 if TYPE_CHECKING:
@@ -45,7 +45,9 @@ def ledger_verify(
         typer.Option("--projections", help="Also compare the read models with a rebuild."),
     ] = False,
 ) -> None:
-    """Recompute every leaf, head, blob and key from the store; non-zero exit names the first fault."""
+    """Recompute every leaf, head, blob and key from the store, verify every erasure certificate
+    and that no deployed model holds a certified erasure's stages; non-zero exit names the first
+    fault."""
     from ledger.audit import full_audit
     from royalties.audit import compare
     from royalties.projection import PostingsProjection
@@ -68,7 +70,10 @@ def ledger_verify(
         f"heads checked, {figures.events_per_second:,.0f} events/s, "
         f"{figures.blobs_checked} blobs re-hashed ({figures.blobs_referenced} referenced), "
         f"{figures.keys_present} artist keys present and {figures.keys_shredded} "
-        f"shredded as recorded{extra}",
+        f"shredded as recorded, {figures.erasures_certified} erasures certified "
+        f"({figures.certificates_verified} certificates verified, "
+        f"{figures.deployed_versions_checked} deployed versions hold none of their stages), "
+        f"{figures.erasures_awaiting_retraining} open erasures awaiting retraining{extra}",
         soft_wrap=True,
     )
 
@@ -157,6 +162,41 @@ def ledger_check_receipt(
     out.print(
         f"receipt verified: event {receipt['event']['notification_id']} is in the log of "
         f"size {receipt['head']['tree_size']}"
+    )
+
+
+@ledger_app.command("check-certificate")
+def ledger_check_certificate(
+    certificate_file: Annotated[
+        Path,
+        typer.Argument(
+            help="Erasure certificate JSON: the download, or an erasure status holding one."
+        ),
+    ],
+    public_key: Annotated[
+        str, typer.Option(help="The museum's public key (hex), obtained out of band.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Verify an erasure certificate offline: every claim against its proven events, every
+    event under the signed head, the museum's signature. No database is opened."""
+    from ledger.certificate_check import load_certificate, verify_certificate
+
+    checked = verify_certificate(load_certificate(certificate_file), public_key)
+    if as_json:
+        json_line(checked)
+        return
+    model = (
+        f"model version {checked.model_version} holds none of them"
+        if checked.model_version
+        else "no model version was deployed"
+    )
+    say(
+        f"certificate verified: artist {checked.artist_id} erased, {checked.items} stages "
+        f"from {checked.donations} donation{'' if checked.donations == 1 else 's'}, "
+        f"{len(checked.retraining_runs)} retraining runs "
+        f"({checked.shards_reused} shards reused), {model}; {checked.events_checked} events "
+        f"proven under the head of size {checked.tree_size} signed by key {checked.key_id}"
     )
 
 
