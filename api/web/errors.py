@@ -10,6 +10,7 @@ page with the way back (303), never shown data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -24,12 +25,21 @@ from api.web.rendering import SECURITY_HEADERS
 API_PREFIX = "/api/"
 SIGN_IN = "/sign-in"
 CSRF_REFUSAL = "CSRF token verification failed"
+# Where a page's words differ from the API's (which speaks of keys).
+PAGE_TITLES = {401: "Sign in first", 403: "Not for you", 404: "Not found"}
 
 Handler = Callable[[Request[Any, Any, Any], Exception], Response[Any]]
 
 
 def sign_in_url(next_path: str) -> str:
     return f"{SIGN_IN}?next={quote(next_path, safe='/')}"
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -39,6 +49,9 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(sign_in_url(target), status_code=303, headers=SECURITY_HEADERS)
     detail = problem.detail
+    title = PAGE_TITLES.get(status, problem.title or "Refused")
+    if detail and detail.casefold() == _phrase(status).casefold():
+        detail = ""  # Litestar's own refusals say only their status's name
     if status == 403 and detail == CSRF_REFUSAL:
         detail = (
             "The form had expired, or it was sent from another site. Go back, reload the page "
@@ -53,7 +66,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         template_name="error.html.j2",
         context={
             "status": status,
-            "title": problem.title or "Refused",
+            "title": title,
             "detail": detail,
             "incident": (problem.extra or {}).get("incident")
             if isinstance(problem.extra, dict)
@@ -78,7 +91,6 @@ class PageErrors(InitPlugin):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.exception_handlers = {
-            kind: _outside_api(handler)
-            for kind, handler in app_config.exception_handlers.items()
+            kind: _outside_api(handler) for kind, handler in app_config.exception_handlers.items()
         }
         return app_config
