@@ -8,6 +8,7 @@ import re
 from uuid import UUID
 
 from httpapi.exhibition_world import Gallery
+from httpapi.pages import links_of
 from ledger.receipt import verify_receipt
 
 
@@ -46,6 +47,17 @@ def test_the_exhibition_credits_each_work_to_its_donors(gallery: Gallery) -> Non
     work = gallery.client.get(f"/works/{gallery.generation_id}/image")
     assert work.headers["content-type"] == "image/png"
     assert work.content == gallery.museum.model_reads.generation_png(UUID(gallery.generation_id))
+
+
+def test_the_exhibitions_pages_load_only_what_the_museum_serves(gallery: Gallery) -> None:
+    for path in ("/", f"/works/{gallery.generation_id}"):
+        page = gallery.client.get(path)
+        for link in links_of(page.text):
+            if link.startswith("#"):
+                continue
+            assert link.startswith("/") and not link.startswith("//"), f"{path}: {link}"
+            if not link.startswith("/api/docs"):
+                assert gallery.client.get(link).status_code == 200, f"{path}: {link}"
 
 
 def test_a_work_shows_its_content_credentials(gallery: Gallery) -> None:

@@ -37,15 +37,9 @@ class ExhibitionController(Controller):
         """A work, its credit and its content credentials: model version, seed, conditioning,
         attribution method and the ledger receipt of the generation."""
         work = museum.exhibits.work(generation_id)
-        version = museum.model_reads.records.get_run(UUID(work.generation.model_version))
+        version = museum.model_reads.run(UUID(work.generation.model_version))
         receipt = museum.ledger.integrity.receipt_for(generation_id, CREATED)
-        return page(
-            "work",
-            work=work,
-            receipt=receipt,
-            preset=version.config.get("preset"),
-            shards=version.shards,
-        )
+        return page("work", work=work, receipt=receipt, version=version)
 
     @get(
         "/works/{generation_id:uuid}/image", opt=PUBLIC, sync_to_thread=True, media_type="image/png"
