@@ -53,7 +53,7 @@ class Exhibits:
     attributions: AttributionRecords
     model_reads: ModelReads
     exhibition: Exhibition
-    _items: dict[UUID, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    _items: dict[UUID, dict[str, dict[str, Any]]] = field(default_factory=dict, init=False)
 
     def works(self, cursor: str | None, limit: int) -> tuple[list[WorkRead], str | None]:
         """Works in the order they were made, `limit` at a time."""

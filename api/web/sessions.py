@@ -32,7 +32,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, ScopeSession, Send
 from litestar.types.empty import Empty
 from litestar.utils.dataclass import extract_dataclass_items
 
-from api.http.auth.access import enforce_access, principal_of
+from api.http.auth.access import enforce_access
 from api.http.auth.principal import VISITOR, Principal
 
 COOKIE = "museum_session"
@@ -128,6 +128,3 @@ class PagePrincipal(ASGIMiddleware):
         scope["user"] = principal
         enforce_access(connection, scope["route_handler"])
         await next_app(scope, receive, send)
-
-
-__all__ = ["PagePrincipal", "principal_of", "session_config", "sign_in", "sign_out"]
