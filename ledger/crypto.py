@@ -121,6 +121,8 @@ class MasterKey:
         self._wrap_key = _derive(secret, "data-key-wrap")
         self.leaf_mac_key = _derive(secret, "leaf-mac")
         self.index_key = _derive(secret, "pseudonym-index")
+        # What the web pages sign their forms' CSRF tokens with: the same in every server process.
+        self.web_forms_key = _derive(secret, "web-forms")
         self.signing_key = Ed25519PrivateKey.from_private_bytes(
             _derive(secret, "tree-head-signing")
         )

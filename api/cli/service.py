@@ -24,23 +24,59 @@ def keys_create(
     artist: Annotated[
         str | None, typer.Option("--artist", help="The artist id an artist key speaks for.")
     ] = None,
+    link: Annotated[
+        bool, typer.Option("--link", help="Also print a one-time sign-in link for the pages.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Issue a key and print its secret, once: only its digest is kept."""
     from api.http.auth.keys import KeyStore
+    from api.http.auth.links import SignInLinks
+    from api.http.settings import get_http_settings
     from ledger.validation import identifier
 
     artist_id = None if artist is None else identifier(artist, "--artist")
+    base_url = get_http_settings().public_url
     with configured_ledger() as ledger:
         if artist_id is not None:
             ledger.get_artist(artist_id)  # an unknown artist is refused before a key exists
-        issued = KeyStore(ledger.engine).create(role, name, artist_id)
+        keys = KeyStore(ledger.engine)
+        issued = keys.create(role, name, artist_id)
+        signed = SignInLinks(ledger.engine, keys).issue(issued.key.key_id, base_url) if link else None
     if as_json:
-        json_line(issued.as_builtins())
+        json_line(issued.as_builtins() | ({"link": signed.as_builtins()} if signed else {}))
         return
     key = issued.key
     say(f"key {key.key_id} for {key.name} ({key.role}); the secret is shown this once:")
     out.print(issued.secret, highlight=False, soft_wrap=True)
+    if signed is not None:
+        _print_link(signed.url, signed.expires_at)
+
+
+def _print_link(url: str, expires_at: str) -> None:
+    say(f"sign-in link (works once, until {expires_at}):")
+    out.print(url, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("link")
+def keys_link(
+    key_id: Annotated[str, typer.Argument(help="The key id from `museum keys list`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Print a one-time link that signs its holder into the pages as this key (15 minutes;
+    the site's address is MUSEUM_HTTP_PUBLIC_URL)."""
+    from api.http.auth.keys import KeyStore
+    from api.http.auth.links import SignInLinks
+    from api.http.settings import get_http_settings
+
+    base_url = get_http_settings().public_url
+    with configured_ledger() as ledger:
+        signed = SignInLinks(ledger.engine, KeyStore(ledger.engine)).issue(key_id, base_url)
+    if as_json:
+        json_line(signed.as_builtins())
+        return
+    say(f"for key {signed.key_id}: {signed.name} ({signed.role})")
+    _print_link(signed.url, signed.expires_at)
 
 
 @keys_app.command("list")
@@ -85,7 +121,7 @@ def serve(
         bool, typer.Option("--access-log/--no-access-log", help="Log each request.")
     ] = True,
 ) -> None:
-    """Serve the HTTP API (and its docs at /api/docs) with uvicorn.
+    """Serve the museum's pages and the HTTP API (its docs at /api/docs) with uvicorn.
 
     Embedded by default (the SQLite ledger under MUSEUM_HOME, jobs in this process);
     PostgreSQL and Redis by MUSEUM_DATABASE_URL and MUSEUM_REDIS_URL. The schema is set up
@@ -98,7 +134,7 @@ def serve(
 
     get_http_settings()  # a wrong MUSEUM_HTTP_* variable is named before anything starts
     migrate_ledger(get_settings())
-    say(f"serving the museum on http://{host}:{port}/api/v1 (docs: /api/docs)")
+    say(f"serving the museum on http://{host}:{port}/ (the API: /api/v1, its docs: /api/docs)")
     uvicorn.run(
         "api.http.app:create_app",
         factory=True,

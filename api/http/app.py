@@ -1,4 +1,5 @@
-"""The Litestar app: the JSON API under /api/v1, its OpenAPI document, keys and roles.
+"""The Litestar app: the JSON API under /api/v1, its OpenAPI document, keys and roles, and the
+pages beside it (`api.web.frame`: templates, sessions, CSRF, error pages).
 
 `create_app` builds the app without touching anything; the ledger and its services open in
 `on_startup` (in a thread: opening may set the schema up) and close in `on_shutdown`.
@@ -28,6 +29,7 @@ from api.http.problems import problem_details_plugin
 from api.http.refusals import document_refusals
 from api.http.routes import ROUTE_HANDLERS
 from api.http.settings import HttpSettings, get_http_settings
+from api.web.frame import WebFrame
 from ledger.settings import Settings, get_settings
 
 API = "/api/v1"
@@ -95,9 +97,10 @@ def create_app(
             await museum.shutdown()
 
     api = Router(path=API, route_handlers=route_handlers or ROUTE_HANDLERS)
+    web = WebFrame(settings, http)
     config = AppConfig(
-        route_handlers=[api],
-        on_startup=[open_services],
+        route_handlers=[api, *web.route_handlers],
+        on_startup=[open_services, web.on_startup],
         on_shutdown=[close_services],
         dependencies={
             "museum": Provide(_museum, sync_to_thread=False),
@@ -108,10 +111,12 @@ def create_app(
             DefineMiddleware(ApiKeyMiddleware),
             _rate_limit(http).middleware,
         ],
-        plugins=[problem_details_plugin()],
+        plugins=[problem_details_plugin(), web.errors],
         openapi_config=openapi_config(),
+        template_config=web.templates,
+        csrf_config=web.csrf,
         request_max_body_size=MAX_BODY,
-        stores=_stores(settings),
+        stores=_stores(settings) | web.stores(),
         security=[{"apiKey": []}],
         debug=False,
     )

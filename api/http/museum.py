@@ -15,6 +15,7 @@ from uuid import UUID
 import anyio.to_thread
 
 from api.http.auth.keys import KeyStore
+from api.http.auth.links import SignInLinks
 from api.http.auth.principal import Principal, Role
 from api.http.jobs.service import JobService, runner_for
 from api.http.settings import HttpSettings, get_http_settings
@@ -22,6 +23,7 @@ from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.errors import NotFound
 from ledger.exhibition import Exhibition
+from ledger.exhibits import Exhibits
 from ledger.model_reads import ModelReads
 from ledger.model_records import ModelRecords
 from ledger.runtime import close_ledger, open_ledger
@@ -85,10 +87,14 @@ class MuseumServices:
     jobs: JobService
     membership: Membership = field(init=False)
     exhibition: Exhibition = field(init=False)
+    links: SignInLinks = field(init=False)
+    exhibits: Exhibits = field(init=False)
 
     def __post_init__(self) -> None:
         self.membership = Membership(self.ledger, self.http.key_cache_seconds)
         self.exhibition = Exhibition(self.ledger)
+        self.links = SignInLinks(self.ledger.engine, self.keys)
+        self.exhibits = Exhibits(self.attributions, self.model_reads, self.exhibition)
 
     @classmethod
     def open(cls, settings: Settings | None = None, http: HttpSettings | None = None) -> MuseumServices:
@@ -136,3 +142,6 @@ class MuseumServices:
 
     async def authenticate(self, secret: str) -> Principal | None:
         return await anyio.to_thread.run_sync(self.keys.authenticate, secret)
+
+    async def principal_of_key(self, key_id: str) -> Principal | None:
+        return await anyio.to_thread.run_sync(self.keys.principal_of_key, key_id)

@@ -98,11 +98,25 @@ def internal_problem(exc: Exception) -> ProblemDetailsException:
     )
 
 
+PROBLEMS: dict[type[Exception], Callable[[Any], ProblemDetailsException]] = {
+    LedgerError: ledger_problem,
+    ValidationException: validation_problem,
+    HTTPException: http_problem,
+    Exception: internal_problem,
+}
+
+
+def problem_of(exc: Exception) -> ProblemDetailsException:
+    """The problem an exception answers with, by the first class of its MRO that `PROBLEMS`
+    names (the pages render the same problem as HTML)."""
+    if isinstance(exc, ProblemDetailsException):
+        return exc
+    for cls in type(exc).__mro__:
+        found = PROBLEMS.get(cls)
+        if found is not None:
+            return found(exc)
+    return internal_problem(exc)
+
+
 def problem_details_plugin() -> ProblemDetailsPlugin:
-    mapping: dict[type[Exception], Callable[[Any], ProblemDetailsException]] = {
-        LedgerError: ledger_problem,
-        ValidationException: validation_problem,
-        HTTPException: http_problem,
-        Exception: internal_problem,
-    }
-    return ProblemDetailsPlugin(ProblemDetailsConfig(exception_to_problem_detail_map=mapping))
+    return ProblemDetailsPlugin(ProblemDetailsConfig(exception_to_problem_detail_map=PROBLEMS))

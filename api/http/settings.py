@@ -13,6 +13,7 @@ from ledger.settings import load_settings
 
 Unit = Literal["second", "minute", "hour", "day"]
 _RATE = re.compile(r"([1-9][0-9]{0,8})/(second|minute|hour|day)")
+_PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?")
 
 
 class HttpSettings(BaseSettings):
@@ -26,6 +27,11 @@ class HttpSettings(BaseSettings):
     # other server processes within this time; the process that revokes forgets at once).
     key_cache_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
     page_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    # The pages' session cookie (and the CSRF cookie): `Secure` behind HTTPS; how long a
+    # sign-in lasts; where the site is reached (the sign-in links the CLI prints start here).
+    secure_cookies: bool = False
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
+    public_url: str = "http://127.0.0.1:8000"
 
     @field_validator("rate_limit")
     @classmethod
@@ -33,6 +39,13 @@ class HttpSettings(BaseSettings):
         if _RATE.fullmatch(value) is None:
             raise ValueError("expected COUNT/UNIT, e.g. 600/minute (unit: second, minute, hour, day)")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if _PUBLIC_URL.fullmatch(value) is None:
+            raise ValueError("expected an http(s) URL without query, e.g. https://museum.example")
+        return value.rstrip("/")
 
     @property
     def rate(self) -> tuple[Unit, int]:

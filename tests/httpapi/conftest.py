@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import factories
 import pytest
@@ -14,8 +15,12 @@ from litestar.testing import TestClient
 from api.http.app import create_app
 from api.http.museum import MuseumServices
 from api.http.settings import HttpSettings
+from ledger.crypto import MasterKey
 from ledger.domain import FoundingRoll
 from ledger.settings import Settings
+
+if TYPE_CHECKING:
+    from httpapi.exhibition_world import Gallery
 
 
 @dataclass
@@ -81,8 +86,6 @@ def client(backend: Settings, http_settings: HttpSettings) -> Iterator[TestClien
 
 @pytest.fixture
 def sqlite_client(tmp_path: Path, http_settings: HttpSettings) -> Iterator[TestClient[Litestar]]:
-    from ledger.crypto import MasterKey
-
     settings = Settings(home=tmp_path / "var", master_key=MasterKey.generate_text())
     with TestClient(create_app(settings, http_settings), raise_server_exceptions=False) as test:
         yield test
@@ -91,3 +94,24 @@ def sqlite_client(tmp_path: Path, http_settings: HttpSettings) -> Iterator[TestC
 @pytest.fixture
 def keys(sqlite_client: TestClient[Litestar]) -> Keys:
     return issue_keys(museum_of(sqlite_client))
+
+
+@pytest.fixture(scope="session")
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gallery]:
+    """One exhibition (`httpapi.exhibition_world`) for the tests that only read it."""
+    from httpapi.exhibition_world import exhibition_world
+
+    settings = Settings(
+        home=tmp_path_factory.mktemp("gallery") / "var", master_key=MasterKey.generate_text()
+    )
+    http = HttpSettings(rate_limit="100000/minute", key_cache_seconds=0)
+    with TestClient(create_app(settings, http), raise_server_exceptions=False) as client:
+        yield exhibition_world(client)
+
+
+@pytest.fixture
+def own_gallery(sqlite_client: TestClient[Litestar]) -> Gallery:
+    """An exhibition of the test's own, to change (consent, erasure)."""
+    from httpapi.exhibition_world import exhibition_world
+
+    return exhibition_world(sqlite_client)

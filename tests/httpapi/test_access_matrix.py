@@ -2,7 +2,11 @@
 
 A route that the matrix does not list fails the first test; a rule in the app that differs from
 the matrix fails the second (401 for no key, 403 for a role the rule does not name, anything but
-those for a role it names; never a 5xx, whatever the placeholder ids and bodies)."""
+those for a role it names; never a 5xx, whatever the placeholder ids and bodies).
+
+The pages (every path outside /api/) are tried the way a browser reaches them: signed in by
+session (`httpapi.pages.signed_in`), forms posted with their CSRF token; a visitor refused a
+page is sent to sign in (303 to /sign-in) or, for a form, answered 401."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from litestar.testing import TestClient
 
 from httpapi.conftest import Keys
 from httpapi.matrix import ROLES, Rule, all_rules
+from httpapi.pages import form_token, signed_in
 
 PRINCIPALS = ("visitor", "artist", "member", "founder", "compliance", "integrator", "curator")
 AUTO = {"OPTIONS"}
@@ -52,7 +57,7 @@ def concrete(path: str, keys: Keys) -> str:
         if kind == "int":
             return "0"
         if kind == "path":
-            return "swagger-ui.css"
+            return "museum.css" if path.startswith("/static") else "swagger-ui.css"
         return "placeholder"
 
     return re.sub(r"\{(\w+)(?::(\w+))?\}", fill, path)
@@ -65,9 +70,22 @@ def expected_allowed(principal: str, rule: Rule) -> bool:
     return not (rule.members_only and principal == "artist")
 
 
+def is_page(path: str) -> bool:
+    return not path.startswith("/api/")
+
+
+def refused_as_matrix_says(principal: str, path: str, method: str, status: int, where: str) -> bool:
+    """A page sends a visitor to sign in (303) on GET; anything else refuses as the API does."""
+    if principal == "visitor" and is_page(path) and method in ("GET", "HEAD"):
+        return status == 303 and where.startswith("/sign-in?next=")
+    return status == (401 if principal == "visitor" else 403)
+
+
 def test_every_role_on_every_route(sqlite_client: TestClient[Litestar], keys: Keys) -> None:
     wrong: list[str] = []
-    for (method, path), rule in sorted(all_rules().items()):
+    pages = sorted((k, r) for k, r in all_rules().items() if is_page(k[1]))
+    api = sorted((k, r) for k, r in all_rules().items() if not is_page(k[1]))
+    for (method, path), rule in api:
         url = concrete(path, keys)
         for principal in PRINCIPALS:
             body = {} if method in ("POST", "PUT", "PATCH") else None
@@ -82,6 +100,22 @@ def test_every_role_on_every_route(sqlite_client: TestClient[Litestar], keys: Ke
                 want = 401 if principal == "visitor" else 403
                 if status != want:
                     wrong.append(f"{principal} {method} {path}: {status}, matrix says {want}")
+    for principal in PRINCIPALS:
+        client = signed_in(sqlite_client, keys, principal)
+        for (method, path), rule in pages:
+            url = concrete(path, keys)
+            data = {"_csrf_token": form_token(client)} if method == "POST" else None
+            response = client.request(method, url, data=data, follow_redirects=False)
+            status, where = response.status_code, response.headers.get("location", "")
+            if status >= 500:
+                wrong.append(f"{principal} {method} {url}: {status} {response.text[:200]}")
+            elif expected_allowed(principal, rule):
+                if status in (401, 403) or where.startswith("/sign-in?next="):
+                    wrong.append(f"{principal} {method} {path}: refused ({status}), matrix allows")
+            elif not refused_as_matrix_says(principal, path, method, status, where):
+                wrong.append(f"{principal} {method} {path}: {status}, matrix refuses")
+            if path == "/sign-out" and principal != "visitor":
+                client = signed_in(sqlite_client, keys, principal)  # it signed itself out
     assert not wrong, "\n".join(wrong)
 
 

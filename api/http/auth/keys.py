@@ -90,6 +90,7 @@ class KeyStore:
         self.engine = engine
         self.cache_seconds = cache_seconds
         self._checked: dict[str, tuple[float, Principal]] = {}
+        self._by_id: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
     def create(self, role: str, name: str, artist_id: UUID | None = None) -> IssuedKey:
@@ -130,6 +131,16 @@ class KeyStore:
             ).all()
         return [_read(row) for row in rows]
 
+    def key(self, key_id: str) -> KeyRead:
+        """One key as listed (NotFound for an id that names none)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                api_keys.select().where(api_keys.c.key_id == key_id)
+            ).one_or_none()
+        if row is None:
+            raise NotFound(f"no key {key_id!r}")
+        return _read(row)
+
     def revoke(self, key_id: str) -> KeyRead:
         """Revoke a key for good; revoking it again is refused (it says when it was)."""
         with self.engine.begin() as connection:
@@ -148,6 +159,7 @@ class KeyStore:
             row = connection.execute(api_keys.select().where(api_keys.c.key_id == key_id)).one()
         with self._lock:
             self._checked = {s: p for s, p in self._checked.items() if p[1].key_id != key_id}
+            self._by_id.pop(key_id, None)
         return _read(row)
 
     def authenticate(self, secret: str) -> Principal | None:
@@ -170,14 +182,42 @@ class KeyStore:
             or not hmac.compare_digest(bytes(row.secret_sha256), _digest(secret))
         ):
             return None
-        principal = Principal(
-            role=Role(str(row.role)),
-            key_id=str(row.key_id),
-            name=str(row.name),
-            artist_id=None if row.artist_id is None else UUID(hex=str(row.artist_id)),
-        )
+        principal = _principal(row)
         with self._lock:
             if len(self._checked) > 10_000:
                 self._checked.clear()
             self._checked[secret] = (now, principal)
         return principal
+
+    def principal_of_key(self, key_id: str) -> Principal | None:
+        """The principal of a live key named by its id (what a page's session holds, never the
+        secret), or None once it is revoked or if it never existed; trusted for
+        `cache_seconds` like a checked secret."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._by_id.get(key_id)
+        if cached is not None and now - cached[0] < self.cache_seconds:
+            return cached[1]
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                api_keys.select().where(api_keys.c.key_id == key_id)
+            ).one_or_none()
+        if row is None or row.revoked_at_ms is not None:
+            with self._lock:
+                self._by_id.pop(key_id, None)
+            return None
+        principal = _principal(row)
+        with self._lock:
+            if len(self._by_id) > 10_000:
+                self._by_id.clear()
+            self._by_id[key_id] = (now, principal)
+        return principal
+
+
+def _principal(row: sa.Row[tuple[object, ...]]) -> Principal:
+    return Principal(
+        role=Role(str(row.role)),
+        key_id=str(row.key_id),
+        name=str(row.name),
+        artist_id=None if row.artist_id is None else UUID(hex=str(row.artist_id)),
+    )

@@ -59,15 +59,22 @@ def _read(upload: UploadFile, index: int) -> bytes:
 
 def donation_request(artist_id: UUID, upload: DonationUpload) -> DonationCreate:
     """The ledger's request for this upload; every refusal names the part it is about."""
-    manifest = manifest_of(upload)
+    return donation_create(artist_id, manifest_of(upload), upload.stage, "`stage` file parts")
+
+
+def donation_create(
+    artist_id: UUID, manifest: DonationManifest, files: list[UploadFile], parts: str
+) -> DonationCreate:
+    """The ledger's request for a manifest and its stage files (`parts` names them in a
+    refusal): the one path of the API's multipart upload and the donate page's form."""
     if len(manifest.stages) > MAX_STAGES:
         raise InvalidInput(
             f"a donation has at most {MAX_STAGES} stages, got {len(manifest.stages)}"
         )
-    if len(manifest.stages) != len(upload.stage):
+    if len(manifest.stages) != len(files):
         raise InvalidInput(
-            f"the manifest describes {len(manifest.stages)} stages but {len(upload.stage)} "
-            "`stage` file parts arrived; send one file part per stage, in order"
+            f"the manifest describes {len(manifest.stages)} stages but {len(files)} "
+            f"{parts} arrived; send one file part per stage, in order"
         )
     stages = tuple(
         StageCreate(
@@ -76,7 +83,7 @@ def donation_request(artist_id: UUID, upload: DonationUpload) -> DonationCreate:
             caption=meta.caption,
             created_at=meta.created_at,
         )
-        for index, (meta, file) in enumerate(zip(manifest.stages, upload.stage, strict=True))
+        for index, (meta, file) in enumerate(zip(manifest.stages, files, strict=True))
     )
     label = manifest.label
     return DonationCreate(

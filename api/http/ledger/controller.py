@@ -17,9 +17,10 @@ from litestar import Controller, get
 from litestar.params import PathParameter, QueryParameter
 
 from api.http.auth.access import EVERYONE, STAFF, allow
-from api.http.auth.principal import Role
+from api.http.auth.principal import Principal, Role
 from api.http.deps import Caller, Museum
 from api.http.ledger.schemas import LedgerHeadRead
+from api.http.museum import MuseumServices
 from ledger.audit import full_audit
 from ledger.errors import NotFound
 from ledger.validation import event_reference
@@ -46,7 +47,9 @@ Projections = Annotated[
 ]
 
 
-def _may_see(principal: Caller, receipt: ReceiptRead, museum: Museum) -> bool:
+def may_see_receipt(principal: Principal, receipt: ReceiptRead, museum: MuseumServices) -> bool:
+    """Staff see any event's receipt; an artist their own artist record's and donations';
+    an integrator revenue reports'. The pages ask the same."""
     if principal.role in STAFF:
         return True
     event = receipt.event
@@ -84,7 +87,7 @@ class LedgerController(Controller):
         reference = event_reference(event)
         integrity = museum.ledger.integrity
         found = integrity.receipt(reference) if isinstance(reference, int) else integrity.receipt_for(*reference)
-        if not _may_see(principal, found, museum):
+        if not may_see_receipt(principal, found, museum):
             raise NotFound(f"no event {event} in the ledger")
         return found
 

@@ -1,0 +1,17 @@
+"""Every page controller, mounted at `/` by `api.web.frame.WebFrame` (add a new page's here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.web.donations.controller import DonateController, DonationPagesController
+from api.web.exhibition.controller import ExhibitionController
+from api.web.signin.controller import SignInController, SignOutController
+
+PAGE_HANDLERS: list[Any] = [
+    ExhibitionController,
+    DonateController,
+    DonationPagesController,
+    SignInController,
+    SignOutController,
+]
