@@ -201,6 +201,23 @@ class Exhibition:
 
         return page_after(on_stage(), after, limit)
 
+    def feedback_received(
+        self, artist_id: UUID, sees_all: Viewer, limit: int
+    ) -> list[FeedbackRead]:
+        """The newest `limit` pieces of feedback on any stage of the artist's donations, newest
+        first: for the artist themself (and compliance). One scan of the feedback events."""
+        if not sees_all(artist_id):
+            raise NotFound(f"no artist {artist_id}")
+        theirs = set(self.ledger.get_artist(artist_id).donation_ids)
+        found: list[FeedbackRead] = []
+        for feedback_id in reversed(self.ledger.ids_with_topic(Feedback.FeedbackGiven)):
+            given = self.ledger.get_aggregate(feedback_id, Feedback, "feedback")
+            if given.target_kind == "donation" and given.target_id in theirs:
+                found.append(feedback_read(given))
+                if len(found) == limit:
+                    break
+        return found
+
     # --- helpers ----------------------------------------------------------------------------
 
     def _visible(self, donation_id: UUID, sees_all: Viewer) -> Donation:

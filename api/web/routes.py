@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.web.compliance.controller import ComplianceDeskController
 from api.web.donations.controller import DonateController, DonationPagesController
 from api.web.exhibition.controller import ExhibitionController
+from api.web.my_museum.controller import MyMuseumController
+from api.web.my_museum.erasure import ErasureController
 from api.web.signin.controller import SignInController, SignOutController
 
 PAGE_HANDLERS: list[Any] = [
@@ -14,4 +17,7 @@ PAGE_HANDLERS: list[Any] = [
     DonationPagesController,
     SignInController,
     SignOutController,
+    MyMuseumController,
+    ErasureController,
+    ComplianceDeskController,
 ]

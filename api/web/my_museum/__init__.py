@@ -1,0 +1,1 @@
+"""My museum: an artist's own donations, consents, feedback, credits, earnings and erasure."""
