@@ -21,6 +21,7 @@ from api.http.deps import Caller, Museum
 from api.web.my_museum.controller import ARTIST, HOME, own
 from api.web.rendering import page
 from api.web.requests import Form
+from ledger.donor_views import certificate_read
 from ledger.errors import Conflict, NotFound
 
 ERASURE = f"{HOME}/erasure"
@@ -71,14 +72,14 @@ class ErasureController(Controller):
     @get("/erasure/certificate.json", opt=ARTIST, sync_to_thread=True, media_type=MediaType.JSON)
     def certificate(self, museum: Museum, principal: Caller) -> Response[Any]:
         """The signed certificate of the completed erasure, as a file (404 until complete);
-        `museum ledger check-certificate` checks it."""
+        `museum ledger check-certificate FILE --public-key HEX` checks it."""
         artist_id = own(principal)
         status = museum.models.erasure_status(artist_id)
         if status.certificate is None:
             raise NotFound("the erasure is not complete yet: there is no certificate")
         name = f"erasure-certificate-{artist_id}.json"
         return Response(
-            status.certificate,  # the signed document whole: its signature covers every field
+            certificate_read(status.certificate),  # every field as signed: it checks offline
             media_type=MediaType.JSON,
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
