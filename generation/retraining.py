@@ -1,10 +1,11 @@
 """Retraining for erasure: bring the deployed model in line with consent, one shard at a time.
 
 A retraining run compares the deployed version's training set with the items whose `train`
-consent holds now, shard by shard (an item's shard depends only on its id). A shard whose items
-are unchanged keeps its checkpoints, recorded by hash; a changed one is trained again from
-scratch on its remaining items, with the run's seed and budget; a shard left with no items is
-dropped from the ensemble. The old version stays deployed until the new one is complete.
+consent holds now, shard by shard (an item's shard is its artist's, `ledger.shards`). A shard
+whose items are unchanged keeps its checkpoints, recorded by hash; a changed one is trained again
+from scratch on its remaining items, with the run's seed and budget; a shard left with no items
+is dropped from the ensemble. The old version stays deployed until the new one is complete; a
+run that fails hands its requests back, due at once, and a killed one resumes under its job id.
 """
 
 from __future__ import annotations
