@@ -5,10 +5,15 @@ checkpoints are the content-hashed raw weights it saved, so an index rebuilt fro
 the same index. Sharded runs get one index per shard: a shard model only saw its own items, and
 the generation's ensemble averages the shards, so each item is scored by its own shard's model.
 
-Indexes live under `<root>/<run id>/<method>-<settings hash>/shard-<n>` and are built on first
-use. An index is built from decrypted stage images; once an artist is erased their images cannot
-be read, so an index that already exists keeps their items (their pseudonymous credit line
-survives, as the ledger promises) and one built later leaves them out and says so.
+A shard's index is keyed by what determines it, not by the run: under
+`<root>/<method>-<settings hash>/<shard key>`, where the settings hash covers the method's
+settings and the seed, and the shard key the hashes of the checkpoints used and the shard's item
+ids. A retraining run that reuses a shard's checkpoints therefore finds that shard's index built
+already, and only the retrained shards are indexed again. Indexes are built on first use, from
+decrypted stage images; once an artist is erased their images cannot be read, so an index that
+already exists keeps their items (their pseudonymous credit line survives, as the ledger
+promises) and one built later leaves them out and says so. A shard none of whose items can be
+read any more scores nothing, and all its items are reported excluded.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import torch
 
@@ -50,14 +54,19 @@ class RunScores:
     excluded: list[str] = field(default_factory=list)
 
 
-def _settings_hash(method: Method, seed: int) -> str:
-    text = json.dumps({"method": method.parameters(), "seed": seed}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _digest(data: object, length: int = 16) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-def index_directory(root: Path, run_id: UUID, method: Method, seed: int) -> Path:
-    """Where the indexes of one run under one method's settings live."""
-    return root / str(run_id) / f"{method.name}-{_settings_hash(method, seed)}"
+def index_directory(
+    root: Path, method: Method, seed: int, checkpoint_hashes: list[str], item_ids: list[str]
+) -> Path:
+    """Where the index of one shard lives: keyed by the method's settings and the seed, the
+    checkpoints it differentiates (oldest first) and the shard's items (in any order)."""
+    settings = _digest({"method": method.parameters(), "seed": seed})
+    shard = _digest({"checkpoints": list(checkpoint_hashes), "items": sorted(item_ids)}, 24)
+    return root / f"{method.name}-{settings}" / shard
 
 
 class RunAttribution:
@@ -85,16 +94,16 @@ class RunAttribution:
         self.batch_size = batch_size
         self.on_build = on_build
         self.config = ModelConfig.from_dict(run.config["model"])
-        self.directory = index_directory(root, run.id, method, seed)
+        self.root = root
         items = [TrainingItem.from_dict(item) for item in run.items]
         self.shards = members_by_shard(items, run.shards)
         # A dropped shard (no items left) has no model and nothing to score.
         self.live_shards = [s for s in range(run.shards) if s not in run.dropped_shards]
-        self._attributors: dict[int, tuple[Attributor, list[str]]] = {}
+        self._attributors: dict[int, tuple[Attributor | None, list[str]]] = {}
 
-    def _checkpoints(self, shard: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
-        """The shard's raw (not EMA) weights at its last saved steps (all, or the method's
-        count), oldest first."""
+    def _saved(self, shard: int) -> list[dict[str, Any]]:
+        """The shard's checkpoints used: at its last saved steps (all, or the method's count),
+        oldest first."""
         saved = sorted(
             (c for c in self.run.checkpoints if c["shard"] == shard), key=lambda c: c["step"]
         )
@@ -102,9 +111,23 @@ class RunAttribution:
             raise InvalidInput(f"shard {shard} of run {self.run.id} has no checkpoints")
         if self.method.checkpoints:
             saved = saved[-self.method.checkpoints :]
+        return saved
+
+    def index_directory(self, shard: int) -> Path:
+        """Where the shard's index lives (shared with every run that has the same shard)."""
+        return index_directory(
+            self.root,
+            self.method,
+            self.seed,
+            [c["hash"] for c in self._saved(shard)],
+            [item.item_id for item in self.shards[shard]],
+        )
+
+    def _checkpoints(self, shard: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
+        """The shard's raw (not EMA) weights at the checkpoints used."""
         return [
             (c["hash"], load_checkpoint(self.ledger.blobs.get(c["blob_id"]), ema=False))
-            for c in saved
+            for c in self._saved(shard)
         ]
 
     def _readable(self, members: list[TrainingItem]) -> tuple[list[TrainingItem], list[bytes]]:
@@ -119,19 +142,23 @@ class RunAttribution:
             kept.append(item)
         return kept, images
 
-    def _attributor(self, shard: int) -> tuple[Attributor, list[str]]:
-        """The shard's attributor with its index loaded (or built), and the excluded ids."""
+    def _attributor(self, shard: int) -> tuple[Attributor | None, list[str]]:
+        """The shard's attributor with its index loaded (or built), and the excluded ids; no
+        attributor when none of the shard's items can be read and no index holds them."""
         if shard in self._attributors:
             return self._attributors[shard]
         members = self.shards[shard]
-        store = IndexStore(self.directory / f"shard-{shard}")
+        store = IndexStore(self.index_directory(shard))
         shape = (self.config.channels, self.config.resolution, self.config.resolution)
-        excluded: list[str] = []
         if store.exists():
-            # 1. A stored index needs no images: it is checked against the run, then used.
+            # 1. A stored index needs no images: it is checked against the run, then used. It
+            # may lack items (erased before it was built), never hold others.
             indexed = set(self._stored_item_ids(store))
+            expected = {item.item_id for item in members}
+            if not indexed or not indexed <= expected:
+                raise self._foreign(store, shard, "it holds items this shard never had")
             members = [item for item in members if item.item_id in indexed]
-            excluded = sorted(indexed.symmetric_difference(i.item_id for i in self.shards[shard]))
+            excluded = sorted(expected - indexed)
             images = torch.zeros((len(members), *shape))
         else:
             # 2. Otherwise decrypt what can still be read and build it.
@@ -140,7 +167,8 @@ class RunAttribution:
                 {i.item_id for i in self.shards[shard]} - {i.item_id for i in members}
             )
             if not members:
-                raise InvalidInput(f"no readable training items left in shard {shard}")
+                self._attributors[shard] = (None, excluded)  # every item of it was erased
+                return self._attributors[shard]
             images = images_to_tensor(pngs, self.config)
         attributor = build_attributor(
             self.method,
@@ -162,12 +190,15 @@ class RunAttribution:
                     self.on_build(shard, len(members))
                 attributor.build_index()
         except ValueError as exc:
-            raise Conflict(
-                f"the attribution index in {store.directory} does not belong to run "
-                f"{self.run.id} under method {self.method.name} ({exc}); remove it to rebuild"
-            ) from None
+            raise self._foreign(store, shard, str(exc)) from None
         self._attributors[shard] = (attributor, excluded)
         return self._attributors[shard]
+
+    def _foreign(self, store: IndexStore, shard: int, why: str) -> Conflict:
+        return Conflict(
+            f"the attribution index in {store.directory} does not belong to shard {shard} of "
+            f"run {self.run.id} under method {self.method.name} ({why}); remove it to rebuild"
+        )
 
     @staticmethod
     def _stored_item_ids(store: IndexStore) -> list[str]:
@@ -181,7 +212,13 @@ class RunAttribution:
 
     def build(self) -> str:
         """Build (or load) every shard's index; the combined index hash."""
-        hashes = [self._attributor(shard)[0].index_hash for shard in self.live_shards]
+        attributors = [self._attributor(shard)[0] for shard in self.live_shards]
+        hashes = [a.index_hash for a in attributors if a is not None]
+        if not hashes:
+            raise InvalidInput(
+                f"no training item of run {self.run.id} can be read any more, and no index "
+                "of them was built before: there is nothing to attribute to"
+            )
         return (
             hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest()
         )
@@ -205,9 +242,11 @@ class RunAttribution:
         for shard in self.live_shards:
             # 2. Score against each shard's items with that shard's checkpoints.
             attributor, missing = self._attributor(shard)
+            excluded += missing
+            if attributor is None:
+                continue
             row = attributor.score(query, label)[0]
             scores.update(zip(attributor.item_ids, (float(v) for v in row), strict=True))
-            excluded += missing
         return RunScores(
             scores=scores,
             index_hash=index_hash,
@@ -215,7 +254,7 @@ class RunAttribution:
                 **self.method.parameters(),
                 "seed": self.seed,
                 "checkpoint_hashes": sorted(
-                    h for a, _ in self._attributors.values() for h, _ in a.checkpoints
+                    h for a, _ in self._attributors.values() if a for h, _ in a.checkpoints
                 ),
                 "shards": len(self.live_shards),
                 "excluded_items": len(excluded),

@@ -1,10 +1,11 @@
 """Retraining for erasure: bring the deployed model in line with consent, one shard at a time.
 
 A retraining run compares the deployed version's training set with the items whose `train`
-consent holds now, shard by shard (an item's shard depends only on its id). A shard whose items
-are unchanged keeps its checkpoints, recorded by hash; a changed one is trained again from
-scratch on its remaining items, with the run's seed and budget; a shard left with no items is
-dropped from the ensemble. The old version stays deployed until the new one is complete.
+consent holds now, shard by shard (an item's shard is its artist's, `ledger.shards`). A shard
+whose items are unchanged keeps its checkpoints, recorded by hash; a changed one is trained again
+from scratch on its remaining items, with the run's seed and budget; a shard left with no items
+is dropped from the ensemble. The old version stays deployed until the new one is complete; a
+run that fails hands its requests back, due at once, and a killed one resumes under its job id.
 """
 
 from __future__ import annotations
@@ -140,6 +141,8 @@ def retrain(
     if run.retraining is None:
         raise Conflict(f"job {job_id} is a training run, not a retraining: use museum train")
     if run.state != "running":
+        if run.state == "completed":
+            Erasures(ledger).settle()  # a retry after a crash between completing and settling
         return RetrainingOutcome(run, list(run.retraining["requests"]), f"the run is {run.state}")
     return RetrainingOutcome(
         _train_planned(ledger, records, run, on_progress),
@@ -186,9 +189,10 @@ def _train_planned(
     except KeyShredded as exc:
         records.fail_run(run.id, f"an item was erased while the run retrained: {exc}")
         raise
-    except Conflict:
-        raise
     except Exception as exc:
+        # Whatever stopped it (a checkpoint that does not reproduce, a lost race, a bug), the
+        # run must not hold the training slot and its batch: the requests go back to pending.
+        # A run the ledger failed already (a donation withdrawn meanwhile) is left as it is.
         records.fail_run(run.id, f"{type(exc).__name__}: {exc}")
         raise
     # 5. Every erasure the new version no longer holds is certified now.

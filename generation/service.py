@@ -87,6 +87,7 @@ def train_run(
         shards=shards,
     )
     if run.state == "completed":
+        Erasures(ledger).settle()  # a retry after a crash between completing and settling
         return run
     # A retried job trains exactly what its start event recorded, whatever it was called with.
     model_config = ModelConfig.from_dict(run.config["model"])

@@ -34,7 +34,7 @@ from ledger.domain import (
 )
 from ledger.domain.artist import FOUNDING_SEATS
 from ledger.domain.donation import consent_at, consent_trail
-from ledger.domain.model import ModelRegistry
+from ledger.domain.model import ModelRegistry, TrainingRun
 from ledger.domain.retraining import RetrainingSchedule
 from ledger.errors import (
     ConfigurationError,
@@ -443,11 +443,18 @@ class MuseumLedger(Application[UUID]):
     def _retraining_owed(
         self, cause: str, subject: str, donation_ids: list[str]
     ) -> list[RetrainingSchedule]:
-        """The schedule with a request added, to save with the change that owes it; nothing
-        while no model is deployed (the next training takes its snapshot anyway)."""
+        """The schedule with a request added, to save with the change that owes it. Nothing
+        while no model is deployed (the next training takes its snapshot anyway), nor when stages
+        the deployed version never learned from leave; a run training meanwhile is checked when
+        it completes (`ModelRecords.complete_run`)."""
         registry = self.find(ModelRegistry.REGISTRY_ID, ModelRegistry)
         if registry is None or registry.deployed is None:
             return []
+        if cause != "train-granted":
+            deployed = self.find(registry.deployed, TrainingRun)
+            learned = {item["donation_id"] for item in deployed.items} if deployed else set()
+            if not learned & set(donation_ids):
+                return []
         schedule = self.retraining_schedule()
         schedule.request(cause, subject, donation_ids, self.retrain_window)
         return [schedule]

@@ -18,7 +18,6 @@ from ledger.application import MuseumLedger
 from ledger.domain import Donation, Feedback
 from ledger.domain.donation import consent_at
 from ledger.domain.model import Generation, ModelRegistry, TrainingRun
-from ledger.domain.retraining import RetrainingSchedule
 from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.model_views import ItemConsentRead
@@ -232,6 +231,8 @@ class ModelRecords:
             for shard in emptied:
                 run.drop_shard(shard, "no item with training consent is left in this shard")
             registry = self.registry()
+            if registry.deployed != base.id:
+                raise Conflict(f"model version {base.id} is no longer the deployed one: plan again")
             registry.begin(run.id)
             schedule = self.ledger.retraining_schedule()
             schedule.take(str(run.id), requests)
@@ -293,17 +294,20 @@ class ModelRecords:
         self.ledger.retry(record, f"training run {run_id}")
 
     def complete_run(self, run_id: UUID, final_loss: float, *, deploy: bool = True) -> TrainingRun:
+        """Complete the run as a model version (deployed by default) and settle the retraining
+        batch it serves, in one save. A run holding a donation withdrawn meanwhile fails
+        instead; one that is deployed while some of its donations have lost `train` consent
+        since it started owes them a retraining, requested in the same save."""
+
         def complete() -> TrainingRun:
             run = self.get_run(run_id)
             if run.state == "completed":
                 return run
-            withdrawn = sorted(
-                {
-                    item["donation_id"]
-                    for item in run.items
-                    if self.ledger.get_donation(UUID(item["donation_id"])).withdrawn
-                }
-            )
+            donations = {
+                donation_id: self.ledger.get_donation(UUID(donation_id))
+                for donation_id in dict.fromkeys(item["donation_id"] for item in run.items)
+            }
+            withdrawn = sorted(d for d, donation in donations.items() if donation.withdrawn)
             if withdrawn:
                 # The run may hold their images in memory already: it must not become a model.
                 self._fail(run_id, f"donations withdrawn during training: {', '.join(withdrawn)}")
@@ -313,9 +317,17 @@ class ModelRecords:
             run.complete(final_loss)
             registry = self.registry()
             registry.end(run_id, completed=True)
+            schedule = self.ledger.retraining_schedule()
+            changed = schedule.settle_run(str(run_id), served=True)
             if deploy:
                 registry.deploy(run_id)
-            self.ledger.save(run, registry, *self._settled_batch(run_id, served=True))
+                revoked = [
+                    d
+                    for d, donation in donations.items()
+                    if not donation.consent_holds(Purpose.TRAIN)
+                ]
+                changed = schedule.owe_revoked(revoked, self.ledger.retrain_window) or changed
+            self.ledger.save(run, registry, *([schedule] if changed else []))
             return run
 
         return self.ledger.retry(complete, f"training run {run_id} or the model registry")
@@ -333,24 +345,17 @@ class ModelRecords:
         run.fail(reason)
         registry = self.registry()
         registry.end(run_id, completed=False)
-        self.ledger.save(run, registry, *self._settled_batch(run_id, served=False, reason=reason))
-
-    def _settled_batch(
-        self, run_id: UUID, *, served: bool, reason: str = ""
-    ) -> list[RetrainingSchedule]:
-        """The schedule, if the run serves a retraining batch: served, or returned to pending."""
         schedule = self.ledger.retraining_schedule()
-        if str(run_id) not in schedule.in_flight:
-            return []
-        if served:
-            schedule.served_by(str(run_id))
-        else:
-            schedule.returned_by(str(run_id), reason=reason[:500])
-        return [schedule]
+        changed = schedule.settle_run(str(run_id), served=False, reason=reason)
+        self.ledger.save(run, registry, *([schedule] if changed else []))
 
     def deploy(self, run_id: UUID) -> None:
+        """Deploy a model version; a retired one (`check_not_retired`) is refused."""
+
         def deploy() -> None:
             registry = self.registry()
+            if run_id in registry.versions and registry.deployed != run_id:
+                self.check_not_retired(self.get_run(run_id))
             registry.deploy(run_id)
             self.ledger.save(registry)
 

@@ -15,6 +15,7 @@ from PIL import Image
 
 from collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
+from ledger.model_records import ModelRecords
 from ledger.runtime import opened_ledger
 from ledger.schemas import (
     ArtistCreate,
@@ -108,3 +109,29 @@ def run_museum(
         timeout=300,
         check=False,
     )
+
+
+def recorded_version(ledger: MuseumLedger, checkpoint: str, *, retraining: bool = False) -> UUID:
+    """A completed, deployed one-shard model version of every item with train consent now,
+    recorded through the ledger with a stand-in checkpoint (the ledger never reads weights).
+    With `retraining`, a retraining run of the deployed version serving every pending request:
+    the ledger's side of `generation.retraining.retrain`, for tests without torch."""
+    records = ModelRecords(ledger)
+    if not retraining:
+        run = records.start_run(job_id=checkpoint, config={}, seed=0, shards=1)
+    else:
+        snapshot = records.consent_snapshot()
+        schedule = ledger.retraining_schedule()
+        run = records.start_retraining(
+            job_id=checkpoint,
+            base=records.model_version(),
+            items=[replace(item, shard=0) for item in snapshot.items],
+            consents_relied_on=snapshot.consents_relied_on,
+            feedback_used=snapshot.feedback_used,
+            requests=schedule.numbers(schedule.pending),
+            retrained=[0],
+            reused=[],
+            emptied=[],
+        )
+    records.record_checkpoint(run.id, 0, 5, checkpoint * 64, checkpoint.encode())
+    return records.complete_run(run.id, 0.2).id

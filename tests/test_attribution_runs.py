@@ -55,8 +55,20 @@ def test_attribute_records_once_and_a_rebuild_scores_identically(
     assert sum(line.ppm for line in result.credits) == PPM
     assert {line.item_id for line in result.top_k} <= set(run.item_ids())
     method = get_method("d-trak").with_settings(**SMALL)
-    stored = index_directory(index_root(tmp_path), run.id, method, 0)
-    assert sorted(p.name for p in stored.iterdir()) == ["shard-0", "shard-1"]
+    # One index per shard, keyed by the settings, the checkpoints and the items, not the run.
+    located = RunAttribution(ledger, run, method, index_root(tmp_path))
+    stored = [located.index_directory(shard) for shard in (0, 1)]
+    assert all((directory / "manifest.json").is_file() for directory in stored)
+    assert stored[0] != stored[1]
+    assert stored[0].parent == stored[1].parent
+    assert sorted(p.name for p in stored[0].parent.iterdir()) == sorted(p.name for p in stored)
+    members = [[i["item_id"] for i in run.items if i["shard"] == shard] for shard in (0, 1)]
+    hashes = [[c["hash"] for c in run.checkpoints if c["shard"] == shard] for shard in (0, 1)]
+    assert stored[1] == index_directory(
+        index_root(tmp_path), method, 0, hashes[1], list(reversed(members[1]))
+    )
+    assert stored[1] != index_directory(index_root(tmp_path), method, 1, hashes[1], members[1])
+    assert stored[1] != index_directory(index_root(tmp_path), method, 0, hashes[0], members[1])
 
     # A retry finds the attribution recorded and records nothing.
     before = _events(ledger)
@@ -134,11 +146,12 @@ def test_refusals_record_nothing(ledger: MuseumLedger, tmp_path: Path) -> None:
     other = train_run(ledger, job_id="r2", seed=5, steps=STEPS)
     method = get_method("d-trak").with_settings(**SMALL)
     RunAttribution(ledger, other, method, tmp_path / "other").build()
-    theirs = index_directory(tmp_path / "other", other.id, method, 0)
-    mine = index_directory(index_root(tmp_path), run.id, method, 0)
+    theirs = RunAttribution(ledger, other, method, tmp_path / "other").index_directory(0)
+    mine = RunAttribution(ledger, run, method, index_root(tmp_path)).index_directory(0)
+    assert theirs.name != mine.name
     shutil.copytree(theirs, mine)
     before = _events(ledger)
-    with pytest.raises(Conflict, match="does not belong to run"):
+    with pytest.raises(Conflict, match="does not belong to shard 0 of run"):
         attribute(ledger, tmp_path, AttributeRequest(generation.id, method="d-trak", **SMALL))
     assert _events(ledger) == before
 

@@ -17,14 +17,16 @@ from typing import Any
 
 import psycopg
 import pytest
-from factories import T0, artist, donation, label
+from factories import T0, artist, donation, label, recorded_version
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from ledger.application import ERASED_DONOR, MuseumLedger
 from ledger.domain import Artist
-from ledger.errors import KeyShredded
+from ledger.erasures import Erasures
+from ledger.errors import Conflict, KeyShredded
 from ledger.log import SignedTreeHead
+from ledger.model_records import ModelRecords
 from ledger.runtime import close_ledger
 from ledger.schemas import StageCreate
 from ledger.settings import Settings
@@ -181,7 +183,7 @@ def test_erased_artist_reads_as_erased_donor(ledger: MuseumLedger) -> None:
     events_before = ledger.recorder.max_notification_id()
     assert events_before is not None
 
-    ledger.erase_artist(artist_id, reason="")
+    Erasures(ledger).request(artist_id, reason="")  # no model learned from them: done at once
 
     view = ledger.artist_view(artist_id)
     assert view.pseudonym == ERASED_DONOR
@@ -212,17 +214,22 @@ def test_erased_artist_reads_as_erased_donor(ledger: MuseumLedger) -> None:
     assert len(ledger.recorder.select_notifications(None, 10_000)) == report.events
 
 
-def test_erasure_is_idempotent(ledger: MuseumLedger) -> None:
+def test_a_second_erasure_is_refused_and_records_nothing(ledger: MuseumLedger) -> None:
     seeded = seed(ledger)
     artist_id = seeded["artist_id"]
-    first = ledger.erase_artist(artist_id, reason="please")
+    first = Erasures(ledger).request(artist_id, reason="please")
+    assert first.completed is True
     mark = ledger.recorder.max_notification_id()
     heads = len(ledger.integrity.heads.all())
 
-    again = ledger.erase_artist(artist_id, reason="please, again")
-    assert again == first
+    for again in (ledger.erase_artist, Erasures(ledger).request, ModelRecords(ledger).erase_artist):
+        with pytest.raises(Conflict, match="already erased") as refused:
+            again(artist_id, "please, again")
+        assert type(refused.value) is Conflict
+        assert refused.value.http_status == 409
     assert ledger.recorder.max_notification_id() == mark
     assert len(ledger.integrity.heads.all()) == heads
+    assert Erasures(ledger).status(artist_id) == first
 
     topics = [type(e).__name__ for e in ledger.events.get(artist_id)]
     assert topics.count("ErasureRequested") == 1
@@ -231,26 +238,44 @@ def test_erasure_is_idempotent(ledger: MuseumLedger) -> None:
     ledger.integrity.verify()
 
 
-def test_erasure_waits_for_dependent_runs(ledger: MuseumLedger) -> None:
+def test_erasure_waits_for_the_retraining_of_the_deployed_version(ledger: MuseumLedger) -> None:
     seeded = seed(ledger)
     artist_id = seeded["artist_id"]
-    status = ledger.erase_artist(artist_id, reason="", dependent_runs=["run-2024-07"])
+    ledger.grant_consent(seeded["donation_id"], "train")
+    trained = recorded_version(ledger, "a")
+    status = Erasures(ledger).request(artist_id, reason="")
     assert status.key_shredded is True
     assert status.completed is False
     assert status.certificate is None
+    assert status.awaiting_retraining_of == [str(trained)]
+    assert status.retraining_due_at is not None
+    assert 0 < status.time_left_seconds <= 30 * 24 * 3600
+    assert status.overdue is False
     with pytest.raises(KeyShredded):
         ledger.identity(artist_id)
+    assert Erasures(ledger).settle() == []  # the deployed version still holds their stages
+    assert Erasures(ledger).open_ids() == [artist_id]
+    late = Erasures(ledger).status(artist_id, now=datetime.now(UTC) + timedelta(days=31))
+    assert late.overdue is True
+    assert late.time_left_seconds < 0
 
-    done = ledger.complete_erasure(artist_id, retraining_runs=["run-2024-08"])
+    retrained = recorded_version(ledger, "b", retraining=True)
+    assert Erasures(ledger).settle() == [artist_id]
+    done = Erasures(ledger).status(artist_id)
     assert done.completed is True
-    assert done.certificate["retraining_runs"] == ["run-2024-08"]
-    assert ledger.erase_artist(artist_id, reason="") == done
+    assert done.awaiting_retraining_of is None
+    assert done.certificate["retraining_runs"] == [str(retrained)]
+    assert done.certificate["model_version"]["version"] == str(retrained)
+    assert done.certificate["model_version"]["holds_erased_fingerprints"] is False
+    assert Erasures(ledger).settle() == []  # settled once
+    with pytest.raises(Conflict, match="already erased"):
+        ledger.erase_artist(artist_id, reason="")
 
 
 def test_certificate_carries_a_signed_head(ledger: MuseumLedger) -> None:
     seeded = seed(ledger)
     artist_id = seeded["artist_id"]
-    status = ledger.erase_artist(artist_id, reason="")
+    status = Erasures(ledger).request(artist_id, reason="")
     certificate = status.certificate
     assert status.completed is True
     assert certificate["artist_id"] == str(artist_id)
@@ -288,7 +313,7 @@ def test_erasure_deadline_is_thirty_days_after_the_request(ledger: MuseumLedger)
     artist_id = seeded["artist_id"]
     time.sleep(0.05)  # the artist's last event lies clearly before the request
     asked = datetime.now(UTC)
-    status = ledger.erase_artist(artist_id, reason="")
+    status = Erasures(ledger).request(artist_id, reason="")
     answered = datetime.now(UTC)
 
     requested_at = datetime.fromisoformat(status.requested_at)

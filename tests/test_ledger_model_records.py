@@ -9,6 +9,7 @@ import pytest
 
 from ledger.application import MuseumLedger
 from ledger.domain.model import TrainingRun
+from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.model_records import ModelRecords, feedback_weight
 
@@ -139,6 +140,8 @@ def test_run_ids_follow_job_ids() -> None:
 def test_erasure_status_names_the_versions_it_waits_for(ledger: MuseumLedger) -> None:
     _collection(ledger)
     artist_id = ledger.artist_ids()[0]
+    other = ledger.register_artist(factories.artist("Other Moth"))
+    ledger.donate(factories.donation(other, stages=factories.stages(shade=40)))
     records = ModelRecords(ledger)
     assert records.erasure_status(artist_id).awaiting_retraining_of is None  # not requested
     run = records.start_run(job_id="r", config=CONFIG, seed=0, shards=1)
@@ -148,5 +151,11 @@ def test_erasure_status_names_the_versions_it_waits_for(ledger: MuseumLedger) ->
     assert not asked.completed
     status = records.erasure_status(artist_id)
     assert status.awaiting_retraining_of == [str(run.id)] == asked.awaiting_retraining_of
-    ledger.complete_erasure(artist_id, retraining_runs=["retrained"])
-    assert records.erasure_status(artist_id).awaiting_retraining_of is None
+    # A retraining run on the other artist's stages replaces the version: the erasure is done.
+    retrained = factories.recorded_version(ledger, "e", retraining=True)
+    assert Erasures(ledger).settle() == [artist_id]
+    done = records.erasure_status(artist_id)
+    assert done.awaiting_retraining_of is None
+    assert done.completed is True
+    assert done.certificate["retraining_runs"] == [str(retrained)]
+    assert records.versions_using(artist_id) == [run.id]  # the old version keeps its record

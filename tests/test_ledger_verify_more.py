@@ -20,6 +20,7 @@ from test_royalties_ledger import FAR_FUTURE, FAR_PAST, book, make_world
 from ledger.application import MuseumLedger
 from ledger.audit import audit_blobs, audit_keys, check_against, full_audit
 from ledger.crypto import MasterKey
+from ledger.erasures import Erasures
 from ledger.errors import IntegrityViolation, ProofError
 from ledger.runtime import close_ledger, open_ledger
 from ledger.settings import Settings
@@ -35,7 +36,7 @@ def reopened(settings: Settings, **changes: Any) -> MuseumLedger:
 
 def test_clean_ledger_passes_every_check(ledger: MuseumLedger) -> None:
     seeded = seed(ledger)
-    status = ledger.erase_artist(seeded["artists"][1], "leaving")
+    status = Erasures(ledger).request(seeded["artists"][1], "leaving")
     assert check_against(ledger, status.as_builtins())["kind"] == "certificate"
     forged = status.certificate["tree_head"] | {"timestamp_ms": 1}
     with pytest.raises(ProofError, match="bad signature"):
@@ -111,7 +112,7 @@ def test_unattested_newest_heads_fall_to_the_periodic_rule(backend: Settings) ->
 
 def test_a_certificate_head_must_be_the_stored_one(ledger: MuseumLedger, backend: Settings) -> None:
     seeded = seed(ledger)
-    status = ledger.erase_artist(seeded["artists"][0], "leaving")
+    status = Erasures(ledger).request(seeded["artists"][0], "leaving")
     quoted = status.certificate["tree_head"]["head_id"]
     Db(ledger, backend).run("DELETE FROM tree_heads WHERE head_id = ?", quoted)
     with pytest.raises(IntegrityViolation, match=f"head {quoted}"):

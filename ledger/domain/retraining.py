@@ -107,14 +107,29 @@ class RetrainingSchedule(Aggregate):
         for request in self.in_flight.pop(run_id):
             self.served[int(request["number"])] = run_id
 
-    @event("RetrainingBatchReturned")
-    def returned_by(self, run_id: str, reason: str) -> None:
+    class RetrainingBatchReturned(Aggregate.Event):
         """The run failed: its requests are pending again, due at once (they waited already)."""
+
+        run_id: str
+        reason: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            if not isinstance(aggregate, RetrainingSchedule):
+                raise TypeError("RetrainingBatchReturned applies to the RetrainingSchedule")
+            now = self.timestamp
+            returned = [
+                request
+                | {"due_at": min(datetime.fromisoformat(request["due_at"]), now).isoformat()}
+                for request in aggregate.in_flight.pop(self.run_id)
+            ]
+            aggregate.pending = sorted(
+                [*aggregate.pending, *returned], key=lambda r: int(r["number"])
+            )
+
+    def returned_by(self, run_id: str, reason: str) -> None:
         if run_id not in self.in_flight:
             raise Conflict(f"run {run_id} serves no retraining batch")
-        self.pending = sorted(
-            [*self.pending, *self.in_flight.pop(run_id)], key=lambda r: int(r["number"])
-        )
+        self.trigger_event(self.RetrainingBatchReturned, run_id=run_id, reason=reason)
 
     @event("RetrainingFoundUnneeded")
     def unneeded(self, numbers: list[int], reason: str) -> None:
@@ -125,6 +140,25 @@ class RetrainingSchedule(Aggregate):
         self.pending = [r for r in self.pending if r["number"] not in numbers]
         for request in taken:
             self.served[int(request["number"])] = None
+
+    def settle_run(self, run_id: str, *, served: bool, reason: str = "") -> bool:
+        """The run ended: its batch, if it serves one, is served or returned to pending."""
+        if run_id not in self.in_flight:
+            return False
+        if served:
+            self.served_by(run_id)
+        else:
+            self.returned_by(run_id, reason=reason[:500])
+        return True
+
+    def owe_revoked(self, donation_ids: list[str], window: timedelta) -> bool:
+        """Request the retraining that donations whose `train` consent was revoked while a run
+        trained on them are owed, unless a pending request names them already."""
+        named = {d for request in self.pending for d in request["donation_ids"]}
+        owed = [donation_id for donation_id in donation_ids if donation_id not in named]
+        for donation_id in owed:
+            self.request("train-revoked", donation_id, [donation_id], window)
+        return bool(owed)
 
     def requests_of(self, run_id: str) -> list[dict[str, Any]]:
         return list(self.in_flight.get(run_id, []))
