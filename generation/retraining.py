@@ -123,6 +123,14 @@ def retrain(
         except NotFound:
             records.mark_unneeded(requests, "no model version is deployed")
             return RetrainingOutcome(None, requests, "no model version is deployed")
+        if not plan.items:
+            # 3. Nobody's stage may be learned from any more: no model is better than a stale one.
+            reason = (
+                f"no stage with training consent is left: model version {plan.base.id} withdrawn"
+            )
+            records.withdraw_deployed(plan.base, requests, reason)
+            Erasures(ledger).settle()
+            return RetrainingOutcome(None, requests, reason)
         if not plan.needed:
             reason = f"model version {plan.base.id} already matches today's consent"
             records.mark_unneeded(requests, reason)

@@ -262,6 +262,23 @@ class ModelRecords:
 
         self.ledger.retry(serve, "the retraining schedule")
 
+    def withdraw_deployed(self, base: TrainingRun, requests: list[int], reason: str) -> None:
+        """Withdraw the deployed version and serve the requests that emptied it, in one save."""
+
+        def withdraw() -> None:
+            registry = self.registry()
+            if registry.deployed != base.id:
+                raise Conflict(f"model version {base.id} is no longer the deployed one")
+            registry.withdraw(base.id, reason)
+            schedule = self.ledger.retraining_schedule()
+            pending = set(schedule.numbers(schedule.pending))
+            served = [n for n in requests if n in pending]
+            if served:
+                schedule.unneeded(served, reason)
+            self.ledger.save(registry, *([schedule] if served else []))
+
+        self.ledger.retry(withdraw, "the model registry or the retraining schedule")
+
     def get_run(self, run_id: UUID) -> TrainingRun:
         return self.ledger.get_aggregate(run_id, TrainingRun, "training run or model version")
 

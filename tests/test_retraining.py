@@ -617,3 +617,34 @@ def test_a_retired_version_is_refused_for_generation_and_deployment(ledger: Muse
             refused()
     assert events(ledger) == before
     assert records.model_version(new).id == new
+
+
+@sqlite_only
+def test_when_the_last_donor_leaves_the_model_is_withdrawn_and_the_erasure_completes(
+    ledger: MuseumLedger,
+) -> None:
+    from ledger.certificate_check import verify_certificate
+    from ledger.errors import NotFound
+
+    (only,) = factories.seed_collection(ledger, artists=1)
+    version = factories.recorded_version(ledger, "a")
+    erasures = Erasures(ledger)
+    assert not erasures.request(only, "leaving").completed
+    outcome = retrain(ledger, job_id="empties-it", now=True)
+    assert outcome.run is None
+    assert "withdrawn" in outcome.reason
+    records = ModelRecords(ledger)
+    assert records.registry().deployed is None
+    assert [type(e).__name__ for e in ledger.events.get(records.registry().id)][-1] == (
+        "ModelWithdrawn"
+    )
+    with pytest.raises(NotFound, match="no model version is deployed"):
+        records.model_version()
+    with pytest.raises(Conflict, match="retired"):
+        records.model_version(version)
+    status = erasures.status(only)
+    assert status.completed
+    assert status.certificate is not None
+    checked = verify_certificate(status.certificate, ledger.integrity.public_key_hex)
+    assert checked.model_version is None
+    assert not ledger.retraining_schedule().pending

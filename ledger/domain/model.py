@@ -288,6 +288,17 @@ class ModelRegistry(Aggregate):
     def _deploy(self, run_id: UUID) -> None:
         self.deployed = run_id
 
+    def withdraw(self, run_id: UUID, reason: str) -> None:
+        """No model is deployed any more: every item the version learned from has left, and a
+        model of nothing cannot be trained. Generating waits for the next training."""
+        if self.deployed != run_id:
+            raise Conflict(f"model version {run_id} is not the deployed one")
+        self._withdraw(run_id=run_id, reason=reason[:500])
+
+    @event("ModelWithdrawn")
+    def _withdraw(self, run_id: UUID, reason: str) -> None:
+        self.deployed = None
+
 
 class Generation(Aggregate):
     """An image the museum's model made, and everything needed to make it again."""
