@@ -38,10 +38,12 @@ from ledger.domain import Artist, Donation
 from ledger.domain.attribution import Attribution
 from ledger.domain.donation import consent_at
 from ledger.domain.model import TrainingRun
+from ledger.erasures import Erasures
 from ledger.errors import IntegrityViolation, InvalidInput
 from ledger.model_records import ModelRecords
 from ledger.shares import ranked
 from ledger.validation import aware, method_name
+from ledger.views import ErasureRead
 from ledger.vocabulary import Purpose
 
 DEFAULT_PAGE = 100
@@ -253,15 +255,17 @@ class ComplianceReports:
     # --- 2. erasures ----------------------------------------------------------------------
 
     def erasures(self, now: datetime | None = None) -> ErasuresReportRead:
-        """Every erasure, oldest first: deadline, completion, retraining; `overdue` at `now`."""
+        """Every erasure, oldest first: deadline, time left, completion, retraining; `overdue`
+        at `now` (where each open one stands is `ledger.erasures.Erasures.status`)."""
         moment = datetime.now(UTC) if now is None else aware(now, "now")
-        using = self.models.versions_by_artist()
+        erasures = Erasures(self.ledger)
         lines: list[ErasureReportLineRead] = []
         for artist_id in dict.fromkeys(self.ledger.ids_with_topic(Artist.ErasureRequested)):
             artist = self.ledger.get_artist(artist_id)
             requested, deadline = artist.erasure_requested_at, artist.erasure_deadline
             if requested is None or deadline is None:
                 raise IntegrityViolation(f"artist {artist_id} has an erasure request it lacks")
+            status = erasures.status(artist_id, moment)
             certificate = artist.erasure_certificate
             completed = next(
                 (e.timestamp for e in self._history(artist_id) if isinstance(e, ERASURE_COMPLETED)),
@@ -277,10 +281,12 @@ class ComplianceReports:
                     retraining_runs=[]
                     if certificate is None
                     else list(certificate.get("retraining_runs", [])),
-                    awaiting_retraining_of=[]
-                    if certificate is not None
-                    else [str(run) for run in using.get(artist_id, [])],
-                    overdue=certificate is None and moment > deadline,
+                    awaiting_retraining_of=list(status.awaiting_retraining_of or []),
+                    overdue=status.overdue,
+                    state=_erasure_state(status),
+                    time_left_seconds=status.time_left_seconds,
+                    retraining_due_at=status.retraining_due_at,
+                    retraining_run=status.retraining_run,
                 )
             )
         done = sum(line.completed_at is not None for line in lines)
@@ -377,3 +383,16 @@ class ComplianceReports:
             top10_share_ppm=None if top is None else concentration.ppm(top),
             top10_share_exact=None if top is None else concentration.exact(top),
         )
+
+
+def _erasure_state(status: ErasureRead) -> str:
+    """Where an erasure stands, in one word (`ErasureReportLineRead.state`)."""
+    if status.completed:
+        return "complete"
+    if status.retraining_run is not None:
+        return "retraining"
+    if status.retraining_due_at is not None:
+        return "waiting"
+    if not status.key_shredded:
+        return "interrupted"
+    return "open"

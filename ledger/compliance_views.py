@@ -110,8 +110,13 @@ class ErasureReportLineRead(View, frozen=True, kw_only=True):
     """One erasure: its deadline, its completion and the retraining that carried it to the model.
 
     `retraining_runs` are those the certificate names once complete; `awaiting_retraining_of`
-    the completed model versions still trained on the artist's items while it is open.
-    `overdue`: still open past its deadline at the report's `now`.
+    the deployed model version still trained on the artist's items while it is open.
+    `overdue`: still open past its deadline at the report's `now`; `time_left_seconds` until
+    the deadline (negative once past it; null once complete). `state`: `complete`; `retraining`
+    (the run `retraining_run` serves the request now); `waiting` (for the retraining batch due
+    at `retraining_due_at`); `interrupted` (the key is not destroyed yet: asking again resumes
+    it); `open` (no model holds the artist's items any more: the next `museum retrain`
+    certifies it).
     """
 
     artist_id: str
@@ -122,6 +127,10 @@ class ErasureReportLineRead(View, frozen=True, kw_only=True):
     retraining_runs: list[str]
     awaiting_retraining_of: list[str]
     overdue: bool
+    state: str
+    time_left_seconds: int | None
+    retraining_due_at: str | None
+    retraining_run: str | None
 
 
 class ErasuresReportRead(View, frozen=True, kw_only=True):

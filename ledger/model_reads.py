@@ -50,9 +50,12 @@ def _position(cursor: str | None, size: int) -> int:
 
 
 def run_progress(run: TrainingRun) -> ProgressRead:
-    """Steps done over all shards, from the progress the run recorded (either mode writes it)."""
+    """Steps done over the shards the run trains (not those it dropped, nor a retraining's
+    reused ones), from the progress the run recorded (either mode writes it)."""
     steps = run.config.get("train", {}).get("steps")
-    total = int(steps) * run.shards if steps is not None else 0
+    reused = set(run.retraining["reused"]) if run.retraining else set()
+    trained = [s for s in range(run.shards) if s not in run.dropped_shards and s not in reused]
+    total = int(steps) * len(trained) if steps is not None else 0
     if run.state == "completed":
         return ProgressRead(step=total, total=total)
     done = sum(run.last_progress_step.values())

@@ -419,20 +419,6 @@ class ModelRecords:
 
     # --- erasure ----------------------------------------------------------------------------
 
-    def versions_using(self, artist_id: UUID) -> list[UUID]:
-        """Completed model versions trained on any of the artist's stages."""
-        return self.versions_by_artist().get(artist_id, [])
-
-    def versions_by_artist(self) -> dict[UUID, list[UUID]]:
-        """Every artist's `versions_using`, from one read of the runs (for reports over many)."""
-        by_artist: dict[UUID, list[UUID]] = {}
-        for run_id in self.ledger.ids_with_topic(TrainingRun.TrainingRunStarted):
-            run = self.get_run(run_id)
-            if run.state == "completed":
-                for artist in dict.fromkeys(item["artist_id"] for item in run.items):
-                    by_artist.setdefault(UUID(artist), []).append(run_id)
-        return by_artist
-
     def erase_artist(self, artist_id: UUID, reason: str) -> ErasureRead:
         """Erase (`ledger.erasures.Erasures.request`): complete at once if no model holds the
         artist's stages, else open until the deployed version is retrained."""

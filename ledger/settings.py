@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from ledger.domain.retraining import MAX_WINDOW
 from ledger.errors import ConfigurationError
 
 S = TypeVar("S", bound=BaseSettings)
@@ -31,6 +33,13 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # 0 turns heads at intervals off; more than a billion would never sign one.
     head_every_events: Annotated[int, Field(ge=0, le=10**9)] = 1000
+    # How long an erasure or a `train` consent change waits for others to share its retraining.
+    retrain_window: timedelta = timedelta(hours=24)
+
+    @field_validator("retrain_window", mode="before")
+    @classmethod
+    def _window(cls, value: object) -> timedelta:
+        return retrain_window(value)
 
     @field_validator("database_url")
     @classmethod
@@ -59,6 +68,33 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.home / "ledger.sqlite3"
+
+
+_SECONDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
+# P, then days and/or a time part (hours, minutes, seconds): what a `timedelta` holds.
+_ISO_DURATION = re.compile(
+    r"P(?=[0-9T])([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?", re.IGNORECASE
+)
+
+
+def retrain_window(value: object) -> timedelta:
+    """`MUSEUM_RETRAIN_WINDOW`: seconds (`86400`; `0` makes each request due at once) or an ISO
+    8601 duration (`PT24H`, `P1D`), from 0 to `MAX_WINDOW` (half the erasure deadline, so that a
+    batch leaves time to retrain)."""
+    if isinstance(value, timedelta):
+        window = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+        window = timedelta(seconds=seconds) if 0 <= seconds <= 10**12 else timedelta(-1)
+    elif isinstance(value, str) and _SECONDS.fullmatch(value.strip()):
+        window = timedelta(seconds=float(value))
+    elif isinstance(value, str) and _ISO_DURATION.fullmatch(value.strip()):
+        window = TypeAdapter(timedelta).validate_python(value.strip().upper())
+    else:
+        raise ValueError("expected seconds (e.g. 86400) or an ISO 8601 duration (e.g. PT24H, P1D)")
+    if not timedelta(0) <= window <= MAX_WINDOW:
+        raise ValueError(f"must lie between 0 and {MAX_WINDOW.days} days")
+    return window
 
 
 # "scheme://user:password@host" in a value or argument: the password is never repeated.

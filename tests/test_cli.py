@@ -137,6 +137,8 @@ def test_every_subcommand_has_help(seeded: Path) -> None:
         ("bench", "attribution", "--help"),
         ("bench", "royalties", "--help"),
         ("attribute", "--help"),
+        ("retrain", "--help"),
+        ("erasures", "--help"),
         ("royalties", "--help"),
         ("royalties", "report", "--help"),
         ("royalties", "statement", "--help"),

@@ -357,10 +357,12 @@ COMMANDS = [
     ["royalties", "statement"],
     ["royalties", "payout-failed"],
     ["royalties", "release-held"],
+    ["erasures"],
     # Commands that train, generate or benchmark: only arguments that fail in parsing.
     ["demo", "--artists", "0"],
     ["demo", "--seed", HUGE],
     ["train", "--seed", "-1"],
+    ["retrain", "--no-such-option"],
     ["generate", "--role", "x", "--emotion", "y", "--seed", HUGE],
     ["attribute"],
     ["worker", "--no-such-option"],
@@ -370,7 +372,7 @@ COMMANDS = [
 OPTIONS = [
     "--json", "--amount", "--amount-minor", "--currency", "--reference", "--key", "--refund-key",
     "--from", "--to", "--html", "--public-key", "--reason", "--run-key", "--attribution",
-    "--chargeback", "--debug",
+    "--chargeback", "--debug", "--at", "--overdue",
 ]  # fmt: skip
 VALUES = [
     "0", "-0", "-1", "1", "3", "19.99", "1e999999", "-1e999999", "1e-999999", "nan", "inf",
@@ -410,6 +412,7 @@ env_values = st.one_of(
 env_names = st.sampled_from(
     [
         "MUSEUM_HEAD_EVERY_EVENTS",
+        "MUSEUM_RETRAIN_WINDOW",
         "MUSEUM_ROYALTY_PLATFORM_BPS",
         "MUSEUM_ROYALTY_FOUNDING_BONUS_BPS",
         "MUSEUM_ROYALTY_PAYOUT_THRESHOLDS",

@@ -1,4 +1,5 @@
-"""The four compliance reports, on both backends, against runs recorded without torch."""
+"""The four compliance reports, on both backends, against runs recorded without torch (the
+erasure report's retraining drops a shard and reuses the other: nothing is trained)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from uuid import UUID, uuid4
 import factories
 import msgspec
 import pytest
+from retraining_world import deploy_recorded_version, donor_in_shard
 
 from ledger import concentration
 from ledger.application import MuseumLedger
@@ -209,13 +211,16 @@ def test_a_run_report_names_every_donation_left_out_and_why(ledger: MuseumLedger
 
 
 def test_the_erasures_report_follows_each_erasure_to_its_deadline(ledger: MuseumLedger) -> None:
+    from generation.retraining import retrain  # torch loads, but nothing is trained below
+
     leaving = ledger.register_artist(factories.artist())
-    trained = ledger.register_artist(factories.artist("Salt Heron"))
     ledger.donate(factories.donation(leaving, stages=factories.stages(shade=10)))
-    ledger.donate(factories.donation(trained, stages=factories.stages(shade=20)))
     records = ModelRecords(ledger)
     records.erase_artist(leaving, "leaving")  # no model used them yet: complete at once
-    run = _train(ledger)
+    # Two shards: the one of `trained` holds no one else, so its retraining drops it.
+    trained = donor_in_shard(ledger, 0, 2, shade=20)
+    donor_in_shard(ledger, 1, 2, shade=30)
+    run = deploy_recorded_version(ledger, shards=2)
     records.erase_artist(trained, "leaving too")  # open until the version is retrained
     reports = ComplianceReports(ledger)
 
@@ -232,28 +237,38 @@ def test_the_erasures_report_follows_each_erasure_to_its_deadline(ledger: Museum
     assert done.completed_at >= done.requested_at
     assert done.retraining_runs == []
     assert done.awaiting_retraining_of == []
+    assert (done.state, done.time_left_seconds, done.retraining_due_at) == ("complete", None, None)
     assert waiting.completed_at is None
     assert waiting.awaiting_retraining_of == [str(run.id)]
     assert waiting.deadline == status.deadline
     assert waiting.requested_at == status.requested_at
+    assert (waiting.state, waiting.time_left_seconds) == ("waiting", 29 * 86400)
+    schedule = ledger.retraining_schedule()
+    assert waiting.retraining_due_at == schedule.pending[0]["due_at"]
+    assert waiting.retraining_run is None
     assert not done.overdue
     assert not waiting.overdue
 
     past = reports.erasures(now=deadline + timedelta(seconds=1))
     assert past.overdue == 1
     assert past.erasures[1].overdue
+    assert past.erasures[1].time_left_seconds == -1
     assert not past.erasures[0].overdue
     assert not reports.erasures(now=deadline).erasures[1].overdue  # due at, not before
 
-    ledger.complete_erasure(trained, retraining_runs=["run-2"])
+    # The retraining drops the emptied shard, reuses the other, and completes the erasure.
+    outcome = retrain(ledger, job_id="retrain-1", now=True)
+    assert outcome.run is not None
+    assert outcome.run.dropped_shards.keys() == {0}
     after = reports.erasures(now=deadline + timedelta(days=1))
     assert (after.open, after.completed, after.overdue) == (0, 2, 0)
-    assert after.erasures[1].retraining_runs == ["run-2"]
+    assert after.erasures[1].retraining_runs == [str(outcome.run.id)]
     assert after.erasures[1].awaiting_retraining_of == []
+    assert (after.erasures[1].state, after.erasures[1].time_left_seconds) == ("complete", None)
     encoded = msgspec.json.encode(after).decode()
     assert LEGAL_NAME not in encoded
     assert CONTACT not in encoded
-    assert "Salt Heron" not in encoded
+    assert "Donor 20" not in encoded
     with pytest.raises(InvalidInput, match="time zone"):
         reports.erasures(now=datetime(2030, 1, 1))
     assert reports.erasures().now <= datetime.now(UTC).isoformat()

@@ -1,5 +1,5 @@
-"""Training and generation as jobs: in-process, on real arq workers, and retried after a worker
-is killed mid-run. Real Redis, real worker processes, no mocks."""
+"""Training, retraining and generation as jobs: in-process, on real arq workers, and retried
+after a worker is killed mid-run. Real Redis, real worker processes, no mocks."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 import redis
 from factories import seed_home
+from retraining_world import deploy_recorded_version
 
 from api import jobs
+from api.jobs.results import RetrainJobResult
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.crypto import MasterKey
@@ -160,11 +162,20 @@ def test_inline_refusals_record_nothing(ledger: MuseumLedger) -> None:
         ("attribute", {"generation_id": "g-1"}, ValueError, "not a generation id"),
         ("attribute", {"generation_id": str(uuid4())}, NotFound, "no generation"),
         ("attribute", {"generation_id": str(uuid4()), "top": 0}, ValueError, "top-k"),
+        ("retrain", {"now": "yes"}, ValueError, "now must be true or false"),
         ("erase", {}, ValueError, "unknown job"),
     ]
     for name, kwargs, error, needle in cases:
         with pytest.raises(error, match=needle):
             jobs.run_job_inline(name, f"refused-{uuid4().hex}", ledger=ledger, **kwargs)
+    assert ledger.recorder.max_notification_id() == before
+
+
+def test_an_inline_retrain_with_nothing_scheduled_records_nothing(ledger: MuseumLedger) -> None:
+    before = ledger.recorder.max_notification_id()
+    idle = jobs.run_job_inline("retrain", "inline-retrain", ledger=ledger, now=True)
+    assert (idle.job, idle.state, idle.run_id) == ("retrain", "nothing-due", None)
+    assert (idle.reason, idle.requests, idle.deployed) == ("no retraining is scheduled", [], False)
     assert ledger.recorder.max_notification_id() == before
 
 
@@ -345,3 +356,33 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
     finally:
         for worker in workers:
             _kill(worker, signal.SIGTERM)
+
+
+def test_a_retraining_job_runs_on_a_worker_once(
+    queue: dict[str, str], ledger: MuseumLedger, tmp_path: Path
+) -> None:
+    """An erasure of a donor of the deployed version, served on a worker: the one shard is
+    retrained (the tiny preset, 10 steps), deployed, and the erasure certified."""
+    version = deploy_recorded_version(ledger, shards=1)
+    leaving = UUID(version.items[0]["artist_id"])
+    ModelRecords(ledger).erase_artist(leaving, "leaving")
+    log = tmp_path / "worker.log"
+    worker = _start_worker(queue, log)
+    job_id = f"{queue['tag']}-retrain"
+    try:
+        assert jobs.submit("retrain", job_id, now=True).created
+        result = jobs.wait_for_result(job_id, timeout=240, poll_interval=0.2)
+        assert isinstance(result, RetrainJobResult), log.read_text()[-2000:]
+        assert (result.state, result.deployed, result.tries) == ("completed", True, 1)
+        assert (result.shards_retrained, result.shards_reused) == ([0], [])
+        assert result.erasures_certified == [str(leaving)]
+        assert ModelRecords(ledger).registry().deployed == TrainingRun.create_id(job_id)
+        assert ledger.erasure_status(leaving).completed
+        before = ledger.recorder.max_notification_id()
+        again = jobs.submit("retrain", job_id, now=True)
+        assert (again.created, again.status) == (False, "complete")
+        assert jobs.wait_for_result(job_id) == result
+        assert ledger.recorder.max_notification_id() == before
+        ledger.integrity.verify()
+    finally:
+        _kill(worker, signal.SIGTERM)

@@ -1,8 +1,9 @@
 """The `museum` command. Thin: parses, calls a service, prints; errors are one line on stderr.
 
 A module per command group: `ledger` (and `migrate`), `model` (train, generate, attribute,
-worker), `royalties`, `bench`, `demo`; `console` is where they all write, `boundary` turns every
-failure into its one line and exit code, `files` writes what a caller asked for.
+worker), `retraining` (retrain, erasures), `royalties`, `bench`, `demo`; `jobs` runs a job with
+its progress shown, `console` is where they all write, `boundary` turns every failure into its
+one line and exit code, `files` writes what a caller asked for.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from api.cli.bench import bench_app
 from api.cli.demo import demo
 from api.cli.ledger import ledger_app, migrate
 from api.cli.model import attribute, generate, train, worker
+from api.cli.retraining import erasures, retrain
 from api.cli.royalties import royalties_app
 from api.cli.service import keys_app, serve
 
@@ -35,6 +37,8 @@ app.add_typer(keys_app, name="keys")
 # Registered in the order `museum --help` has always listed them.
 app.command()(demo)
 app.command()(train)
+app.command()(retrain)
+app.command()(erasures)
 app.command()(generate)
 app.command()(attribute)
 app.command()(worker)

@@ -1,6 +1,7 @@
-"""The model's commands: `museum train`, `generate`, `attribute` and the job `worker`, with the
-progress a training shows. Each runs on a worker when MUSEUM_REDIS_URL names a job queue, in
-this process otherwise; heavy imports happen inside the commands, so `--help` stays fast."""
+"""The model's commands: `museum train`, `generate`, `attribute` and the job `worker`. Each runs
+on a worker when MUSEUM_REDIS_URL names a job queue, in this process otherwise (the training
+progress and job helpers are shared with `museum retrain`: `api.cli.jobs`); heavy imports happen
+inside the commands, so `--help` stays fast."""
 
 from __future__ import annotations
 
@@ -8,141 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from api.cli.console import json_line, out, refuse, say
+from api.cli.console import json_line, out, say
+from api.cli.jobs import as_refusal, make_job_id, no_worker, run_training_job, submitted
 from api.cli.options import INT64, JOB_ID_HELP
 from ledger.errors import LedgerError
-
-
-def _job_id(value: str | None) -> str:
-    from uuid import uuid4
-
-    from ledger.errors import InvalidInput
-    from ledger.validation import key
-
-    if value is None:
-        return uuid4().hex
-    try:
-        return key(value, "--job-id")
-    except InvalidInput as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-def _as_refusal(exc: ValueError) -> LedgerError:
-    """A `ValueError` (bad preset, bad number) as the ledger's own one-line refusal."""
-    from ledger.errors import InvalidInput
-
-    return exc if isinstance(exc, LedgerError) else InvalidInput(str(exc))
-
-
-class _TrainingDisplay:
-    """Training progress: a rich bar on a terminal, one plain line per report otherwise."""
-
-    def __init__(self, console: Console, *, quiet: bool) -> None:
-        self.console = console
-        self.quiet = quiet
-        self.bar: Any = None
-        self.task: Any = None
-        self.last: tuple[int, int] = (-1, -1)
-
-    def __enter__(self) -> _TrainingDisplay:
-        if not self.quiet and self.console.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]}"),
-                TimeRemainingColumn(),
-                console=self.console,
-                transient=True,
-            )
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-    def update(self, shard: int, shards: int, step: int, total_steps: int, loss: float) -> None:
-        if self.quiet or (shard, step) <= self.last:
-            return
-        self.last = (shard, step)
-        done = shard * total_steps + step
-        if self.bar is None:
-            self.console.print(
-                f"shard {shard + 1}/{shards} step {step}/{total_steps} loss {loss:.4f}",
-                highlight=False,
-                soft_wrap=True,
-            )
-            return
-        if self.task is None:
-            self.task = self.bar.add_task("training", total=shards * total_steps, loss="…")
-        self.bar.update(
-            self.task,
-            completed=done,
-            description=f"training shard {shard + 1}/{shards}",
-            loss=f"{loss:.4f}",
-        )
-
-
-class _LedgerProgress:
-    """Follow a queued training job through the progress its worker records in the ledger."""
-
-    def __init__(self, display: _TrainingDisplay, job_id: str) -> None:
-        from ledger.domain.model import TrainingRun
-
-        self.display = display
-        self.run_id = TrainingRun.create_id(job_id)
-        self.ledger: Any = None
-        self.seen = 0
-
-    def __call__(self) -> None:
-        from ledger.errors import NotFound
-        from ledger.model_records import ModelRecords
-
-        if self.display.quiet:
-            return
-        if self.ledger is None:
-            from ledger.runtime import open_ledger
-            from ledger.settings import get_settings
-
-            self.ledger = open_ledger(get_settings())  # held across polls; `close` puts it away
-        try:
-            run = ModelRecords(self.ledger).get_run(self.run_id)
-        except NotFound:
-            return  # not started yet
-        steps = int(run.config["train"]["steps"])
-        for entry in run.losses[self.seen :]:
-            self.display.update(entry["shard"], run.shards, entry["step"], steps, entry["loss"])
-        self.seen = len(run.losses)
-
-    def close(self) -> None:
-        if self.ledger is not None:
-            from ledger.runtime import close_ledger
-
-            close_ledger(self.ledger)
-
-
-def _no_worker(queue: str) -> None:
-    say(f"waiting for a worker: none is running on queue {queue!r} (start one: museum worker)")
-
-
-def _submitted(submission: Any, as_json: bool) -> None:
-    if not submission.created and not as_json:
-        say(
-            f"job {submission.job_id} was submitted before ({submission.status}); "
-            "following it instead of running it again"
-        )
 
 
 def train(
@@ -168,59 +40,15 @@ def train(
     in this process otherwise.
     """
     from ledger.domain.model import TrainingRun
-    from ledger.settings import get_settings
 
-    job = _job_id(job_id)
+    job = make_job_id(job_id)
     arguments: dict[str, Any] = {"preset": preset, "seed": seed, "shards": shards, "steps": steps}
-    run_id = TrainingRun.create_id(job)
-    try:
-        from api import jobs
-
-        jobs.validate("train", **arguments)
-        with _TrainingDisplay(out, quiet=as_json) as display:
-            if not as_json:
-                say(f"training job {job} (run {run_id}), preset {preset}")
-            if get_settings().redis_url:
-                submission = jobs.submit("train", job, **arguments)
-                _submitted(submission, as_json)
-                if no_wait:
-                    payload = {"job_id": job, "run_id": str(run_id), "status": submission.status}
-                    if as_json:
-                        json_line(payload)
-                    else:
-                        say(f"queued; follow it with: museum train --job-id {job}")
-                    return
-                follow = _LedgerProgress(display, job)
-                try:
-                    result = jobs.wait_for_result(
-                        job, on_poll=follow, on_no_worker=None if as_json else _no_worker
-                    )
-                finally:
-                    follow.close()
-            else:
-
-                def report(progress: Any) -> None:
-                    display.update(
-                        progress.shard,
-                        progress.shards,
-                        progress.step,
-                        progress.total_steps,
-                        progress.loss,
-                    )
-
-                result = jobs.run_job_inline("train", job, on_progress=report, **arguments)
-    except ValueError as exc:
-        raise _as_refusal(exc) from None
-    except KeyboardInterrupt:
-        if get_settings().redis_url:
-            refuse(
-                f"stopped following job {job}, which goes on; follow it: museum train --job-id {job}",
-                130,
-            )
-        refuse(
-            f"interrupted: run {run_id} holds the training slot; resume: museum train --job-id {job}",
-            130,
-        )
+    intro = f"training job {job} (run {TrainingRun.create_id(job)}), preset {preset}"
+    result = run_training_job(
+        "train", job, arguments, as_json=as_json, no_wait=no_wait, intro=intro
+    )
+    if result is None:
+        return  # queued (--no-wait)
     from api.jobs.results import TrainJobResult, expect
 
     trained = expect(result, TrainJobResult, job)
@@ -258,7 +86,7 @@ def generate(
     from api.cli.ledger import configured_ledger
     from ledger.settings import get_settings
 
-    job = _job_id(job_id)
+    job = make_job_id(job_id)
     if out_file is not None:
         writable_target(out_file, "--out")  # before anything is generated and recorded
     arguments: dict[str, Any] = {
@@ -272,12 +100,12 @@ def generate(
         from api import jobs
 
         if get_settings().redis_url:
-            _submitted(jobs.submit("generate", job, **arguments), as_json)
-            result = jobs.wait_for_result(job, on_no_worker=None if as_json else _no_worker)
+            submitted(jobs.submit("generate", job, **arguments), as_json)
+            result = jobs.wait_for_result(job, on_no_worker=None if as_json else no_worker)
         else:
             result = jobs.run_job_inline("generate", job, **arguments)
     except ValueError as exc:
-        raise _as_refusal(exc) from None
+        raise as_refusal(exc) from None
     from api.jobs.results import GenerateJobResult, expect
 
     made = expect(result, GenerateJobResult, job)
@@ -328,7 +156,7 @@ def attribute(
     """
     from ledger.settings import get_settings
 
-    job = _job_id(job_id)
+    job = make_job_id(job_id)
     arguments: dict[str, Any] = {
         "generation_id": generation,
         "method": method,
@@ -342,14 +170,14 @@ def attribute(
 
         jobs.validate("attribute", **arguments)
         if get_settings().redis_url:
-            _submitted(jobs.submit("attribute", job, **arguments), as_json)
-            result = jobs.wait_for_result(job, on_no_worker=None if as_json else _no_worker)
+            submitted(jobs.submit("attribute", job, **arguments), as_json)
+            result = jobs.wait_for_result(job, on_no_worker=None if as_json else no_worker)
         else:
             if not as_json:
                 say(f"attributing generation {generation} (the run's index is built on first use)")
             result = jobs.run_job_inline("attribute", job, **arguments)
     except ValueError as exc:
-        raise _as_refusal(exc) from None
+        raise as_refusal(exc) from None
     from api.jobs.results import AttributeJobResult, expect
 
     credited = expect(result, AttributeJobResult, job)
@@ -375,10 +203,11 @@ def attribute(
 def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Exit once the queue is empty.")] = False,
 ) -> None:
-    """Run a job worker for training and generation (needs MUSEUM_REDIS_URL); stop with Ctrl-C."""
+    """Run a job worker for training, retraining, generation and attribution (needs
+    MUSEUM_REDIS_URL); stop with Ctrl-C."""
     try:
         from api.jobs import run_worker
 
         run_worker(burst=burst)
     except ValueError as exc:
-        raise _as_refusal(exc) from None
+        raise as_refusal(exc) from None

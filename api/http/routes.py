@@ -15,7 +15,7 @@ from api.http.health.controller import HealthController
 from api.http.jobs.controller import JobController
 from api.http.ledger.controller import LedgerController
 from api.http.listings.controller import ListingsController
-from api.http.model.controller import ModelController, RunController
+from api.http.model.controller import ModelController, RetrainingController, RunController
 from api.http.royalties.controller import (
     BalanceController,
     PayoutController,
@@ -32,6 +32,7 @@ ROUTE_HANDLERS: list[Any] = [
     FeedbackController,
     ErasureController,
     RunController,
+    RetrainingController,
     ModelController,
     GenerationController,
     JobController,

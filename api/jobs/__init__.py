@@ -1,11 +1,16 @@
-"""Training, generation and attribution as jobs: one job function, in-process or on arq workers.
+"""Training, retraining, generation and attribution as jobs: one job function, in-process or on
+arq workers.
 
 Embedded mode (no `MUSEUM_REDIS_URL`): `run_job_inline` calls the job function in this process.
 Distributed mode: `submit` enqueues it on Redis under the caller's job id, any number of
 `museum worker` processes run it, and `wait_for_result` waits for its outcome. Either way the job
-body is `generation.service.train_run` / `generate` / `api.attribute.attribute`, keyed by the job
-id (an attribution by generation, method and index hash), so a job that runs twice
-(a retry after its worker died, a resubmission after its result expired) records each fact once.
+body is `generation.service.train_run` / `generation.retraining.retrain` / `generate` /
+`api.attribute.attribute`, keyed by the job id (an attribution by generation, method and index
+hash), so a job that runs twice (a retry after its worker died, a resubmission after its result
+expired) records each fact once. A retraining job is a training job in all of this: the same
+lease, stop, time limit and last try (`tasks._training`); its retry finds its run and trains
+what the run planned, and a run that failed has returned its batch to the schedule, due at once,
+for the next retraining job.
 
 Retry after a worker dies
 -------------------------
@@ -40,10 +45,10 @@ at a time per worker process).
 Rooms
 -----
 `settings` (JobSettings, the queue's address), `tasks` (the job functions and `validate`),
-`running` (thread, lease and ledger helpers), `worker` (`WorkerSettings`: the ledger opened once
-in `on_startup`, closed in `on_shutdown`), `client` (async: submit, status, result, wait: for an
-HTTP handler), `blocking` (its wrappers for the command line, re-exported here) and `inline`
-(embedded mode).
+`running` (thread, lease and ledger helpers), `retraining` (the retraining job's result),
+`worker` (`WorkerSettings`: the ledger opened once in `on_startup`, closed in `on_shutdown`),
+`client` (async: submit, status, result, wait: for an HTTP handler), `blocking` (its wrappers
+for the command line, re-exported here) and `inline` (embedded mode).
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ from api.jobs.blocking import status, submit, wait_for_result
 from api.jobs.client import Submission
 from api.jobs.inline import run_job_inline
 from api.jobs.settings import JobFailed, JobSettings, job_settings, redis_settings
-from api.jobs.tasks import JOBS, attribute_job, generate_job, train_job, validate
+from api.jobs.tasks import JOBS, attribute_job, generate_job, retrain_job, train_job, validate
 from api.jobs.worker import WorkerSettings, on_shutdown, on_startup, run_worker
 
 __all__ = [
@@ -69,6 +74,7 @@ __all__ = [
     "on_shutdown",
     "on_startup",
     "redis_settings",
+    "retrain_job",
     "run_job_inline",
     "run_worker",
     "status",

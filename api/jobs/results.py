@@ -40,6 +40,33 @@ class TrainJobResult(View, frozen=True, kw_only=True):
     tries: int
 
 
+class RetrainJobResult(View, frozen=True, kw_only=True):
+    """A retraining job: the requests it served (by number and cause), its run and what the run
+    did to each shard, the model version it deployed and the erasures that completed with it.
+
+    Without a run, `state` says why: `nothing-due` (nothing scheduled, or the batch is not due:
+    `next_due_at`) or `unneeded` (the deployed version already matched consent: `requests`
+    were served by no run). `erasures_certified`: artists whose erasure requests it served and
+    whose certificate exists now.
+    """
+
+    job: str = "retrain"
+    job_id: str
+    run_id: str | None
+    state: str
+    requests: list[int]
+    causes: dict[str, int]
+    shards: int | None
+    shards_retrained: list[int]
+    shards_reused: list[int]
+    shards_dropped: list[int]
+    deployed: bool
+    reason: str
+    next_due_at: str | None
+    erasures_certified: list[str]
+    tries: int
+
+
 class GenerateJobResult(View, frozen=True, kw_only=True):
     """A recorded generation: the model version, conditioning, seed and output digest."""
 
@@ -86,9 +113,10 @@ class AttributeJobResult(View, frozen=True, kw_only=True, omit_defaults=True):
         )
 
 
-JobResult = TrainJobResult | GenerateJobResult | AttributeJobResult
+JobResult = TrainJobResult | RetrainJobResult | GenerateJobResult | AttributeJobResult
 RESULT_TYPES: dict[str, type[JobResult]] = {
     "train": TrainJobResult,
+    "retrain": RetrainJobResult,
     "generate": GenerateJobResult,
     "attribute": AttributeJobResult,
 }
@@ -107,7 +135,7 @@ def expect(result: JobResult, kind: type[ResultT], job_id: str) -> ResultT:
 
 def as_result(value: object) -> JobResult | None:
     """A job's stored result as its type: as it is, or from an older worker's dict; else None."""
-    if isinstance(value, TrainJobResult | GenerateJobResult | AttributeJobResult):
+    if isinstance(value, JobResult):
         return value
     if isinstance(value, dict) and value.get("job") in RESULT_TYPES:
         return msgspec.convert(value, RESULT_TYPES[value["job"]])

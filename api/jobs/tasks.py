@@ -1,8 +1,9 @@
-"""The job functions: train, generate and attribute, as arq (or `run_job_inline`) calls them.
+"""The job functions: train, retrain, generate and attribute, as arq (or `run_job_inline`)
+calls them.
 
-Each checks its arguments, then runs its body (`generation.service.train_run` / `generate` /
-`api.attribute.attribute`) in a thread on `ctx["ledger"]`, keyed by the job id, so that a job
-that runs twice records each fact once.
+Each checks its arguments, then runs its body (`generation.service.train_run` /
+`generation.retraining.retrain` / `generate` / `api.attribute.attribute`) in a thread on
+`ctx["ledger"]`, keyed by the job id, so that a job that runs twice records each fact once.
 """
 
 from __future__ import annotations
@@ -12,14 +13,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.attribute import AttributeRequest, attribute, parse_generation_id
-from api.jobs.results import AttributeJobResult, GenerateJobResult, JobResult, TrainJobResult
+from api.jobs.results import (
+    AttributeJobResult,
+    GenerateJobResult,
+    JobResult,
+    RetrainJobResult,
+    TrainJobResult,
+)
+from api.jobs.retraining import nothing_due, retrain_result
 from api.jobs.running import (
     Interrupted,
     fail_run_quietly,
@@ -41,6 +49,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("museum.jobs")
 
 JobFunction = Callable[..., Coroutine[Any, Any, JobResult]]
+R = TypeVar("R")
 
 
 def _invalid(exc: ValueError) -> LedgerError:
@@ -54,6 +63,9 @@ def validate(name: str, **kwargs: Any) -> None:
             from generation.presets import run_config  # torch-free: refused before torch loads
 
             run_config(kwargs["preset"], steps=kwargs.get("steps"))
+        elif name == "retrain":
+            if not isinstance(kwargs.get("now", False), bool):
+                raise InvalidInput(f"now must be true or false, got {kwargs['now']!r}")
         elif name == "generate":
             parse(StageRole, kwargs["role"], "stage role")
             parse(Emotion, kwargs["emotion"], "emotion")
@@ -77,13 +89,10 @@ def _version(version: str | None) -> UUID | None:
         ) from None
 
 
-async def train_job(
-    ctx: Ctx, preset: str, seed: int, shards: int, steps: int | None
-) -> TrainJobResult:
-    """Train a model version on the consented collection (`generation.service.train_run`)."""
+def _guarded(ctx: Ctx, stop: threading.Event) -> Callable[[RunProgress], None]:
+    """A training job's progress callback: it stops the run when the worker stops (`stop`) or
+    past the job's time limit, and passes each report on to the caller's `on_progress`."""
     job_id: str = ctx["job_id"]
-    run_id = TrainingRun.create_id(job_id)
-    stop = threading.Event()
     report: Callable[[RunProgress], None] | None = ctx.get("on_progress")
     timeout = job_settings().job_timeout
     deadline = time.monotonic() + timeout if "redis" in ctx else None
@@ -92,15 +101,29 @@ async def train_job(
         if stop.is_set():
             raise Interrupted(f"job {job_id} was interrupted at step {progress.step}")
         if deadline is not None and time.monotonic() > deadline:
-            # A RuntimeError: train_run records the run as failed and frees the slot.
+            # A RuntimeError: the trainer records the run as failed and frees the slot.
             raise RuntimeError(f"the job ran past its time limit of {timeout:.0f} s")
         if report is not None:
             report(progress)
 
-    def work(ledger: MuseumLedger) -> TrainJobResult:
-        validate("train", preset=preset, steps=steps)
-        from generation.service import train_run
+    return on_progress
 
+
+async def _training(
+    ctx: Ctx,
+    again: str,
+    body: Callable[[MuseumLedger, Callable[[RunProgress], None]], R],
+    settled: Callable[[MuseumLedger, TrainingRun], R],
+) -> R:
+    """What every job that trains a run shares (see `api.jobs`): the lease, the stop and time
+    limit, the last try that only fails the run, the refusal of a run that failed, and after an
+    error the run another try completed meanwhile (`settled`), else the error."""
+    job_id: str = ctx["job_id"]
+    run_id = TrainingRun.create_id(job_id)
+    stop = threading.Event()
+    on_progress = _guarded(ctx, stop)
+
+    def work(ledger: MuseumLedger) -> R:
         records = ModelRecords(ledger)
         give_up_if_tried_out(ctx, run_id, ledger)
         with contextlib.suppress(NotFound):
@@ -108,25 +131,28 @@ async def train_job(
             if earlier.state == "failed":
                 raise Conflict(
                     f"training run {run_id} of job {job_id} failed ({earlier.failure}); "
-                    "start a new job to train again"
+                    f"start a new job to {again}"
                 )
         try:
-            run = train_run(
-                ledger,
-                job_id=job_id,
-                preset_name=preset,
-                seed=seed,
-                shards=shards,
-                steps=steps,
-                on_progress=on_progress,
-            )
+            return body(ledger, on_progress)
         except Interrupted:
             raise  # the worker is stopping: the job goes back to the queue
         except Exception as exc:
-            run = _settle(records, run_id, exc)
+            return settled(ledger, _settle(records, run_id, exc))
+
+    return await in_thread(ctx, stop, lambda: with_ledger(ctx, work))
+
+
+async def train_job(
+    ctx: Ctx, preset: str, seed: int, shards: int, steps: int | None
+) -> TrainJobResult:
+    """Train a model version on the consented collection (`generation.service.train_run`)."""
+    validate("train", preset=preset, steps=steps)
+
+    def result(ledger: MuseumLedger, run: TrainingRun) -> TrainJobResult:
         return TrainJobResult(
             job="train",
-            job_id=job_id,
+            job_id=ctx["job_id"],
             run_id=str(run.id),
             state=run.state,
             final_loss=run.final_loss,
@@ -135,11 +161,50 @@ async def train_job(
             shards=run.shards,
             steps=run.config.get("train", {}).get("steps"),
             items=len(run.items),
-            deployed=str(records.registry().deployed) == str(run.id),
+            deployed=ModelRecords(ledger).registry().deployed == run.id,
             tries=int(ctx.get("job_try", 1)),
         )
 
-    return await in_thread(ctx, stop, lambda: with_ledger(ctx, work))
+    def train(ledger: MuseumLedger, on_progress: Callable[[RunProgress], None]) -> TrainJobResult:
+        from generation.service import train_run
+
+        run = train_run(
+            ledger,
+            job_id=ctx["job_id"],
+            preset_name=preset,
+            seed=seed,
+            shards=shards,
+            steps=steps,
+            on_progress=on_progress,
+        )
+        return result(ledger, run)
+
+    return await _training(ctx, "train again", train, result)
+
+
+async def retrain_job(ctx: Ctx, now: bool = False) -> RetrainJobResult:
+    """Serve the retraining schedule: the batch that is due (every pending request with `now`)
+    with one run that retrains only the changed shards (`generation.retraining.retrain`)."""
+    validate("retrain", now=now)
+
+    def retrain(
+        ledger: MuseumLedger, on_progress: Callable[[RunProgress], None]
+    ) -> RetrainJobResult:
+        idle = nothing_due(ledger, ctx["job_id"], now=now)
+        if idle is not None:  # answered before torch loads
+            return retrain_result(ctx, ledger, None, [], idle)
+        from generation.retraining import retrain as serve_schedule
+
+        outcome = serve_schedule(ledger, job_id=ctx["job_id"], now=now, on_progress=on_progress)
+        return retrain_result(ctx, ledger, outcome.run, outcome.requests, outcome.reason)
+
+    def settled(ledger: MuseumLedger, run: TrainingRun) -> RetrainJobResult:
+        if run.retraining is None:
+            raise Conflict(f"job {ctx['job_id']} is a training run, not a retraining")
+        requests = list(run.retraining["requests"])
+        return retrain_result(ctx, ledger, run, requests, "retrained (by another try of the job)")
+
+    return await _training(ctx, "retrain what is still pending", retrain, settled)
 
 
 def _settle(records: ModelRecords, run_id: UUID, exc: Exception) -> TrainingRun:
@@ -239,6 +304,7 @@ async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> Attribu
 
 JOBS: dict[str, JobFunction] = {
     "train": train_job,
+    "retrain": retrain_job,
     "generate": generate_job,
     "attribute": attribute_job,
 }

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from api.jobs.running import open_ledger
 from api.jobs.settings import Ctx, job_settings, redis_settings, unreachable
-from api.jobs.tasks import attribute_job, generate_job, train_job
+from api.jobs.tasks import attribute_job, generate_job, retrain_job, train_job
 from ledger.application import MuseumLedger
 from ledger.errors import ConfigurationError
 from ledger.runtime import close_ledger
@@ -67,16 +67,17 @@ def _optional_redis_settings() -> RedisSettings | None:
 class WorkerSettings:
     """arq worker settings, read from the environment (no connection made) at import.
 
-    `functions` carry a hard timeout a little past `MUSEUM_JOB_TIMEOUT`: training checks the
-    soft limit at every progress report and fails its run cleanly, the hard one is a backstop.
+    `functions` carry a hard timeout, for training and retraining a little past
+    `MUSEUM_JOB_TIMEOUT`: they check that soft limit at every progress report and fail their
+    run cleanly, the hard one is a backstop.
     `max_tries` is one more than `MUSEUM_JOB_MAX_TRIES`: see `api.jobs`.
     """
 
     _jobs = job_settings()
+    _training = _jobs.job_timeout + max(60.0, _jobs.job_timeout / 10)
     functions: ClassVar[list[Function]] = [
-        func(
-            train_job, name="train", timeout=_jobs.job_timeout + max(60.0, _jobs.job_timeout / 10)
-        ),
+        func(train_job, name="train", timeout=_training),
+        func(retrain_job, name="retrain", timeout=_training),
         func(generate_job, name="generate", timeout=_jobs.job_timeout),
         func(attribute_job, name="attribute", timeout=_jobs.job_timeout),
     ]
@@ -88,7 +89,7 @@ class WorkerSettings:
     max_jobs = _jobs.worker_max_jobs
     on_startup = on_startup
     on_shutdown = on_shutdown
-    del _jobs
+    del _jobs, _training
 
 
 def run_worker(*, burst: bool = False) -> None:

@@ -105,9 +105,11 @@ def test_erasure_request_status_and_certificate(client: Client) -> None:
     identity = client.get(f"/api/v1/artists/{artist_id}/identity", headers=headers)
     assert identity.status_code == 410
     assert client.get(f"/api/v1/artists/{artist_id}").json()["pseudonym"] == "erased donor"
-    repeated = client.post(url, json={}, headers=headers)
-    assert repeated.status_code == 202
-    assert repeated.json()["requested_at"] == status["requested_at"]
+    repeated = client.post(url, json={}, headers=headers)  # erased already: refused
+    assert repeated.status_code == 409, repeated.text
+    assert repeated.headers["content-type"].startswith("application/problem+json")
+    assert status["requested_at"] in repeated.json()["detail"]
+    assert client.get(url, headers=headers).json()["requested_at"] == status["requested_at"]
 
 
 def test_the_certificate_waits_for_retraining(sqlite_client: Client) -> None:
@@ -124,6 +126,10 @@ def test_the_certificate_waits_for_retraining(sqlite_client: Client) -> None:
     assert asked.json()["awaiting_retraining_of"] == [str(run.id)]
     status = sqlite_client.get(url, headers=headers).json()
     assert status["awaiting_retraining_of"] == [str(run.id)]
+    assert status["retraining_due_at"] > status["requested_at"]  # the batching window
+    assert "retraining_run" not in status  # defaults are left out: no run serves it yet
+    assert 0 < status["time_left_seconds"] <= 30 * 86400
+    assert "overdue" not in status
     compliance = museum_of(sqlite_client).keys.create("compliance", "auditor").secret
     seen = sqlite_client.get(url, headers={"Authorization": f"Bearer {compliance}"})
     assert seen.json() == status

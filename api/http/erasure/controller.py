@@ -36,18 +36,21 @@ class ErasureController(Controller):
         data: JSONBody[ErasureRequest],
     ) -> ErasureRead:
         """Erase me: every consent is withdrawn, the donations leave the exhibition and the
-        artist's key is destroyed now; the erasure completes (with a certificate) once every
-        model version trained on the items is retrained, within 30 days (`deadline`). Asking
-        again answers the same erasure's status."""
+        artist's key is destroyed now, and a retraining of the shard that held the items is
+        scheduled (`retraining_due_at`); the erasure completes (with a certificate) once the
+        deployed model version holds none of them, within 30 days (`deadline`): at once if no
+        model ever learned from them. Asking again is refused (409): the erasure is already
+        on its way; read where it stands with GET."""
         principal.require_artist(artist_id)
         return museum.models.erase_artist(artist_id, data.reason)
 
     @get("/", opt=allow(Role.ARTIST, Role.COMPLIANCE), sync_to_thread=True)
-    def status(
-        self, museum: Museum, principal: Caller, artist_id: FromPath[UUID]
-    ) -> ErasureRead:
-        """Where the artist's erasure stands: requested when, its deadline, the key destroyed,
-        the model versions still to be retrained, complete or not."""
+    def status(self, museum: Museum, principal: Caller, artist_id: FromPath[UUID]) -> ErasureRead:
+        """Where the artist's erasure stands: requested when, its deadline and the seconds left
+        (`time_left_seconds`, negative and `overdue` once past it), the key destroyed, the
+        deployed version still to be retrained, the retraining batch it waits for
+        (`retraining_due_at`) or the run retraining it now (`retraining_run`), complete or
+        not."""
         principal.require_artist(artist_id)
         return museum.models.erasure_status(artist_id)
 

@@ -18,7 +18,13 @@ from api.http.jobs.embedded import EmbeddedJobs
 from api.http.jobs.queued import QueuedJobs
 from api.http.jobs.runners import Arguments, JobRunner, JobState
 from api.http.jobs.schemas import JobProblemRead, JobRead
-from api.jobs.results import AttributeJobResult, GenerateJobResult, JobResult, TrainJobResult
+from api.jobs.results import (
+    AttributeJobResult,
+    GenerateJobResult,
+    JobResult,
+    RetrainJobResult,
+    TrainJobResult,
+)
 from api.jobs.tasks import validate
 from ledger.application import MuseumLedger
 from ledger.domain.artist import MUSEUM_NAMESPACE
@@ -50,9 +56,13 @@ def job_id_for(principal: Principal, kind: str, idempotency_key: str | None) -> 
     return str(uuid5(JOB_NAMESPACE, f"{principal.key_id}\n{kind}\n{chosen}"))
 
 
-def result_link(result: JobResult) -> tuple[str, str]:
-    """Where a finished job's record is read, and its id."""
+def result_link(result: JobResult) -> tuple[str, str | None]:
+    """Where a finished job's record is read, and its id (none for the schedule)."""
     if isinstance(result, TrainJobResult):
+        return f"{API}/runs/{result.run_id}", result.run_id
+    if isinstance(result, RetrainJobResult):
+        if result.run_id is None:  # nothing was due, or nothing needed a run: the schedule
+            return f"{API}/models/retraining", None
         return f"{API}/runs/{result.run_id}", result.run_id
     if isinstance(result, GenerateJobResult):
         return f"{API}/generations/{result.generation_id}", result.generation_id
@@ -104,7 +114,8 @@ class JobService:
                     status=500,
                     detail=f"the training run failed: {run.failure}",
                 )
-            return JobState(job_id, "train", RUN_STATES[run.state], problem=problem)
+            kind = "train" if run.retraining is None else "retrain"
+            return JobState(job_id, kind, RUN_STATES[run.state], problem=problem)
         generation = self.ledger.find(Generation.create_id(job_id), Generation)
         if generation is not None:
             return JobState(job_id, "generate", "complete")
@@ -113,10 +124,10 @@ class JobService:
     def _read(self, state: JobState) -> JobRead:
         """The resource: progress from the run's records, the link once something is recorded."""
         progress = None
-        link: tuple[str, str] | None = None
-        if state.kind == "train":
+        link: tuple[str, str | None] | None = None
+        if state.kind in ("train", "retrain"):
             progress = self.reads.progress_of_job(state.job_id)
-            if state.state == "complete":
+            if state.state == "complete" and progress is not None:
                 run_id = str(TrainingRun.create_id(state.job_id))
                 link = (f"{API}/runs/{run_id}", run_id)
         elif state.kind == "generate" and state.state == "complete":

@@ -1,7 +1,11 @@
-"""Training runs (`/runs`) and model versions (`/models`).
+"""Training runs (`/runs`), model versions (`/models`) and the retraining schedule
+(`/models/retraining`).
 
 Curators start runs (a `train` job: 202); compliance, curators and integrators read them;
-anyone may see which model versions exist and which one makes the exhibition's images.
+anyone may see which model versions exist and which one makes the exhibition's images. The
+retraining that erasures and consent changes owe is read by staff and members (who asked: staff
+only) and started by curators or compliance (a `retrain` job: 202), so an erasure meets its
+deadline without waiting for its batch.
 """
 
 from __future__ import annotations
@@ -11,14 +15,15 @@ from uuid import UUID
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody
 
-from api.http.auth.access import EVERYONE, allow
+from api.http.auth.access import EVERYONE, STAFF, allow
 from api.http.auth.principal import Role
 from api.http.deps import Caller, Museum
 from api.http.jobs.responses import LOCATION, IdempotencyKey, accepted
 from api.http.jobs.schemas import JobRead
-from api.http.model.schemas import RunCreate
+from api.http.model.schemas import RetrainingCreate, RunCreate
 from api.http.pagination import Cursor, Limit, Page, page
 from ledger.model_views import ModelVersionRead, RunRead
+from ledger.retraining_reads import RetrainingScheduleRead, retraining_schedule
 
 RUN_READERS = allow(Role.COMPLIANCE, Role.CURATOR, Role.INTEGRATOR)
 
@@ -46,9 +51,7 @@ class RunController(Controller):
         return accepted(job)
 
     @get("/", opt=RUN_READERS, sync_to_thread=True)
-    def runs(
-        self, museum: Museum, cursor: Cursor = None, limit: Limit = 50
-    ) -> Page[RunRead]:
+    def runs(self, museum: Museum, cursor: Cursor = None, limit: Limit = 50) -> Page[RunRead]:
         """Training runs in the order they started: state, progress, loss, checkpoints."""
         items, following = museum.model_reads.runs(cursor, limit)
         return page(items, limit, following)
@@ -76,3 +79,38 @@ class ModelController(Controller):
     def deployed(self, museum: Museum) -> ModelVersionRead:
         """The model version that makes new images; a 404 before the first run completes."""
         return museum.model_reads.deployed()
+
+
+class RetrainingController(Controller):
+    path = "/models/retraining"
+    tags = ("model",)
+
+    @get(
+        "/",
+        opt=allow(Role.COMPLIANCE, Role.CURATOR, Role.ARTIST, members_only=True),
+        sync_to_thread=True,
+    )
+    def schedule(self, museum: Museum, principal: Caller) -> RetrainingScheduleRead:
+        """What waits for a retraining run: each pending request's cause (erasure, `train`
+        revoked or granted), when it was made and when its batch is due; the runs retraining
+        now. A request's subject (an artist or donation id) is shown to staff only."""
+        return retraining_schedule(museum.ledger, subjects=principal.role in STAFF)
+
+    @post(
+        "/",
+        opt=allow(Role.CURATOR, Role.COMPLIANCE),
+        status_code=202,
+        response_headers=LOCATION,
+    )
+    async def retrain(
+        self,
+        museum: Museum,
+        principal: Caller,
+        data: JSONBody[RetrainingCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[JobRead]:
+        """Serve the schedule: the batch that is due (every pending request with `now`) with one
+        run that retrains only the changed shards, then certifies the erasures it completes. A
+        job; nothing due is a job that completes without a run (its result is this schedule)."""
+        job = await museum.jobs.submit("retrain", {"now": data.now}, principal, idempotency_key)
+        return accepted(job)

@@ -20,3 +20,10 @@ class RunCreate(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = 0
     shards: Annotated[int, msgspec.Meta(ge=1, le=MAX_SHARDS)] = 1
     steps: Annotated[int, msgspec.Meta(ge=1, le=MAX_STEPS)] | None = None
+
+
+class RetrainingCreate(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A retraining: the `retrain` job's arguments. Without `now` only a batch that is due is
+    served (its window has closed); with it, every pending request."""
+
+    now: bool = False

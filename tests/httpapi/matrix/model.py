@@ -1,4 +1,5 @@
-"""Model, generations, attribution and jobs: who starts long work, who reads what it made."""
+"""Model, retraining, generations, attribution and jobs: who starts long work, who reads what
+it made."""
 
 from httpapi.matrix import EVERYONE, rule
 
@@ -12,6 +13,10 @@ RULES = {
     ("GET", "/api/v1/runs/{run_id:uuid}"): READERS,
     ("GET", "/api/v1/models"): EVERYONE,
     ("GET", "/api/v1/models/deployed"): EVERYONE,
+    ("GET", "/api/v1/models/retraining"): rule(
+        "compliance", "curator", "artist", members_only=True
+    ),
+    ("POST", "/api/v1/models/retraining"): rule("curator", "compliance"),
     ("POST", "/api/v1/generations"): MAKERS,
     ("GET", "/api/v1/generations"): EVERYONE,
     ("GET", GENERATION): EVERYONE,
