@@ -23,7 +23,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Every exhibit is credited to donors, from one index of the run on disk.
     assert "credited to" in result.stdout
     assert result.stdout.count(" %") >= 6
-    assert len(list((home / "attribution-indexes").glob("*/*/shard-0/manifest.json"))) == 1
+    assert len(list((home / "attribution-indexes").glob("*/*/manifest.json"))) == 1
     # A licence per exhibit is booked and split; a rerun books nothing twice (keys).
     assert "print licences" in result.stdout
     # The sample statement (a pseudonym in plaintext) is written next to the data, not in it.

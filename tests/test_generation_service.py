@@ -128,7 +128,7 @@ def test_erasure_during_a_run_fails_it_and_erasure_waits_for_dependent_versions(
     status = records.erase_artist(artists[0], "withdrawn")
     assert status.completed is False
     assert status.awaiting_retraining_of == [str(run.id)]
-    assert records.versions_using(artists[1]) == [run.id]
+    assert str(artists[1]) in {item["artist_id"] for item in records.model_version().items}
     # A run that snapshotted before the key was shredded fails when it meets the erased item.
     model_config, train_config = run_config("tiny", steps=STEPS)
     config = {"preset": "tiny", "model": model_config.to_dict(), "train": train_config.to_dict()}
