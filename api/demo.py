@@ -17,10 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from api.attribute import AttributeRequest, attribute, describe
+from api.cli.jobs import TrainingDisplay
 from api.demo_display import Steps, line, phase, seconds
 from collection import donation_request, founding_collection
 from generation.presets import run_config
-from generation.service import RunProgress, generate, train_run
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.domain import FoundingRoll
@@ -92,28 +92,27 @@ EXHIBITION = (
 )
 
 
+# DDIM steps of each exhibit.
+EXHIBIT_STEPS = 50
+
+
 def train_and_exhibit(
     museum: MuseumLedger, console: Console, *, preset: str, steps: int | None, seed: int
 ) -> list[tuple[str, str, str, str]]:
     """Train the first model version if none is deployed, then make the opening exhibition."""
     records = ModelRecords(museum)
     if records.registry().deployed is None:
-        with Steps(console, f"training the museum's model ({preset} preset), steps", 0) as shown:
+        from generation.service import train_run  # torch loads only when there is model work
 
-            def report(update: RunProgress) -> None:
-                shown.update(
-                    update.shard * update.total_steps + update.step,
-                    total=update.total_steps * update.shards,
-                    note=f"shard {update.shard + 1}/{update.shards} loss {update.loss:.4f}",
-                )
-
+        line(console, f"training the museum's model ({preset} preset)")
+        with TrainingDisplay(console, quiet=False) as display:
             run = train_run(
                 museum,
                 job_id=f"demo-training-{seed}",
                 preset_name=preset,
                 seed=seed,
                 steps=steps,
-                on_progress=report,
+                on_progress=display.report,
             )
         line(
             console,
@@ -126,14 +125,19 @@ def train_and_exhibit(
     folder = get_settings().home / "exhibition"
     folder.mkdir(parents=True, exist_ok=True)
     for index, (role, emotion) in enumerate(EXHIBITION):
-        generation = generate(
-            museum,
-            job_id=f"demo-exhibition-{seed}-{index}",
-            role=role,
-            emotion=emotion,
-            seed=seed * 1000 + index,
-            steps=50,
-        )
+        job_id = f"demo-exhibition-{seed}-{index}"
+        generation = records.find_generation(job_id)
+        if generation is None:
+            from generation.service import generate
+
+            generation = generate(
+                museum,
+                job_id=job_id,
+                role=role,
+                emotion=emotion,
+                seed=seed * 1000 + index,
+                steps=EXHIBIT_STEPS,
+            )
         image = folder / f"{index:02d}-{role}-{emotion}.png"
         image.write_bytes(museum.blobs.get(generation.blob_id))
         shown.append((role, emotion, str(generation.id), image.name))
@@ -292,7 +296,14 @@ def run_demo(
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
-    from api.demo_site import demo_keys, port_is_free, print_visitors, serve_site, sign_in_links
+    from api.demo_site import (
+        demo_keys,
+        port_is_free,
+        print_new_secrets,
+        print_visitors,
+        serve_site,
+        sign_in_links,
+    )
 
     run_config(preset, steps=steps)  # refuse a bad preset before anything is recorded
     if serve and not port_is_free(host, port):
@@ -306,6 +317,7 @@ def run_demo(
         with phase(console, "proving the ledger"):
             report(museum, console, prepared)
         keys = demo_keys(museum)
+        print_new_secrets(console, keys)
         line(console, f"the museum is ready: prepared in {seconds(time.perf_counter() - started)}")
         if not serve:
             line(
@@ -317,6 +329,7 @@ def run_demo(
         print_visitors(console, keys, sign_in_links(museum, keys, base_url), base_url)
     line(console, f"serving the museum on {base_url}/ — Ctrl-C stops it")
     serve_site(host, port)
+    line(console, "the museum is closed; `museum demo` opens it again")
 
 
 def report(museum: MuseumLedger, console: Console, prepared: Prepared) -> None:

@@ -1,8 +1,8 @@
 """How `museum demo` shows its progress: a rich bar on a terminal, plain lines otherwise, so a
 piped or logged run says what it is doing as it goes (a rich bar draws nothing off a terminal).
 
-A copy of the few lines of `api.cli.model._TrainingDisplay`'s behaviour that the demo needs
-(that display is being moved to a shared module; the demo then can use it).
+Training shows itself through the commands' own display (`api.cli.jobs.TrainingDisplay`);
+`Steps` does the same for the demo's other long steps (seeding, attribution).
 """
 
 from __future__ import annotations

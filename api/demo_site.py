@@ -100,6 +100,10 @@ def print_visitors(console: Console, keys: list[DemoKey], links: list[str], base
     for key, url in zip(keys, links, strict=True):
         line(console, f"  {key.person} — {key.who}; then {base_url}{key.start}")
         line(console, f"    {url}")
+
+
+def print_new_secrets(console: Console, keys: list[DemoKey]) -> None:
+    """The secrets of keys this run made: shown once, as `museum keys create` does."""
     for key in keys:
         if key.secret is not None:
             line(
@@ -133,4 +137,7 @@ def serve_site(host: str, port: int) -> None:
         log_level="warning",
         timeout_graceful_shutdown=3,
     )
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:  # uvicorn raises the Ctrl-C again once it has stopped
+        pass

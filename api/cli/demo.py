@@ -26,7 +26,9 @@ def demo(
     steps: Annotated[
         int | None, typer.Option(min=1, help="Override the preset's training steps.")
     ] = None,
-    host: Annotated[str, typer.Option("--host", help="Address to serve the site on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to serve the site on.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
 ) -> None:
     """Seed the founding collection, train the first model, open the exhibition, credit it,
