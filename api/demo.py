@@ -1,9 +1,12 @@
 """`museum demo`: seed the founding collection, train, exhibit, credit the exhibits to their
-donors, book sample revenue and payouts, and show that the ledger proves itself."""
+donors, book sample revenue and payouts, show that the ledger proves itself, and serve the site
+(`api.demo_site`). Every step says what it does as it goes, on a terminal or not
+(`api.demo_display`), and a rerun on the same data directory reuses what is there."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,14 +14,17 @@ from pathlib import Path
 from uuid import UUID
 
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
-from api.attribute import AttributeRequest, attribute
+from api.attribute import AttributeRequest, attribute, describe
+from api.cli.jobs import TrainingDisplay
+from api.demo_display import Steps, line, phase, seconds
 from collection import donation_request, founding_collection
 from generation.presets import run_config
-from generation.service import RunProgress, generate, train_run
 from ledger.application import MuseumLedger
+from ledger.attribution_records import AttributionRecords
+from ledger.domain import FoundingRoll
+from ledger.errors import Conflict
 from ledger.model_records import ModelRecords
 from ledger.receipt import verify_receipt
 from ledger.runtime import opened_ledger
@@ -30,16 +36,25 @@ from royalties.statement import render_html
 from royalties.views import BalanceRead, PaidRead
 
 
+def later_donors(artists: int) -> int:
+    """How many of the demo's artists register after its founding roll is full: a sixth, at
+    least two once there are three (one of them asks for erasure), so both tiers appear."""
+    return 0 if artists < 3 else max(2, artists // 6)
+
+
 def seed_collection(
     museum: MuseumLedger, console: Console, *, artists: int, seed: int
 ) -> dict[str, int]:
-    """Register the artists, donate their process series, then exercise consent and erasure."""
+    """Register the artists, donate their process series, then exercise consent and erasure.
+    The demo's founding roll holds all but the last few of them (the charter's roll holds
+    100), so the collection has founding artists and later donors."""
+    if museum.find(FoundingRoll.ROLL_ID, FoundingRoll) is None:
+        museum.save(FoundingRoll(seats=artists - later_donors(artists)))
     drafts = founding_collection(n_artists=artists, seed=seed)
     counts: Counter[str] = Counter()
     donations = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("seeding the founding collection", total=len(drafts))
-        for draft in drafts:
+    with Steps(console, "seeding the founding collection (artists)", len(drafts), every=6) as shown:
+        for number, draft in enumerate(drafts, 1):
             artist_id = museum.register_artist(draft.artist)
             counts["artists"] += 1
             for item in draft.donations:
@@ -47,7 +62,7 @@ def seed_collection(
                 donations.append(result.donation_id)
                 counts["donations"] += 1
                 counts["stages"] += len(item.stages)
-            progress.advance(task)
+            shown.update(number)
     # A few donors change their minds, as they do: the ledger keeps every change.
     for donation_id in donations[::7]:
         counts["consents_revoked"] += museum.revoke_consent(donation_id, "train")
@@ -77,49 +92,52 @@ EXHIBITION = (
 )
 
 
+# DDIM steps of each exhibit.
+EXHIBIT_STEPS = 50
+
+
 def train_and_exhibit(
     museum: MuseumLedger, console: Console, *, preset: str, steps: int | None, seed: int
 ) -> list[tuple[str, str, str, str]]:
     """Train the first model version if none is deployed, then make the opening exhibition."""
     records = ModelRecords(museum)
     if records.registry().deployed is None:
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task(f"training the museum's model ({preset})", total=None)
+        from generation.service import train_run  # torch loads only when there is model work
 
-            def report(update: RunProgress) -> None:
-                total = update.total_steps * update.shards
-                progress.update(
-                    task,
-                    total=total,
-                    completed=update.shard * update.total_steps + update.step,
-                    description=f"training shard {update.shard + 1}/{update.shards}, "
-                    f"loss {update.loss:.3f}",
-                )
-
+        line(console, f"training the museum's model ({preset} preset)")
+        with TrainingDisplay(console, quiet=False) as display:
             run = train_run(
                 museum,
                 job_id=f"demo-training-{seed}",
                 preset_name=preset,
                 seed=seed,
                 steps=steps,
-                on_progress=report,
+                on_progress=display.report,
             )
-        console.print(
+        line(
+            console,
             f"model version {run.id} trained on {len(run.items)} consented stages, "
-            f"final loss {run.final_loss:.4f}"
+            f"final loss {run.final_loss:.4f}",
         )
+    else:
+        line(console, f"model version {records.registry().deployed} is trained; reusing it")
     shown = []
     folder = get_settings().home / "exhibition"
     folder.mkdir(parents=True, exist_ok=True)
     for index, (role, emotion) in enumerate(EXHIBITION):
-        generation = generate(
-            museum,
-            job_id=f"demo-exhibition-{seed}-{index}",
-            role=role,
-            emotion=emotion,
-            seed=seed * 1000 + index,
-            steps=50,
-        )
+        job_id = f"demo-exhibition-{seed}-{index}"
+        generation = records.find_generation(job_id)
+        if generation is None:
+            from generation.service import generate
+
+            generation = generate(
+                museum,
+                job_id=job_id,
+                role=role,
+                emotion=emotion,
+                seed=seed * 1000 + index,
+                steps=EXHIBIT_STEPS,
+            )
         image = folder / f"{index:02d}-{role}-{emotion}.png"
         image.write_bytes(museum.blobs.get(generation.blob_id))
         shown.append((role, emotion, str(generation.id), image.name))
@@ -139,23 +157,28 @@ def attribute_exhibition(
     top three donors with their shares."""
     credited = []
     method = ""
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("attributing the exhibition", total=len(exhibition))
-        for _, _, generation_id, _ in exhibition:
-            request = AttributeRequest(
-                UUID(generation_id),
-                top=10,
-                timesteps=DEMO_TIMESTEPS,
-                checkpoints=DEMO_CHECKPOINTS,
-            )
-            result = attribute(museum, get_settings().home, request)
+    records = AttributionRecords(museum)
+    with Steps(console, "attributing the exhibition (exhibits)", len(exhibition)) as shown:
+        for number, (_, _, generation_id, _) in enumerate(exhibition, 1):
+            recorded = records.latest_for(UUID(generation_id))
+            if recorded is not None:  # a rerun: credited already
+                result = describe(museum, recorded)
+            else:
+                request = AttributeRequest(
+                    UUID(generation_id),
+                    top=10,
+                    timesteps=DEMO_TIMESTEPS,
+                    checkpoints=DEMO_CHECKPOINTS,
+                )
+                result = attribute(museum, get_settings().home, request)
             method = result.method
             credited.append(
                 ", ".join(
-                    f"{line.pseudonym} {line.ppm / 10_000:.1f} %" for line in result.credits[:3]
+                    f"{credit.pseudonym} {credit.ppm / 10_000:.1f} %"
+                    for credit in result.credits[:3]
                 )
             )
-            progress.advance(task)
+            shown.update(number)
     return method, credited
 
 
@@ -222,78 +245,152 @@ def book_sample_revenue(
     )
 
 
-def run_demo(
-    console: Console, *, artists: int, seed: int, preset: str = "demo", steps: int | None = None
-) -> None:
-    run_config(preset, steps=steps)  # refuse a bad preset before anything is recorded
-    with opened_ledger(get_settings()) as museum:
-        existing = museum.artist_ids()
-        if existing:
-            console.print(
-                f"The founding collection is already seeded ({len(existing)} artists); reusing it."
-            )
-            counts: dict[str, int] = {"artists": len(existing)}
-        else:
-            counts = seed_collection(museum, console, artists=artists, seed=seed)
-        exhibition = train_and_exhibit(museum, console, preset=preset, steps=steps, seed=seed)
-        method, credits = attribute_exhibition(museum, console, exhibition)
-        revenue = book_sample_revenue(museum, exhibition, seed=seed)
-        head = museum.integrity.sign_head()
-        report = museum.integrity.verify()
-        first_donation = museum.get_artist(museum.artist_ids()[0]).donation_ids[0]
-        receipt = museum.integrity.receipt_for(first_donation, 1)
-        verify_receipt(receipt, museum.integrity.public_key_hex)
+@dataclass(frozen=True)
+class Prepared:
+    """What the demo made (or found), for its report."""
 
-        table = Table(title="Museum of Failures — founding collection")
-        table.add_column("what")
-        table.add_column("count", justify="right")
-        for name, value in counts.items():
-            table.add_row(name.replace("_", " "), str(value))
-        table.add_row("events in the ledger", str(report.events))
-        console.print(table)
-        shown = Table(title="The opening exhibition (generated, recorded in the ledger)")
-        for column in ("stage role", "emotion", "generation", "image"):
-            shown.add_column(column)
-        for row in exhibition:
-            shown.add_row(*row)
-        console.print(shown)
-        console.print(f"images of the exhibition: {get_settings().home / 'exhibition'}")
-        credited = Table(title=f"Who shaped each exhibit (attribution: {method}, top 3 donors)")
-        credited.add_column("exhibit")
-        credited.add_column("credited to")
-        for (role, emotion, _, _), line in zip(exhibition, credits, strict=True):
-            credited.add_row(f"{role} / {emotion}", line)
-        console.print(credited)
-        earned = Table(
-            title=f"Royalties: {revenue.reports} print licences, {revenue.gross} gross "
-            f"({len(revenue.payouts)} paid out over the threshold; largest balances left)"
+    counts: dict[str, int]
+    exhibition: list[tuple[str, str, str, str]]
+    method: str
+    credits: list[str]
+    revenue: SampleRevenue
+
+
+def prepare(
+    museum: MuseumLedger,
+    console: Console,
+    *,
+    artists: int,
+    seed: int,
+    preset: str,
+    steps: int | None,
+) -> Prepared:
+    """Every step of the story, each reusing what an earlier run left."""
+    existing = museum.artist_ids()
+    if existing:
+        line(
+            console,
+            f"The founding collection is already seeded ({len(existing)} artists); reusing it.",
         )
-        for column in ("artist", "balance", "postings"):
-            earned.add_column(column, justify="left" if column == "artist" else "right")
-        for balance in revenue.balances[:5]:
-            earned.add_row(
-                (balance.pseudonym or balance.account) + (" (held)" if balance.held else ""),
-                format_minor(balance.balance, balance.currency),
-                str(balance.postings),
+        counts: dict[str, int] = {"artists": len(existing)}
+    else:
+        with phase(console, "seeding"):
+            counts = seed_collection(museum, console, artists=artists, seed=seed)
+    with phase(console, "training and the opening exhibition"):
+        exhibition = train_and_exhibit(museum, console, preset=preset, steps=steps, seed=seed)
+    with phase(console, "attribution"):
+        method, credits = attribute_exhibition(museum, console, exhibition)
+    with phase(console, "sample revenue and payouts"):
+        revenue = book_sample_revenue(museum, exhibition, seed=seed)
+    return Prepared(counts, exhibition, method, credits, revenue)
+
+
+def run_demo(
+    console: Console,
+    *,
+    artists: int,
+    seed: int,
+    preset: str = "demo",
+    steps: int | None = None,
+    serve: bool = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    from api.demo_site import (
+        demo_keys,
+        port_is_free,
+        print_new_secrets,
+        print_visitors,
+        serve_site,
+        sign_in_links,
+    )
+
+    run_config(preset, steps=steps)  # refuse a bad preset before anything is recorded
+    if serve and not port_is_free(host, port):
+        raise Conflict(
+            f"{host}:{port} is in use (another `museum serve`?): stop it, choose --port, "
+            "or prepare only with --no-serve"
+        )
+    started = time.perf_counter()
+    with opened_ledger(get_settings()) as museum:
+        prepared = prepare(museum, console, artists=artists, seed=seed, preset=preset, steps=steps)
+        with phase(console, "proving the ledger"):
+            report(museum, console, prepared)
+        keys = demo_keys(museum)
+        print_new_secrets(console, keys)
+        line(console, f"the museum is ready: prepared in {seconds(time.perf_counter() - started)}")
+        if not serve:
+            line(
+                console,
+                "`museum demo` again serves the site, with sign-in links (or `museum serve`)",
             )
-        console.print(earned)
-        if revenue.statement is not None:
-            console.print(
-                f"sample statement of the largest balance: {revenue.statement} — a sample "
-                "export, not part of the museum: it is not sealed, and erasing the artist does "
-                "not remove it",
-                highlight=False,
-                soft_wrap=True,
-            )
+            return
+        base_url = f"http://{host}:{port}"
+        print_visitors(console, keys, sign_in_links(museum, keys, base_url), base_url)
+    line(console, f"serving the museum on {base_url}/ — Ctrl-C stops it")
+    serve_site(host, port)
+    line(console, "the museum is closed; `museum demo` opens it again")
+
+
+def report(museum: MuseumLedger, console: Console, prepared: Prepared) -> None:
+    """The tables of what the demo made, and the ledger's proof of itself."""
+    counts, exhibition, revenue = prepared.counts, prepared.exhibition, prepared.revenue
+    head = museum.integrity.sign_head()
+    verified = museum.integrity.verify()
+    first_donation = museum.get_artist(museum.artist_ids()[0]).donation_ids[0]
+    receipt = museum.integrity.receipt_for(first_donation, 1)
+    verify_receipt(receipt, museum.integrity.public_key_hex)
+
+    table = Table(title="Museum of Failures — founding collection")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name, value in counts.items():
+        table.add_row(name.replace("_", " "), str(value))
+    table.add_row("events in the ledger", str(verified.events))
+    console.print(table)
+    shown = Table(title="The opening exhibition (generated, recorded in the ledger)")
+    for column in ("stage role", "emotion", "generation", "image"):
+        shown.add_column(column)
+    for row in exhibition:
+        shown.add_row(*row)
+    console.print(shown)
+    console.print(f"images of the exhibition: {get_settings().home / 'exhibition'}")
+    credited = Table(
+        title=f"Who shaped each exhibit (attribution: {prepared.method}, top 3 donors)"
+    )
+    credited.add_column("exhibit")
+    credited.add_column("credited to")
+    for (role, emotion, _, _), names in zip(exhibition, prepared.credits, strict=True):
+        credited.add_row(f"{role} / {emotion}", names)
+    console.print(credited)
+    earned = Table(
+        title=f"Royalties: {revenue.reports} print licences, {revenue.gross} gross "
+        f"({len(revenue.payouts)} paid out over the threshold; largest balances left)"
+    )
+    for column in ("artist", "balance", "postings"):
+        earned.add_column(column, justify="left" if column == "artist" else "right")
+    for balance in revenue.balances[:5]:
+        earned.add_row(
+            (balance.pseudonym or balance.account) + (" (held)" if balance.held else ""),
+            format_minor(balance.balance, balance.currency),
+            str(balance.postings),
+        )
+    console.print(earned)
+    if revenue.statement is not None:
         console.print(
-            f"ledger verified: {report.events} events, {report.heads} signed heads checked "
-            f"({report.events_per_second:,.0f} events/s)"
+            f"sample statement of the largest balance: {revenue.statement} — a sample "
+            "export, not part of the museum: it is not sealed, and erasing the artist does "
+            "not remove it",
+            highlight=False,
+            soft_wrap=True,
         )
-        console.print("signed tree head:")
-        console.print_json(
-            json.dumps(head.as_dict() | {"public_key": museum.integrity.public_key_hex})
-        )
-        console.print(
-            f"receipt of the first donation (event {receipt.event.notification_id}) "
-            "verified offline against that key"
-        )
+    console.print(
+        f"ledger verified: {verified.events} events, {verified.heads} signed heads checked "
+        f"({verified.events_per_second:,.0f} events/s)"
+    )
+    console.print("signed tree head:")
+    console.print_json(json.dumps(head.as_dict() | {"public_key": museum.integrity.public_key_hex}))
+    console.print(
+        f"receipt of the first donation (event {receipt.event.notification_id}) "
+        "verified offline against that key"
+    )

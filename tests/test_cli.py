@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
+import re
+import signal
+import socket
 import sqlite3
 import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from factories import run_museum as museum
 
@@ -32,6 +41,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "not part of the museum" in result.stdout
     images = sorted((home / "exhibition").glob("*.png"))
     assert len(images) == 6
+    # The demo's visitors' keys are made once; their secrets are shown when they are made.
+    assert result.stdout.count("API key of the demo") == 5
     assert all(image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
     return home
 
@@ -146,3 +157,104 @@ def test_every_subcommand_has_help(seeded: Path) -> None:
         result = museum(seeded, *args)
         assert result.returncode == 0, (args, result.stderr)
         assert "Usage:" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _lines_until(process: subprocess.Popen[str], needle: str, seconds: float) -> str:
+    """What the process printed up to the line holding `needle` (or up to its end)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for printed in process.stdout:
+            lines.put(printed)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            printed = lines.get(timeout=deadline - time.monotonic())
+        except queue.Empty:
+            break
+        if printed is None:
+            break
+        seen.append(printed)
+        if needle in printed:
+            break
+    return "".join(seen)
+
+
+def _sign_in(client: httpx.Client, link: str) -> None:
+    shown = client.get(link)
+    assert shown.status_code == 200, shown.text
+    token = link.split("token=", 1)[1]
+    used = client.post(
+        "/sign-in/link", data={"token": token, "_csrf_token": client.cookies["museum_csrf"]}
+    )
+    assert used.status_code == 303, used.text
+
+
+def test_demo_again_serves_the_site_at_once_with_sign_in_links(seeded: Path) -> None:
+    port = _free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MUSEUM_")}
+    demo = ("demo", "--preset", "tiny", "--steps", "20", "--artists", "6", "--port", str(port))
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from api.cli import main; main()", *demo],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment | {"MUSEUM_HOME": str(seeded)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        printed = _lines_until(process, "serving the museum on", 180)
+        assert f"serving the museum on {base}/" in printed, printed
+        assert "already seeded (6 artists)" in printed
+        assert "is trained; reusing it" in printed
+        assert "training the museum's model" not in printed
+        assert "API key of the demo" not in printed  # the keys of the first run, found again
+        links = re.findall(rf"{base}/sign-in/link\?token=\S+", printed)
+        assert len(links) == 5  # artist, founding artist, curator, compliance, integrator
+        with httpx.Client(base_url=base, timeout=10) as client:
+            for _ in range(100):
+                try:
+                    if client.get("/api/v1/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.2)
+            assert "Donors credited" in client.get("/").text
+        with httpx.Client(base_url=base, timeout=10) as founder:
+            _sign_in(founder, links[1])
+            assert founder.get("/atelier").status_code == 200
+        with httpx.Client(base_url=base, timeout=10) as artist:
+            _sign_in(artist, links[0])
+            assert artist.get("/atelier").status_code == 403  # a later donor, not a founder
+            assert artist.get("/donate").status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(30)
+    assert code == 0
+    listed = json.loads(museum(seeded, "keys", "list", "--json").stdout)["keys"]
+    demo_keys = sorted(k["name"] for k in listed if k["name"].startswith("demo "))
+    assert demo_keys == sorted(
+        f"demo {p}" for p in ("artist", "founding artist", "curator", "compliance", "integrator")
+    )
+
+
+def test_demo_refuses_a_port_in_use_before_preparing_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = museum(tmp_path / "var", "demo", "--port", str(port))
+    assert result.returncode == 4
+    assert result.stderr.startswith(f"error: 127.0.0.1:{port} is in use")
+    assert not (tmp_path / "var" / "ledger.sqlite3").exists()

@@ -26,10 +26,23 @@ def demo(
     steps: Annotated[
         int | None, typer.Option(min=1, help="Override the preset's training steps.")
     ] = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to serve the site on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
 ) -> None:
-    """Seed the founding collection, train the first model, open the exhibition, prove the ledger."""
+    """Seed the founding collection, train the first model, open the exhibition, credit it,
+    book sample revenue, prove the ledger, then serve the site with sign-in links (Ctrl-C
+    stops it). A rerun on the same MUSEUM_HOME reuses all of it and serves at once."""
     from api.demo import run_demo
 
-    run_demo(out, artists=artists, seed=seed, preset=preset, steps=steps)
-    if not no_serve:
-        out.print("The exhibition site is not part of this build yet; nothing to serve. Done.")
+    run_demo(
+        out,
+        artists=artists,
+        seed=seed,
+        preset=preset,
+        steps=steps,
+        serve=not no_serve,
+        host=host,
+        port=port,
+    )

@@ -32,6 +32,9 @@ class HttpSettings(BaseSettings):
     secure_cookies: bool = False
     session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
     public_url: str = "http://127.0.0.1:8000"
+    # How long one server-sent event stream (the Atelier's) stays open; the browser then
+    # reconnects from the last event it had, so no server process holds a watcher for ever.
+    stream_seconds: Annotated[float, Field(gt=0, le=3600)] = 300.0
 
     @field_validator("rate_limit")
     @classmethod

@@ -25,6 +25,7 @@ from litestar.routes import HTTPRoute
 from litestar.template.config import TemplateConfig
 
 from api.http.auth.access import Access, principal_of, rule_of
+from api.http.auth.principal import Principal, Role
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -91,6 +92,16 @@ def _when(moment: str | None) -> str:
     return f"{parsed.day} {parsed:%b %Y, %H:%M} {zone}".strip()
 
 
+def _opens(rule: Access, caller: Principal, request: Any) -> bool:
+    """Whether the menu shows a page to `caller`: its role, and a founding artist's pages
+    only to founding artists."""
+    if caller.role not in rule.roles:
+        return False
+    if rule.founders_only and caller.role is Role.ARTIST:
+        return bool(request.app.state.museum.membership.is_founding(caller))
+    return True
+
+
 def _register(engine: JinjaTemplateEngine) -> None:
     environment = engine.engine
     environment.undefined = StrictUndefined  # a misspelt variable fails the page's test
@@ -105,7 +116,7 @@ def _register(engine: JinjaTemplateEngine) -> None:
         request = context["request"]
         caller = principal_of(request)
         entries: list[MenuEntry] = request.app.state.menu
-        return [entry for entry in entries if caller.role in entry.rule.roles]
+        return [entry for entry in entries if _opens(entry.rule, caller, request)]
 
     engine.register_template_callable("principal", principal)
     engine.register_template_callable("menu", menu_for)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.web.atelier.controller import AtelierController
 from api.web.compliance.controller import ComplianceDeskController
 from api.web.donations.controller import DonateController, DonationPagesController
 from api.web.exhibition.controller import ExhibitionController
@@ -20,4 +21,5 @@ PAGE_HANDLERS: list[Any] = [
     MyMuseumController,
     ErasureController,
     ComplianceDeskController,
+    AtelierController,
 ]

@@ -75,7 +75,8 @@ def _bearer(secret: str) -> dict[str, str]:
 
 @pytest.fixture
 def http_settings() -> HttpSettings:
-    return HttpSettings(rate_limit="100000/minute", key_cache_seconds=0)
+    # The Atelier's event streams end quickly: a test client reads a response whole.
+    return HttpSettings(rate_limit="100000/minute", key_cache_seconds=0, stream_seconds=0.2)
 
 
 @pytest.fixture

@@ -67,6 +67,8 @@ def expected_allowed(principal: str, rule: Rule) -> bool:
     role = "artist" if principal in ("artist", "member", "founder") else principal
     if role not in rule.roles:
         return False
+    if rule.founders_only and principal in ("artist", "member"):
+        return False
     return not (rule.members_only and principal == "artist")
 
 

@@ -24,21 +24,23 @@ ACCESS = "access"
 @dataclass(frozen=True)
 class Access:
     """Who may call a route. `members_only`: an artist needs a donation on record (the
-    charter's full membership; founding artists always have it)."""
+    charter's full membership; founding artists always have it). `founders_only`: an artist
+    must be a founding artist (the Atelier)."""
 
     roles: frozenset[Role]
     members_only: bool = False
+    founders_only: bool = False
 
     @property
     def public(self) -> bool:
         return Role.VISITOR in self.roles
 
 
-def allow(*roles: Role, members_only: bool = False) -> dict[str, Any]:
+def allow(*roles: Role, members_only: bool = False, founders_only: bool = False) -> dict[str, Any]:
     """The `opt` of a route handler: `@get(..., opt=allow(Role.ARTIST, Role.COMPLIANCE))`."""
     if not roles:
         raise ValueError("a rule names at least one role")
-    return {ACCESS: Access(frozenset(roles), members_only)}
+    return {ACCESS: Access(frozenset(roles), members_only, founders_only)}
 
 
 EVERYONE = tuple(Role)
@@ -74,10 +76,15 @@ def enforce_access(connection: ASGIConnection[Any, Any, Any, Any], handler: Base
         raise PermissionDeniedException(
             f"a {principal.role.value} key may not do this; it is for: {allowed}"
         )
-    if rule.members_only and principal.role is Role.ARTIST:
-        membership = connection.app.state.museum.membership
-        if not membership.is_member(principal):
-            raise PermissionDeniedException(
-                "this is for members: donate a process series first (the charter's full "
-                "membership needs a donation on record)"
-            )
+    membership = connection.app.state.museum.membership
+    if (
+        rule.founders_only
+        and principal.role is Role.ARTIST
+        and not membership.is_founding(principal)
+    ):
+        raise PermissionDeniedException("this is for the museum's founding artists (and curators)")
+    if rule.members_only and principal.role is Role.ARTIST and not membership.is_member(principal):
+        raise PermissionDeniedException(
+            "this is for members: donate a process series first (the charter's full "
+            "membership needs a donation on record)"
+        )

@@ -17,13 +17,14 @@ ROLES = ("visitor", "artist", "compliance", "integrator", "curator")
 class Rule:
     roles: frozenset[str]
     members_only: bool = False
+    founders_only: bool = False
 
 
-def rule(*roles: str, members_only: bool = False) -> Rule:
+def rule(*roles: str, members_only: bool = False, founders_only: bool = False) -> Rule:
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
-    return Rule(frozenset(roles), members_only)
+    return Rule(frozenset(roles), members_only, founders_only)
 
 
 EVERYONE = rule(*ROLES)

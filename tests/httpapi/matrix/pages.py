@@ -4,6 +4,8 @@ from httpapi.matrix import EVERYONE, rule
 
 D = "/donations/{donation_id:uuid}"
 W = "/works/{generation_id:uuid}"
+R = "/atelier/runs/{run_id:uuid}"
+ATELIER = rule("artist", "curator", founders_only=True)
 
 RULES = {
     ("GET", "/"): EVERYONE,
@@ -21,6 +23,12 @@ RULES = {
     ("GET", "/sign-in/link"): EVERYONE,
     ("POST", "/sign-in/link"): EVERYONE,
     ("POST", "/sign-out"): EVERYONE,
+    ("GET", "/atelier"): ATELIER,
+    ("GET", "/atelier/live"): ATELIER,
+    ("GET", R): ATELIER,
+    ("GET", f"{R}/live"): ATELIER,
+    ("GET", f"{R}/replay"): ATELIER,
+    ("GET", f"{R}/samples/{{number:int}}"): ATELIER,
     ("GET", "/static/{file_path:path}"): EVERYONE,
     ("HEAD", "/static/{file_path:path}"): EVERYONE,
 }

@@ -1,0 +1,1 @@
+"""The AI Atelier: the museum's model learning, live over server-sent events, and replayed."""
