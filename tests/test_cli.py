@@ -136,6 +136,7 @@ def test_every_subcommand_has_help(seeded: Path) -> None:
         ("bench", "generation", "--help"),
         ("bench", "attribution", "--help"),
         ("bench", "royalties", "--help"),
+        ("bench", "erasure", "--help"),
         ("attribute", "--help"),
         ("royalties", "--help"),
         ("royalties", "report", "--help"),
