@@ -147,6 +147,7 @@ def test_every_subcommand_has_help(seeded: Path) -> None:
         ("bench", "generation", "--help"),
         ("bench", "attribution", "--help"),
         ("bench", "royalties", "--help"),
+        ("bench", "erasure", "--help"),
         ("attribute", "--help"),
         ("retrain", "--help"),
         ("erasures", "--help"),

@@ -368,6 +368,7 @@ COMMANDS = [
     ["worker", "--no-such-option"],
     ["bench", "ledger", "--events", "1"],
     ["bench", "royalties", "--reports", "0"],
+    ["bench", "erasure", "--steps", "0"],
 ]
 OPTIONS = [
     "--json", "--amount", "--amount-minor", "--currency", "--reference", "--key", "--refund-key",

@@ -1,17 +1,19 @@
 """`museum bench …`: parses the options, runs the harness that sits beside what it measures
-(`ledger.bench`, `royalties.bench`, `generation.bench`, `attribution.bench`, `api.http.bench`)
-and renders its figures (`api.cli.bench_views`) or prints them as one JSON object. Harnesses load inside the
-commands, so `museum --help` stays fast."""
+(`ledger.bench`, `royalties.bench`, `generation.bench`, `generation.erasure_bench`,
+`attribution.bench`, `api.http.bench`) and renders its figures (`api.cli.bench_views*`) or prints
+them as one JSON object. Harnesses load inside the commands, so `museum --help` stays fast."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from api.cli.console import json_line, out, print_json
+
+F = TypeVar("F")
 
 bench_app = typer.Typer(help="Measure the museum against its targets.", no_args_is_help=True)
 
@@ -32,9 +34,9 @@ def _progress(as_json: bool) -> Callable[[str], None] | None:
 
 
 def _show(
-    figures: dict[str, Any],
+    figures: F,
     as_json: bool,
-    render: Callable[[dict[str, Any]], Any],
+    render: Callable[[F], Any],
     emit: Callable[[Any], None] = json_line,
 ) -> None:
     """The figures as JSON (`emit`) or as the harness's rendering."""
@@ -128,6 +130,63 @@ def bench_generation(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     _show(figures, as_json, render_generation_bench)
+
+
+@bench_app.command("erasure")
+def bench_erasure(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Tiny sizes: checks the bench runs.")
+    ] = False,
+    shards: Annotated[str, typer.Option(help="Comma-separated shard counts (1 always).")] = "1,4,8",
+    steps: Annotated[
+        int | None,
+        typer.Option(min=1, help="Total optimiser steps every S shares (default: the plan's)."),
+    ] = None,
+    donors_per_shard: Annotated[
+        int | None, typer.Option(min=1, help="Donors in each shard of the largest S.")
+    ] = None,
+    stages: Annotated[int | None, typer.Option(min=1, help="Stages each donor gives.")] = None,
+    erased: Annotated[
+        int | None, typer.Option(min=1, help="Donors of one shard erased in one window.")
+    ] = None,
+    held_back: Annotated[
+        int | None, typer.Option(min=1, help="Scans never donated (quality and the attack).")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the data, trainings and draws.")] = 0,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="torch CPU threads (default: torch's own choice).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of the figures.")
+    ] = False,
+) -> None:
+    """Request → deployed time of an erasure retrain for S shards against a full retrain, the
+    held-back loss of each ensemble, and the membership-inference AUC before and after."""
+    from api.cli.bench_views_erasure import render_erasure_bench
+    from generation.erasure_bench.harness import run_erasure_bench
+
+    try:
+        shard_counts = tuple(int(part) for part in _names(shards))
+    except ValueError:
+        raise typer.BadParameter(
+            "--shards takes whole numbers separated by commas, e.g. 1,4,8"
+        ) from None
+    try:
+        figures = run_erasure_bench(
+            quick=quick,
+            shard_counts=shard_counts,
+            total_steps=steps,
+            donors_per_shard=donors_per_shard,
+            stages_per_donor=stages,
+            erased_donors=erased,
+            held_back=held_back,
+            seed=seed,
+            threads=threads,
+            progress=_progress(as_json),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _show(figures, as_json, render_erasure_bench)
 
 
 @bench_app.command("attribution")
