@@ -401,11 +401,16 @@ def test_verify_checks_every_certificate_and_the_deployed_version(
     assert code == 0, err
     assert "2 erasures certified (2 certificates verified" in out
     assert "0 open erasures awaiting retraining" in out
-    # Deploy the older version, which learned from the erased donor, behind the retraining.
+    # The service refuses to deploy the older version, which learned from the erased donor...
     copied = tmp_path / "copy"
     shutil.copytree(world.settings.home, copied)
     with opened_ledger(world.settings.model_copy(update={"home": copied})) as ledger:
-        ModelRecords(ledger).deploy(world.first)
+        with pytest.raises(Conflict, match="retired"):
+            ModelRecords(ledger).deploy(world.first)
+        # ...so deploy it behind the service's back, as a tampering writer would: verify finds it.
+        registry = ModelRecords(ledger).registry()
+        registry.deploy(world.first)
+        ledger.save(registry)
     code, out, err = museum(copied, world.key, "ledger", "verify")
     assert code == 1, out
     assert f"model version {world.first} is deployed, but its training set holds 3" in err

@@ -155,8 +155,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module scope: Playwright's sync API runs an event loop in this thread while it lives, and
+    later tests of this process (asyncio.run in the job client's) must not find it running."""
     if not CHROMIUM.exists():
         pytest.fail(
             "the browser tests need Debian's chromium: apt-get update && apt-get install -y "

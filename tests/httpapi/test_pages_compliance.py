@@ -171,6 +171,10 @@ def test_the_tracker_marks_overdue_erasures_first(world: DonorWorld) -> None:
             retraining_runs=[],
             awaiting_retraining_of=["7" * 36],
             overdue=name == "late",
+            state="waiting",
+            time_left_seconds=-2 * 86400 if name == "late" else 86400,
+            retraining_due_at="2026-01-02T00:00:00+00:00",
+            retraining_run=None,
         )
         for name in ("on-time", "late")
     ]
