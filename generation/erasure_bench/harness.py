@@ -148,7 +148,7 @@ def _measure(
     with opened_ledger(settings) as ledger:
         # 2. The base version: S shards, the same total budget.
         say(f"S = {shards}: training the base version, {shards} × {steps} steps")
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         base = train_run(
             ledger,
             job_id=f"bench-erasure-base-s{shards}",
@@ -158,17 +158,18 @@ def _measure(
             steps=steps,
         )
         base_seconds = time.perf_counter() - began
+        base_cpu = time.process_time() - began_cpu
         held_before, erased_before = _deployed_losses(ledger, base, museum)
 
         # 3. The erasure: every request of the batch, then one retrain through the real path.
         say(f"S = {shards}: {len(museum.erased)} donors erased, retraining what held them")
         erasures = Erasures(ledger)
-        asked = time.perf_counter()
+        asked, asked_cpu = time.perf_counter(), time.process_time()
         for artist_id in museum.erased:
             erasures.request(artist_id, REASON)
         requested = time.perf_counter()
         outcome = retrain(ledger, job_id=f"bench-erasure-retrain-s{shards}", now=True)
-        deployed_at = time.perf_counter()
+        deployed_at, deployed_cpu = time.perf_counter(), time.process_time()
         if outcome.run is None or outcome.run.state != "completed":
             raise RuntimeError(
                 f"the erasure retrain of S = {shards} deployed nothing: {outcome.reason}"
@@ -192,8 +193,10 @@ def _measure(
             items_per_shard=per_shard,
             base_version=str(base.id),
             base_seconds=base_seconds,
+            base_cpu_seconds=base_cpu,
             request_seconds=requested - asked,
             erasure_seconds=deployed_at - asked,
+            erasure_cpu_seconds=deployed_cpu - asked_cpu,
             new_version=str(new.id),
             retraining_runs=len({served.get(n) for n in outcome.requests} - {None}),
             requests_served=len(outcome.requests),

@@ -29,8 +29,10 @@ class Measured:
     items_per_shard: list[int]
     base_version: str
     base_seconds: float
+    base_cpu_seconds: float
     request_seconds: float
     erasure_seconds: float
+    erasure_cpu_seconds: float
     new_version: str
     retraining_runs: int
     requests_served: int
@@ -53,7 +55,7 @@ def shard_count_read(
     measured: Measured, single: Measured, resamples: int, seed: int
 ) -> ShardCountRead:
     """The figures of `measured`, its costs and quality relative to `single` (S = 1)."""
-    cost = _ratio(measured.erasure_seconds, single.erasure_seconds)
+    cost = _ratio(measured.erasure_cpu_seconds, single.erasure_cpu_seconds)
     held_back = float(measured.held_before.mean())
     quality = _ratio(held_back, float(single.held_before.mean()))
     before = membership(
@@ -67,9 +69,12 @@ def shard_count_read(
         items_per_shard=measured.items_per_shard,
         base_version=measured.base_version,
         base_train_seconds=measured.base_seconds,
+        base_train_cpu_seconds=measured.base_cpu_seconds,
         request_seconds=measured.request_seconds,
         erasure_seconds=measured.erasure_seconds,
+        erasure_cpu_seconds=measured.erasure_cpu_seconds,
         cost_vs_full=cost,
+        wall_cost_vs_full=_ratio(measured.erasure_seconds, single.erasure_seconds),
         cost_target=cost_target(measured.shards),
         meets_cost_target=cost <= cost_target(measured.shards),
         new_version=measured.new_version,
