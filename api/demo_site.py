@@ -5,6 +5,8 @@ found again on every rerun, one-time sign-in links to the pages for them, and th
 
 from __future__ import annotations
 
+import contextlib
+
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -137,7 +139,5 @@ def serve_site(host: str, port: int) -> None:
         log_level="warning",
         timeout_graceful_shutdown=3,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl-C again once stopped
         uvicorn.Server(config).run()
-    except KeyboardInterrupt:  # uvicorn raises the Ctrl-C again once it has stopped
-        pass
