@@ -6,7 +6,6 @@ found again on every rerun, one-time sign-in links to the pages for them, and th
 from __future__ import annotations
 
 import contextlib
-
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
