@@ -24,7 +24,8 @@ def demo(
         str, typer.Option(help="Model preset to train: tiny, demo or full.")
     ] = "demo",
     steps: Annotated[
-        int | None, typer.Option(min=1, help="Override the preset's training steps.")
+        int | None,
+        typer.Option(min=1, help="Training steps (default: the preset's; 500 for `demo`)."),
     ] = None,
     host: Annotated[
         str, typer.Option("--host", help="Address to serve the site on.")
