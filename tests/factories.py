@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+import pytest
 from PIL import Image
 
 from collection import donation_request, founding_collection
@@ -26,6 +28,7 @@ from ledger.schemas import (
     StageCreate,
 )
 from ledger.settings import Settings
+from ledger.shards import shard_of
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -89,6 +92,31 @@ def seed_collection(ledger: MuseumLedger, artists: int = 3) -> list[UUID]:
     return ids
 
 
+def collection_by_shard(
+    ledger: MuseumLedger,
+    per_shard: list[int],
+    consents: tuple[str, ...] = ("exhibit", "train", "commercial"),
+) -> list[list[UUID]]:
+    """Donors by shard: artists are registered until shard `s` holds `per_shard[s]` of them
+    (an artist's shard is `ledger.shards.shard_of` of their random id), one donation each; an
+    artist whose shard is full already donates nothing. Tests that count shards need this:
+    `seed_collection`'s artists may all fall in one shard."""
+    shards = len(per_shard)
+    by_shard: list[list[UUID]] = [[] for _ in range(shards)]
+    for draft in founding_collection(n_artists=60, donations_per_artist=1, size=16, seed=5):
+        if all(len(a) >= n for a, n in zip(by_shard, per_shard, strict=True)):
+            break
+        artist_id = ledger.register_artist(draft.artist)
+        shard = shard_of(str(artist_id), shards)
+        if len(by_shard[shard]) < per_shard[shard]:
+            request = donation_request(artist_id, draft.donations[0])
+            ledger.donate(replace(request, consents=consents))
+            by_shard[shard].append(artist_id)
+    if [len(a) for a in by_shard] != per_shard:
+        raise RuntimeError(f"60 artists did not fill shards {per_shard}")
+    return by_shard
+
+
 def seed_home(home: Path, master_key: str, artists: int = 3) -> None:
     """Seed the embedded ledger of `home`, for tests that then run the `museum` command on it."""
     with opened_ledger(Settings(home=home, master_key=master_key)) as ledger:
@@ -109,6 +137,32 @@ def run_museum(
         timeout=300,
         check=False,
     )
+
+
+def museum_in_process(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`run_museum`, in this process: `api.cli.main` is the entry point the console script
+    calls, so a refusal is the same one line, without a subprocess start-up (seconds each
+    with torch) where a test runs many."""
+    from api.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        for name in [k for k in os.environ if k.startswith("MUSEUM_")]:
+            patch.delenv(name)
+        for name, value in ({"MUSEUM_HOME": str(home)} | (env or {})).items():
+            patch.setenv(name, value)
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def recorded_version(ledger: MuseumLedger, checkpoint: str, *, retraining: bool = False) -> UUID:

@@ -28,7 +28,9 @@ sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def _made(ledger: MuseumLedger, shards: int = 2) -> tuple[list[UUID], TrainingRun, Generation]:
-    artists = factories.seed_collection(ledger, artists=4)
+    # Four artists, two in each shard (an artist's shard follows from their random id).
+    per_shard = [4 // shards + (s < 4 % shards) for s in range(shards)]
+    artists = [a for donors in factories.collection_by_shard(ledger, per_shard) for a in donors]
     run = train_run(ledger, job_id="r1", seed=2, shards=shards, steps=STEPS)
     generation = generate(ledger, job_id="g1", role="final", emotion="joy", seed=1, steps=4)
     return artists, run, generation

@@ -12,7 +12,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from factories import run_museum, seed_home
+from factories import museum_in_process, run_museum, seed_home
 
 from ledger.crypto import MasterKey
 from ledger.model_records import ModelRecords
@@ -92,15 +92,16 @@ def test_same_seed_gives_the_same_image_and_the_png_is_written(
 
 
 def _refused(home: Path, args: tuple[str, ...], needle: str) -> str | None:
-    result = museum(home, *args)
+    done = museum_in_process(home, *args, env={"MUSEUM_MASTER_KEY": MASTER_KEY})
+    stderr = done.stderr
     problems = []
-    if result.returncode == 0:
+    if done.returncode == 0:
         problems.append("exit 0")
-    if result.stderr.count("\n") != 1 or not result.stderr.startswith("error:"):
+    if stderr.count("\n") != 1 or not stderr.startswith("error:"):
         problems.append("not one error line")
-    if needle not in result.stderr:
+    if needle not in stderr:
         problems.append(f"no {needle!r}")
-    return f"{args}: {', '.join(problems)}; stderr={result.stderr!r}" if problems else None
+    return f"{args}: {', '.join(problems)}; stderr={stderr!r}" if problems else None
 
 
 def test_attribute_credits_a_generation_and_records_it_once(trained: tuple[Path, str]) -> None:
@@ -161,8 +162,8 @@ def test_bad_input_is_one_line_on_stderr_and_records_nothing(
         (empty, ("generate", "--role", "final", "--emotion", "joy"), "no model version"),
     ]
     before = {home: _events(home), busy: _events(busy)}
-    with ThreadPoolExecutor(3) as pool:
-        problems = [p for p in pool.map(lambda case: _refused(*case), cases) if p]
+    # In-process: the same entry point; the console script's own refusal is checked below.
+    problems = [p for p in (_refused(*case) for case in cases) if p]
     assert not problems, "\n".join(problems)
     assert {path: _events(path) for path in before} == before
     assert _events(empty) == 0
@@ -173,3 +174,8 @@ def test_new_commands_have_help(tmp_path: Path) -> None:
         result = museum(tmp_path, command, "--help")
         assert result.returncode == 0, result.stderr
         assert "Usage:" in result.stdout
+    refused = museum(tmp_path, "generate", "--role", "nope", "--emotion", "joy")
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("error: ")
+    assert refused.stderr.count("\n") == 1
+    assert "unknown stage role" in refused.stderr

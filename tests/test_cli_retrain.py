@@ -11,7 +11,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from factories import run_museum
+from factories import museum_in_process, run_museum
 from retraining_world import deploy_recorded_version, donor_in_shard
 
 from ledger.crypto import MasterKey
@@ -24,8 +24,8 @@ MASTER_KEY = MasterKey.generate_text()
 
 
 def museum(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    one_thread = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    return run_museum(home, *args, env={"MUSEUM_MASTER_KEY": MASTER_KEY} | one_thread | env)
+    """In-process (`test_the_new_commands_have_help` runs the console script itself)."""
+    return museum_in_process(home, *args, env={"MUSEUM_MASTER_KEY": MASTER_KEY} | env)
 
 
 def _settings(home: Path, **changes: object) -> Settings:
@@ -156,7 +156,11 @@ def test_the_window_is_configurable_and_a_due_batch_takes_every_request(
 
 
 def test_the_new_commands_have_help(tmp_path: Path) -> None:
+    refused = run_museum(tmp_path, "erasures", "--at", "yesterday")
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("error: ")
+    assert refused.stderr.count("\n") == 1
     for command in ("retrain", "erasures"):
-        result = museum(tmp_path, command, "--help")
+        result = run_museum(tmp_path, command, "--help")
         assert result.returncode == 0, result.stderr
         assert "Usage:" in result.stdout

@@ -9,13 +9,9 @@ a donor would download, and must be named as what it is.
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
-import io
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +21,6 @@ import factories
 import pytest
 from pydantic import SecretStr
 
-from api.cli import main
 from generation.retraining import retrain
 from generation.service import train_run
 from ledger.application import MuseumLedger
@@ -113,26 +108,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         )
 
 
-@contextlib.contextmanager
-def _captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        yield out, err
-
-
 def museum(home: Path, key: str, *args: str) -> tuple[int, str, str]:
     """The `museum` command in-process (the subprocess form is `factories.run_museum`)."""
-    with pytest.MonkeyPatch.context() as env, _captured() as (out, err):
-        for name in [k for k in os.environ if k.startswith("MUSEUM_")]:
-            env.delenv(name)
-        env.setenv("MUSEUM_HOME", str(home))
-        env.setenv("MUSEUM_MASTER_KEY", key)
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, out.getvalue(), err.getvalue()
+    done = factories.museum_in_process(home, *args, env={"MUSEUM_MASTER_KEY": key})
+    return done.returncode, done.stdout, done.stderr
 
 
 def check(world: World, path: Path, public_key: str, *extra: str) -> tuple[int, str, str]:

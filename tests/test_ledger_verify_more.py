@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import artist, run_museum, seed_home
+from factories import artist, museum_in_process, run_museum, seed_home
 from test_ledger_tamper import Db, flip, seed
 from test_royalties_ledger import FAR_FUTURE, FAR_PAST, book, make_world
 
@@ -228,10 +228,10 @@ def test_cli_reports_and_refuses(tmp_path: Path) -> None:
     key = MasterKey.generate_text()
     seed_home(home, key, artists=2)
 
-    def museum(*args: str) -> Any:
-        return run_museum(home, *args, env={"MUSEUM_MASTER_KEY": key})
+    def museum(*args: str) -> Any:  # in-process: the console script's own is checked first
+        return museum_in_process(home, *args, env={"MUSEUM_MASTER_KEY": key})
 
-    clean = museum("ledger", "verify", "--projections")
+    clean = run_museum(home, "ledger", "verify", "--projections", env={"MUSEUM_MASTER_KEY": key})
     assert clean.returncode == 0, clean.stderr
     assert "blobs re-hashed" in clean.stdout
     assert "artist keys present" in clean.stdout

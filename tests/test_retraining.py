@@ -21,7 +21,6 @@ import pytest
 from api.attribute import AttributeRequest, attribute, index_root
 from attribution.methods import get_method
 from attribution.runs import RunAttribution
-from collection import donation_request, founding_collection
 from generation.retraining import retrain
 from generation.service import RunProgress, generate, load_version, train_run
 from ledger.application import ERASED_DONOR, MuseumLedger
@@ -31,7 +30,6 @@ from ledger.domain.model import TrainingRun
 from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, KeyShredded
 from ledger.model_records import ModelRecords
-from ledger.shards import shard_of
 
 STEPS = 20  # the tiny preset reports progress every 20 steps: one report per shard
 QUICK = 10  # for runs that need no progress report: a checkpoint at the end, nothing else
@@ -45,22 +43,8 @@ class Killed(BaseException):
 
 
 def collection(ledger: MuseumLedger, per_shard: list[int]) -> list[list[UUID]]:
-    """Donors by shard: artists are registered until shard `s` holds `per_shard[s]` of them
-    (an artist's shard is `ledger.shards.shard_of` of their id), one trained donation each;
-    an artist whose shard is full already donates nothing."""
-    shards = len(per_shard)
-    by_shard: list[list[UUID]] = [[] for _ in range(shards)]
-    for draft in founding_collection(n_artists=60, donations_per_artist=1, size=16, seed=5):
-        if all(len(a) >= n for a, n in zip(by_shard, per_shard, strict=True)):
-            break
-        artist_id = ledger.register_artist(draft.artist)
-        shard = shard_of(str(artist_id), shards)
-        if len(by_shard[shard]) < per_shard[shard]:
-            request = donation_request(artist_id, draft.donations[0])
-            ledger.donate(replace(request, consents=TRAINED))
-            by_shard[shard].append(artist_id)
-    assert [len(a) for a in by_shard] == per_shard
-    return by_shard
+    """Donors by shard, each with one trained donation."""
+    return factories.collection_by_shard(ledger, per_shard, TRAINED)
 
 
 def donation_of(ledger: MuseumLedger, artist_id: UUID) -> UUID:
