@@ -26,6 +26,7 @@ from ledger.erasures import Erasures
 from ledger.errors import Conflict, KeyShredded, NotFound
 from ledger.model_records import ConsentSnapshot, ModelRecords
 from ledger.model_records import TrainingItem as LedgerItem
+from ledger.retraining_records import RetrainingRecords
 from ledger.shards import assign_shards, members_by_shard
 
 
@@ -105,6 +106,7 @@ def retrain(
 ) -> RetrainingOutcome:
     """Serve the scheduled requests (those due; all pending with `now`) with one run."""
     records = ModelRecords(ledger)
+    retraining = RetrainingRecords(ledger)
     # 1. A retried job finds its run and trains what it planned, whatever is pending now.
     run = ledger.find(TrainingRun.create_id(job_id), TrainingRun)
     if run is None:
@@ -121,21 +123,21 @@ def retrain(
         try:
             plan = plan_retraining(records, requests)
         except NotFound:
-            records.mark_unneeded(requests, "no model version is deployed")
+            retraining.mark_unneeded(requests, "no model version is deployed")
             return RetrainingOutcome(None, requests, "no model version is deployed")
         if not plan.items:
             # 3. Nobody's stage may be learned from any more: no model is better than a stale one.
             reason = (
                 f"no stage with training consent is left: model version {plan.base.id} withdrawn"
             )
-            records.withdraw_deployed(plan.base, requests, reason)
+            retraining.withdraw_deployed(plan.base, requests, reason)
             Erasures(ledger).settle()
             return RetrainingOutcome(None, requests, reason)
         if not plan.needed:
             reason = f"model version {plan.base.id} already matches today's consent"
-            records.mark_unneeded(requests, reason)
+            retraining.mark_unneeded(requests, reason)
             return RetrainingOutcome(None, requests, reason)
-        run = records.start_retraining(
+        run = retraining.start_retraining(
             job_id=job_id,
             base=plan.base,
             items=plan.items,

@@ -18,6 +18,7 @@ from PIL import Image
 from collection import donation_request, founding_collection
 from ledger.application import MuseumLedger
 from ledger.model_records import ModelRecords
+from ledger.retraining_records import RetrainingRecords
 from ledger.runtime import opened_ledger
 from ledger.schemas import (
     ArtistCreate,
@@ -176,7 +177,7 @@ def recorded_version(ledger: MuseumLedger, checkpoint: str, *, retraining: bool 
     else:
         snapshot = records.consent_snapshot()
         schedule = ledger.retraining_schedule()
-        run = records.start_retraining(
+        run = RetrainingRecords(records.ledger).start_retraining(
             job_id=checkpoint,
             base=records.model_version(),
             items=[replace(item, shard=0) for item in snapshot.items],

@@ -30,6 +30,7 @@ from ledger.domain.model import TrainingRun
 from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, KeyShredded
 from ledger.model_records import ModelRecords
+from ledger.retraining_records import RetrainingRecords
 
 STEPS = 20  # the tiny preset reports progress every 20 steps: one report per shard
 QUICK = 10  # for runs that need no progress report: a checkpoint at the end, nothing else
@@ -530,7 +531,7 @@ def test_requests_batch_in_one_window_and_a_failed_run_returns_them_due_at_once(
     # A run takes the whole batch; failing, it hands it back due at once.
     ledger.retrain_window = timedelta(hours=2)
     snapshot = records.consent_snapshot()
-    run = records.start_retraining(
+    run = RetrainingRecords(records.ledger).start_retraining(
         job_id="rt",
         base=records.model_version(),
         items=[replace(item, shard=0) for item in snapshot.items],

@@ -25,6 +25,7 @@ from httpapi.conftest import Keys, museum_of
 from httpapi.pages import links_of, signed_in
 from ledger.atelier import Atelier, LossPointRead, ShardCurveRead
 from ledger.model_records import ModelRecords
+from ledger.retraining_records import RetrainingRecords
 
 Client = TestClient[Litestar]
 STEPS = 40
@@ -323,7 +324,7 @@ def test_a_retraining_run_shows_the_shards_it_trained_again_and_reused(
     base = records.get_run(base_id)
     kept = [c for c in base.checkpoints if c["shard"] == 1]
     snapshot = records.consent_snapshot()
-    retraining = records.start_retraining(
+    retraining = RetrainingRecords(records.ledger).start_retraining(
         job_id="retrain",
         base=base,
         items=snapshot.items,
