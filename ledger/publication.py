@@ -67,6 +67,14 @@ class CosignatureTable:
             ).all()
         return [NoteSignature(str(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
 
+    def latest_size_by(self, witness: str) -> int | None:
+        """The largest tree size `witness` cosigned for us, or None."""
+        with self.engine.connect() as c:
+            size = c.execute(
+                sa.select(sa.func.max(table.c.tree_size)).where(table.c.witness == witness)
+            ).scalar()
+        return None if size is None else int(size)
+
     def latest_size(self) -> int | None:
         with self.engine.connect() as c:
             size = c.execute(sa.select(sa.func.max(table.c.tree_size))).scalar()

@@ -21,6 +21,7 @@ from api.cli.model import attribute, generate, train, worker
 from api.cli.retraining import erasures, retrain
 from api.cli.royalties import royalties_app
 from api.cli.service import keys_app, serve
+from api.cli.witness import witness_app
 
 app = typer.Typer(
     name="museum",
@@ -34,6 +35,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(royalties_app, name="royalties")
 app.add_typer(keys_app, name="keys")
+app.add_typer(witness_app, name="witness")
 # Registered in the order `museum --help` has always listed them.
 app.command()(demo)
 app.command()(train)
