@@ -27,12 +27,18 @@ class LogTiles:
         self._cache: OrderedDict[tuple[int, int], bytes] = OrderedDict()
         self._cached = cached
         self._lock = Lock()
+        self._size = 0  # the tree size last read: the log only grows, so tiles within it exist
+
+    def _check(self, ref: TileRef) -> None:
+        if ref.span()[1] > self._size:
+            self._size = self.log.size()
+        check_within(ref, self._size)
 
     def tile(self, ref: TileRef) -> bytes:
         """The tile's hashes; NotFound for an entry bundle's path or a tile beyond the tree."""
         if ref.level is None:
             raise NotFound("an entry bundle is not a hash tile")
-        check_within(ref, self.log.size())
+        self._check(ref)
         return self._tile(ref.level, ref.index, ref.count)
 
     def _tile(self, level: int, index: int, count: int) -> bytes:
@@ -44,7 +50,8 @@ class LogTiles:
                     self._cache.move_to_end((level, index))
                     return found
         if level == 0:
-            _, hashes = self.log.leaves_between(index * WIDTH, index * WIDTH + count)
+            start = index * WIDTH
+            _, hashes = self.log.leaves_between(start, start + count, fresh=False)
             body = b"".join(hashes)
         else:
             below = index * WIDTH
@@ -62,9 +69,9 @@ class LogTiles:
         """The entry bundle: each record's leaf preimage, checked against its sealed leaf."""
         if ref.level is not None:
             raise NotFound("a hash tile is not an entry bundle")
-        check_within(ref, self.log.size())
+        self._check(ref)
         start, end = ref.span()
-        ids, hashes = self.log.leaves_between(start, end)
+        ids, hashes = self.log.leaves_between(start, end, fresh=False)
         records = self.log.records.page(ids[0] - 1, len(ids))
         entries = []
         for position, (nid, leaf, record) in enumerate(zip(ids, hashes, records, strict=False)):
