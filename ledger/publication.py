@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import time
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -122,6 +123,14 @@ class LogPublication:
         if checkpoint.origin != self.origin or self.root(checkpoint.size) != checkpoint.root_hash:
             raise ProofError("a cosignature for a checkpoint this log did not sign")
         self.cosignatures.add(checkpoint, signature)
+
+    def proof_bundle_of(self, originator_id: UUID, version: int) -> ProofBundle:
+        """The offline proof of an aggregate's event (an artist's `ErasureCompleted`, which
+        holds the erasure certificate)."""
+        notification_id = self.log.records.notification_id(originator_id, version)
+        if notification_id is None:
+            raise NotFound(f"no event {originator_id} v{version} in the ledger")
+        return self.proof_bundle(notification_id)
 
     def proof_bundle(self, notification_id: int) -> ProofBundle:
         """An offline proof of one event: its entry (as `extra`), index, inclusion path and

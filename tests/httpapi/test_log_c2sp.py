@@ -126,3 +126,30 @@ def test_witness_cosigns_and_proofs_need_a_quorum(
     assert inner + border == len(bundle.path)
     seed = _chain_inner(_hash_leaf(checked.entry), list(bundle.path[:inner]), bundle.index)
     assert _chain_border_right(seed, list(bundle.path[inner:])) == checkpoint.root_hash
+
+
+def test_receipts_and_certificates_as_proof_bundles(
+    sqlite_client: TestClient[Litestar], keys: Keys
+) -> None:
+    museum = museum_of(sqlite_client)
+    log = museum.publication.signer.verifier()
+    answer = sqlite_client.get("/api/v1/ledger/events/1/proof", headers=keys["compliance"])
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+    assert verify_proof(answer.text, log).index == 0
+    assert sqlite_client.get("/api/v1/ledger/events/1/proof").status_code == 401
+
+    artist = keys.artist_ids["member"]
+    base = f"/api/v1/artists/{artist}/erasure"
+    early = sqlite_client.get(f"{base}/certificate.tlog-proof", headers=keys["compliance"])
+    assert early.status_code == 404
+    asked = sqlite_client.post(base, json={"reason": "moving on"}, headers=keys["member"])
+    assert asked.status_code == 202, asked.text
+    proof = sqlite_client.get(f"{base}/certificate.tlog-proof", headers=keys["member"])
+    assert proof.status_code == 200, proof.text
+    checked = verify_proof(proof.text, log)
+    assert b"ErasureCompleted" in checked.entry
+    certificate = sqlite_client.get(f"{base}/certificate", headers=keys["member"]).json()
+    assert certificate["artist_id"] in checked.entry.decode("utf-8", "replace")
+    other = sqlite_client.get(f"{base}/certificate.tlog-proof", headers=keys["other_artist"])
+    assert other.status_code in (403, 404)
