@@ -9,6 +9,7 @@ from pathlib import Path
 
 import factories
 import pytest
+from pydantic import SecretStr
 from sigstore._internal.merkle import _hash_children, _hash_leaf
 
 from ledger.application import MuseumLedger
@@ -74,7 +75,7 @@ def mth(leaves: list[bytes]) -> bytes:
 
 @pytest.fixture
 def grown(tmp_path: Path) -> Iterator[MuseumLedger]:
-    settings = Settings(home=tmp_path / "var", master_key=MasterKey.generate_text())
+    settings = Settings(home=tmp_path / "var", master_key=SecretStr(MasterKey.generate_text()))
     with opened_ledger(settings) as ledger:
         artist = ledger.register_artist(factories.artist())
         donation = ledger.donate(factories.donation(artist)).donation_id
