@@ -21,7 +21,7 @@ from sigstore._internal.rekor.checkpoint import SignedCheckpoint
 
 from api.http.witness.app import create_witness_app
 from api.witness_client import request_cosignature
-from httpapi.conftest import Keys, museum_of
+from httpapi.conftest import Keys, issue_keys, museum_of
 from ledger.checkpoint import Checkpoint
 from ledger.cosignature import CosignatureVerifier, open_cosigned
 from ledger.errors import ProofError
@@ -78,10 +78,11 @@ def test_a_monitor_reads_checkpoint_and_tiles(
 
 
 def test_witness_cosigns_and_proofs_need_a_quorum(
-    sqlite_client: TestClient[Litestar], keys: Keys, tmp_path: Path
+    client: TestClient[Litestar], tmp_path: Path
 ) -> None:
-    del keys
-    museum = museum_of(sqlite_client)
+    """On SQLite and PostgreSQL: the cosignatures' table is the ledger database's."""
+    museum = museum_of(client)
+    issue_keys(museum)
     publication = museum.publication
     homes = [
         WitnessHome.create(
@@ -97,13 +98,13 @@ def test_witness_cosigns_and_proofs_need_a_quorum(
         assert second.tree_size > first.tree_size  # proved consistent from the first
         # The witness's record of the museum survives it; a refusal is the spec's.
         stale = witness.post(
-            "/add-checkpoint", content=b"old 0\n\n" + sqlite_client.get(f"{LOG}/checkpoint").content
+            "/add-checkpoint", content=b"old 0\n\n" + client.get(f"{LOG}/checkpoint").content
         )
         assert stale.status_code == 409
         assert stale.headers["content-type"].startswith("text/x.tlog.size")
         assert stale.text == f"{second.tree_size}\n"
 
-    published = sqlite_client.get(f"{LOG}/checkpoint").text
+    published = client.get(f"{LOG}/checkpoint").text
     log = publication.signer.verifier()
     assert open_cosigned(published, log, trusted, quorum=1).witnesses == ("witness.test/w1",)
     with pytest.raises(ProofError):
