@@ -132,12 +132,6 @@ def tile_root(tile: bytes) -> bytes:
     return merkle.root([tile[i : i + HASH_BYTES] for i in range(0, len(tile), HASH_BYTES)])
 
 
-def split_hashes(tile: bytes) -> list[bytes]:
-    if len(tile) % HASH_BYTES:
-        raise ProofError("a tile's length is a multiple of 32 bytes")
-    return [tile[i : i + HASH_BYTES] for i in range(0, len(tile), HASH_BYTES)]
-
-
 def entry_bundle(entries: Sequence[bytes]) -> bytes:
     """Entries, each behind its big-endian uint16 length."""
     parts = []

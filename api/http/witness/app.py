@@ -7,6 +7,8 @@ except a stale old size, answered as the spec asks (`text/x.tlog.size`, the witn
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -19,10 +21,9 @@ from ledger.witness_state import WitnessHome
 MAX_BODY = 1 << 16
 
 
-def create_witness_app(home: WitnessHome, clock: Any = None) -> Litestar:
-    import time
-
-    witness = Witness(home.cosigner, home.logs, home.state, clock or time.time)
+def create_witness_app(home: WitnessHome, clock: Callable[[], float] = time.time) -> Litestar:
+    """The witness of `home` as an ASGI app; `clock` gives the cosignatures' POSIX time."""
+    witness = Witness(home.cosigner, home.logs, home.state, clock)
 
     @post("/add-checkpoint", status_code=200, media_type=MediaType.TEXT)
     async def add_checkpoint(request: Request[Any, Any, Any]) -> Response[Any]:
