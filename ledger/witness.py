@@ -103,7 +103,11 @@ class Witness:
         clock: Callable[[], float],
     ) -> None:
         self.cosigner = cosigner
-        self.logs: Mapping[str, NoteVerifier] = {log.name: log for log in logs}
+        # Keys by origin: a log rolling its key over is trusted under both for a while.
+        by_origin: dict[str, list[NoteVerifier]] = {}
+        for log in logs:
+            by_origin.setdefault(log.name, []).append(log)
+        self.logs: Mapping[str, list[NoteVerifier]] = by_origin
         self.state = state
         self.clock = clock
 
@@ -115,13 +119,17 @@ class Witness:
             checkpoint = Checkpoint.parse(parsed.text)
         except ProofError as exc:
             raise WitnessRefusal(400, f"malformed checkpoint: {exc}") from None
-        log = self.logs.get(checkpoint.origin)
-        if log is None:
+        keys = self.logs.get(checkpoint.origin)
+        if not keys:
             raise WitnessRefusal(404, f"unknown log origin {checkpoint.origin!r}")
-        try:
-            open_checkpoint(request.checkpoint, log)
-        except ProofError as exc:
-            raise WitnessRefusal(403, f"no trusted signature verifies: {exc}") from None
+        signed_by = [key for key in keys if any(key.matches(sig) for sig in parsed.signatures)]
+        if not signed_by:
+            raise WitnessRefusal(403, f"no signature by a trusted key of {checkpoint.origin}")
+        for key in signed_by:
+            try:
+                open_checkpoint(request.checkpoint, key)
+            except ProofError as exc:
+                raise WitnessRefusal(403, f"a trusted key's signature fails: {exc}") from None
         if request.old_size > checkpoint.size:
             raise WitnessRefusal(400, f"old size {request.old_size} exceeds {checkpoint.size}")
 

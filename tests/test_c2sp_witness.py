@@ -112,3 +112,23 @@ def test_a_witness_directory_is_made_once(tmp_path: Path, log_key: Ed25519Privat
     assert parse_note(
         CheckpointSigner(ORIGIN, log_key).sign(0, merkle.EMPTY_ROOT).render()
     ).signatures
+
+
+def test_a_log_rolling_its_key_over_is_trusted_under_both(tmp_path: Path) -> None:
+    old_key, new_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    old, new = CheckpointSigner(ORIGIN, old_key), CheckpointSigner(ORIGIN, new_key)
+    home = WitnessHome.create(
+        tmp_path / "w", "witness.test/w1", [old.verifier_key(), new.verifier_key()]
+    )
+    witness = Witness(home.cosigner, home.logs, home.state, clock=lambda: 1)
+    witness.add_checkpoint(request(old, 0, 5))
+    both = new.sign(10, merkle.root(LEAVES[:10])).with_signatures(
+        old.sign(10, merkle.root(LEAVES[:10])).signatures
+    )
+    proof = tuple(merkle.consistency_proof(LEAVES, 5, 10))
+    witness.add_checkpoint(AddCheckpoint(5, proof, both.render()).render())
+    forged = new.sign(12, merkle.root(LEAVES[:12])).with_signatures(
+        old.sign(13, merkle.root(LEAVES[:13])).signatures  # the old key signed another tree
+    )
+    proof = tuple(merkle.consistency_proof(LEAVES, 10, 12))
+    assert refusal(witness, AddCheckpoint(10, proof, forged.render()).render()).status == 403
