@@ -36,27 +36,21 @@ class CosignatureTable:
         self.engine = engine
 
     def add(self, checkpoint: Checkpoint, signature: NoteSignature) -> None:
-        row = {
-            "tree_size": checkpoint.size,
-            "witness": signature.name,
-            "key_id": signature.key_id,
-        }
-        with self.engine.begin() as c:
-            found = c.execute(
-                sa.select(table.c.root_hash).where(
-                    *(getattr(table.c, name) == value for name, value in row.items())
+        """Keep a verified cosignature; one already kept for that size and key stays."""
+        try:
+            with self.engine.begin() as c:
+                c.execute(
+                    table.insert().values(
+                        tree_size=checkpoint.size,
+                        witness=signature.name,
+                        key_id=signature.key_id,
+                        root_hash=checkpoint.root_hash,
+                        signature=signature.signature,
+                        received_at_ms=int(time.time() * 1000),
+                    )
                 )
-            ).first()
-            if found is not None:
-                return
-            c.execute(
-                table.insert().values(
-                    **row,
-                    root_hash=checkpoint.root_hash,
-                    signature=signature.signature,
-                    received_at_ms=int(time.time() * 1000),
-                )
-            )
+        except sa.exc.IntegrityError:
+            return  # the same witness key cosigned this size before (or a process just did)
 
     def of(self, checkpoint: Checkpoint) -> list[NoteSignature]:
         with self.engine.connect() as c:

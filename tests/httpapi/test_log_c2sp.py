@@ -154,3 +154,22 @@ def test_receipts_and_certificates_as_proof_bundles(
     assert certificate["artist_id"] in checked.entry.decode("utf-8", "replace")
     other = sqlite_client.get(f"{base}/certificate.tlog-proof", headers=keys["other_artist"])
     assert other.status_code in (403, 404)
+
+
+def test_a_cosignature_is_kept_once(sqlite_client: TestClient[Litestar], tmp_path: Path) -> None:
+    museum = museum_of(sqlite_client)
+    publication = museum.publication
+    home = WitnessHome.create(
+        tmp_path / "w", "witness.test/w1", [publication.signer.verifier_key()]
+    )
+    trusted = CosignatureVerifier.from_key(home.cosigner.verifier_key())
+    with TestClient(create_witness_app(home)) as witness:
+        request_cosignature(publication, "http://testserver", trusted, witness)
+        request_cosignature(publication, "http://testserver", trusted, witness)  # same size
+    checkpoint = Checkpoint.parse(publication.checkpoint().text)
+    assert len(publication.cosignatures.of(checkpoint)) == 1
+    with pytest.raises(ProofError, match="did not sign"):
+        publication.record_cosignature(
+            Checkpoint(checkpoint.origin, checkpoint.size, b"\0" * 32),
+            publication.cosignatures.of(checkpoint)[0],
+        )
