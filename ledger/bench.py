@@ -14,7 +14,8 @@ here) the bench
    steps 2 and 3 alternate in `ROUNDS` rounds so that the machine's changing load (a shared
    disk, a busy server) weighs on both sides of the ratio alike,
 4. times full `ledger.donate()` calls (image checks, sealing, blob writes, receipt) as info,
-5. signs a tree head and times `verify()` over the whole log (at least `events` events).
+5. signs a tree head and times `verify()` over the whole log (at least `events` events),
+6. measures the C2SP formats on a SQLite ledger of their own (`ledger.bench_c2sp`).
 
 Nothing here asserts a timing: the figures are reported, each beside its target.
 """
@@ -35,6 +36,7 @@ import psycopg
 from psycopg import sql
 
 from ledger.application import MuseumLedger
+from ledger.bench_c2sp import run_c2sp_bench
 from ledger.bench_payloads import Payloads
 from ledger.benchkit import (
     NO_POSTGRES_URL,
@@ -421,6 +423,12 @@ def run_ledger_bench(
         figures["postgres"] = skipped_backend("postgres", NO_POSTGRES_URL)
     else:
         figures["postgres"], postgres_version = _bench_postgres(events, workdir, postgres_url)
+    figures["c2sp"] = run_c2sp_bench(
+        workdir / "c2sp",
+        signs=max(200, events),
+        cosigns=max(20, events // 10),
+        events=min(8192, max(512, 2 * events)),
+    )
     figures["backends"] = measured_backends(figures)
     figures["machine"] = _machine(postgres_version)
     figures["seconds_total"] = time.perf_counter() - began

@@ -27,7 +27,13 @@ from ledger.domain import Donation
 from ledger.domain.model import ModelRegistry, TrainingRun
 from ledger.errors import Conflict, IntegrityViolation
 
-__all__ = ["CERTIFICATE_KIND", "SIGNATURE_CONTEXT", "build_certificate", "signed_bytes"]
+__all__ = [
+    "CERTIFICATE_KIND",
+    "SIGNATURE_CONTEXT",
+    "build_certificate",
+    "completion_version",
+    "signed_bytes",
+]
 
 
 def _version_of(ledger: MuseumLedger, aggregate_id: UUID, name: str, **match: Any) -> int:
@@ -41,6 +47,11 @@ def _version_of(ledger: MuseumLedger, aggregate_id: UUID, name: str, **match: An
     if found is None:
         raise IntegrityViolation(f"no {name} event of {aggregate_id} is recorded")
     return found
+
+
+def completion_version(ledger: MuseumLedger, artist_id: UUID) -> int:
+    """The version of the artist's `ErasureCompleted`: the event that records the certificate."""
+    return _version_of(ledger, artist_id, "ErasureCompleted")
 
 
 class CertificateBuilder:

@@ -159,6 +159,16 @@ class VerifiableLog:
                 size, root_hash, timestamp_ms, self.master.key_id, signature, head_id
             )
 
+    def leaves_between(
+        self, start: int, end: int, fresh: bool = True
+    ) -> tuple[list[int], list[bytes]]:
+        """Notification ids and leaf hashes of positions [start, end); fewer at the log's end.
+        `fresh=False` skips reading new leaves: for positions already known to be held."""
+        with self._lock:
+            if fresh or len(self._ids) < end:
+                self._refresh()
+            return self._ids[start:end], self._hashes[start:end]
+
     def latest_head(self) -> SignedTreeHead | None:
         row = self.heads.latest()
         return None if row is None else SignedTreeHead.from_row(row)

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     head_every_events: Annotated[int, Field(ge=0, le=10**9)] = 1000
     # How long an erasure or a `train` consent change waits for others to share its retraining.
     retrain_window: timedelta = timedelta(hours=24)
+    # The log's identity in its C2SP checkpoints (and their key name): the URL prefix its
+    # tiles are served under, without the scheme. No spaces, no '+'.
+    log_origin: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s+]+$")] = (
+        "failure-museum.example/api/v1/log"
+    )
 
     @field_validator("retrain_window", mode="before")
     @classmethod

@@ -217,6 +217,10 @@ class RecordTable:
         finally:
             raw.close()
 
+    def page(self, last: int, limit: int) -> list[Record]:
+        """Up to `limit` records after notification id `last`, in order: one query."""
+        return self._fetch(last, limit)
+
     def at(self, notification_id: int) -> Record | None:
         """The one record of that notification id, or None: one query, no read-ahead."""
         rows = self._fetch(notification_id - 1, 1)

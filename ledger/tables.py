@@ -39,6 +39,18 @@ tree_heads = Table(
     Column("signature", LargeBinary, nullable=False),
 )
 
+# Witness cosignatures of the log's checkpoints, by tree size (migration 0008).
+checkpoint_cosignatures = Table(
+    "checkpoint_cosignatures",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(255), primary_key=True),
+    Column("key_id", LargeBinary, primary_key=True),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("signature", LargeBinary, nullable=False),  # timestamp (8 bytes) + Ed25519 signature
+    Column("received_at_ms", BigInteger, nullable=False),
+)
+
 # The key vault: artist data keys, wrapped by the master key. The only rows the museum deletes.
 artist_keys = Table(
     "artist_keys",

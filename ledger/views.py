@@ -268,3 +268,22 @@ class AuditRead(View, frozen=True, kw_only=True, omit_defaults=True):
     erasures_awaiting_retraining: int
     against: list[dict[str, Any]]
     projections: dict[str, dict[str, Any]] | None = None
+
+
+class CosignatureRead(View, frozen=True, kw_only=True):
+    """A witness cosignature the museum collected and verified (`museum ledger cosign`)."""
+
+    witness: str
+    tree_size: int
+    timestamp: int
+    line: str
+
+
+class ProofCheckRead(View, frozen=True, kw_only=True):
+    """What `museum ledger check-proof` verified of a c2sp.org/tlog-proof file."""
+
+    index: int
+    tree_size: int
+    origin: str
+    entry_bytes: int
+    witnesses: list[str]

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from api.cli.bench_views import render_ledger_bench
 from ledger.bench import TARGETS, _chunks, run_ledger_bench
+from ledger.bench_c2sp import inclusion_path_length, run_c2sp_bench
 
 EVENTS = 60
 BACKENDS = ("sqlite", "postgres")
@@ -133,8 +134,25 @@ def test_without_postgres_only_sqlite_is_measured(tmp_path: Path) -> None:
     assert (tmp_path / "sqlite" / "ledger.sqlite3").exists()
     json.dumps(figures)
     text = rendered(figures)
-    for word in ("SQLite", "PostgreSQL", "skipped"):
+    for word in ("SQLite", "PostgreSQL", "skipped", "C2SP formats", "Tessera", "proof bundle"):
         assert word in text
+
+
+def test_the_c2sp_figures_are_complete(tmp_path: Path) -> None:
+    c2sp = run_c2sp_bench(tmp_path, signs=50, cosigns=5, events=512, rounds=1)
+    signing, serving = c2sp["signing"], c2sp["serving"]
+    assert signing["checkpoint_signs_per_s"] > 0
+    assert signing["checkpoint_to_bare_ratio"] == pytest.approx(
+        signing["checkpoint_signs_per_s"] / signing["ed25519_signs_per_s"]
+    )
+    assert c2sp["witness"]["witness_cosigns_per_s"] > 0
+    assert serving["log_entries"] >= 512
+    assert serving["entry_bundle_to_raw_read_ratio"] > 0
+    proof = c2sp["proof_at_1e6"]
+    assert proof["path_hashes"] == 20  # ceil(log2(10**6)) for the first entry
+    assert proof["bundle_bytes"] > proof["bundle_bytes_without_entry"]
+    assert inclusion_path_length(5, 8) == 3
+    assert inclusion_path_length(6, 7) == 2  # a lone right node climbs without siblings
 
 
 def test_an_unreachable_postgres_is_reported_not_raised(tmp_path: Path) -> None:

@@ -351,6 +351,9 @@ COMMANDS = [
     ["ledger", "consistency"],
     ["ledger", "check-receipt"],
     ["ledger", "new-master-key"],
+    ["ledger", "proof-bundle"],
+    ["ledger", "check-proof"],
+    ["witness", "key"],
     ["royalties", "report", G],
     ["royalties", "refund"],
     ["royalties", "balances"],
@@ -373,7 +376,8 @@ COMMANDS = [
 OPTIONS = [
     "--json", "--amount", "--amount-minor", "--currency", "--reference", "--key", "--refund-key",
     "--from", "--to", "--html", "--public-key", "--reason", "--run-key", "--attribution",
-    "--chargeback", "--debug", "--at", "--overdue",
+    "--chargeback", "--debug", "--at", "--overdue", "--log-key", "--witness-key", "--quorum",
+    "--output",
 ]  # fmt: skip
 VALUES = [
     "0", "-0", "-1", "1", "3", "19.99", "1e999999", "-1e999999", "1e-999999", "nan", "inf",
@@ -422,6 +426,7 @@ env_names = st.sampled_from(
         "MUSEUM_MASTER_KEY_FILE",
         "MUSEUM_DATABASE_URL",
         "MUSEUM_REDIS_URL",
+        "MUSEUM_LOG_ORIGIN",
     ]
 )
 unreachable = st.sampled_from(

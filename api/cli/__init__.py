@@ -17,10 +17,12 @@ from api.cli import boundary
 from api.cli.bench import bench_app
 from api.cli.demo import demo
 from api.cli.ledger import ledger_app, migrate
+from api.cli.ledger_c2sp import COMMANDS as LEDGER_C2SP_COMMANDS
 from api.cli.model import attribute, generate, train, worker
 from api.cli.retraining import erasures, retrain
 from api.cli.royalties import royalties_app
 from api.cli.service import keys_app, serve
+from api.cli.witness import witness_app
 
 app = typer.Typer(
     name="museum",
@@ -30,10 +32,13 @@ app = typer.Typer(
     rich_markup_mode=None,
     add_completion=False,
 )
+for _name, _command in LEDGER_C2SP_COMMANDS.items():
+    ledger_app.command(_name)(_command)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(royalties_app, name="royalties")
 app.add_typer(keys_app, name="keys")
+app.add_typer(witness_app, name="witness")
 # Registered in the order `museum --help` has always listed them.
 app.command()(demo)
 app.command()(train)

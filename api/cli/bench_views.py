@@ -29,8 +29,17 @@ def _verdict(value: str, ok: bool) -> Text:
 # --- ledger ---------------------------------------------------------------------------------
 
 
-def render_ledger_bench(figures: dict[str, Any]) -> Table:
-    """One table: a column per backend, a row per figure, targets on the right."""
+def render_ledger_bench(figures: dict[str, Any]) -> Table | Group:
+    """A column per backend, a row per figure, targets on the right; then the C2SP formats."""
+    table = _ledger_table(figures)
+    if "c2sp" not in figures:
+        return table
+    from api.cli.bench_views_c2sp import render_c2sp_bench
+
+    return Group(table, render_c2sp_bench(figures["c2sp"]))
+
+
+def _ledger_table(figures: dict[str, Any]) -> Table:
     backends = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
     machine = figures.get("machine", {})
     postgres_version = str(machine.get("postgres_server") or "n/a").split(" ")[0]

@@ -24,8 +24,10 @@ from ledger.attribution_records import AttributionRecords
 from ledger.errors import NotFound
 from ledger.exhibition import Exhibition
 from ledger.exhibits import Exhibits
+from ledger.log_tiles import LogTiles
 from ledger.model_reads import ModelReads
 from ledger.model_records import ModelRecords
+from ledger.publication import LogPublication, log_publication
 from ledger.runtime import close_ledger, open_ledger
 from ledger.settings import Settings, get_settings
 from royalties.service import RoyaltyService
@@ -89,15 +91,21 @@ class MuseumServices:
     exhibition: Exhibition = field(init=False)
     links: SignInLinks = field(init=False)
     exhibits: Exhibits = field(init=False)
+    publication: LogPublication = field(init=False)
+    tiles: LogTiles = field(init=False)
 
     def __post_init__(self) -> None:
         self.membership = Membership(self.ledger, self.http.key_cache_seconds)
         self.exhibition = Exhibition(self.ledger)
         self.links = SignInLinks(self.ledger.engine, self.keys)
         self.exhibits = Exhibits(self.attributions, self.model_reads, self.exhibition)
+        self.publication = log_publication(self.ledger, self.settings.log_origin)
+        self.tiles = LogTiles(self.ledger.integrity)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, http: HttpSettings | None = None) -> MuseumServices:
+    def open(
+        cls, settings: Settings | None = None, http: HttpSettings | None = None
+    ) -> MuseumServices:
         settings = settings or get_settings()
         http = http or get_http_settings()
         ledger = open_ledger(settings)

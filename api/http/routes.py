@@ -15,6 +15,7 @@ from api.http.health.controller import HealthController
 from api.http.jobs.controller import JobController
 from api.http.ledger.controller import LedgerController
 from api.http.listings.controller import ListingsController
+from api.http.log.controller import LogController
 from api.http.model.controller import ModelController, RetrainingController, RunController
 from api.http.royalties.controller import (
     BalanceController,
@@ -41,5 +42,6 @@ ROUTE_HANDLERS: list[Any] = [
     BalanceController,
     StatementController,
     LedgerController,
+    LogController,
     ComplianceController,
 ]

@@ -6,13 +6,14 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, MediaType, Response, get, post
 from litestar.params import FromPath, JSONBody
 
 from api.http.auth.access import allow
 from api.http.auth.principal import Role
 from api.http.deps import Caller, Museum
 from ledger.donor_views import ErasureCertificateRead, certificate_read
+from ledger.erasure_certificate import completion_version
 from ledger.errors import NotFound
 from ledger.views import ErasureRead
 
@@ -65,3 +66,22 @@ class ErasureController(Controller):
         if status.certificate is None:
             raise NotFound(f"the erasure of artist {artist_id} is not complete: no certificate yet")
         return certificate_read(status.certificate)
+
+    @get(
+        "/certificate.tlog-proof",
+        opt=allow(Role.ARTIST, Role.COMPLIANCE),
+        sync_to_thread=True,
+        media_type=MediaType.TEXT,
+    )
+    def certificate_proof(
+        self, museum: Museum, principal: Caller, artist_id: FromPath[UUID]
+    ) -> Response[str]:
+        """The certificate as an offline proof (c2sp.org/tlog-proof): the `ErasureCompleted`
+        event that records it, as `extra`, under the latest cosigned checkpoint; 404 until
+        the erasure is complete. `museum ledger check-proof` verifies it."""
+        principal.require_artist(artist_id)
+        if museum.ledger.erasure_status(artist_id).certificate is None:
+            raise NotFound(f"the erasure of artist {artist_id} is not complete: no certificate yet")
+        version = completion_version(museum.ledger, artist_id)
+        bundle = museum.publication.proof_bundle_of(artist_id, version)
+        return Response(bundle.render(), media_type=MediaType.TEXT)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, MediaType, Response, get
 from litestar.params import PathParameter, QueryParameter
 
 from api.http.auth.access import EVERYONE, STAFF, allow
@@ -32,14 +32,18 @@ from royalties.projection import PostingsProjection
 INT64 = 2**63 - 1
 EventRef = Annotated[
     str,
-    PathParameter(description="A notification id (e.g. 42), or ORIGINATOR_ID:VERSION.", max_length=80),
+    PathParameter(
+        description="A notification id (e.g. 42), or ORIGINATOR_ID:VERSION.", max_length=80
+    ),
 ]
 First = Annotated[
     int, QueryParameter(name="first", ge=0, le=INT64, description="Size of the older signed head.")
 ]
 Second = Annotated[
     int | None,
-    QueryParameter(name="second", ge=0, le=INT64, description="Size of the newer head (default: now)."),
+    QueryParameter(
+        name="second", ge=0, le=INT64, description="Size of the newer head (default: now)."
+    ),
 ]
 Projections = Annotated[
     bool,
@@ -60,6 +64,21 @@ def may_see_receipt(principal: Principal, receipt: ReceiptRead, museum: MuseumSe
         artist = museum.ledger.get_artist(principal.artist_id)
         return UUID(event.originator_id) in {principal.artist_id, *artist.donation_ids}
     return False
+
+
+def visible_receipt(event: str, museum: MuseumServices, principal: Principal) -> ReceiptRead:
+    """The receipt of an event by notification id or ORIGINATOR_ID:VERSION, if the caller may
+    have it; else 404, as for an event that does not exist."""
+    reference = event_reference(event)
+    integrity = museum.ledger.integrity
+    found = (
+        integrity.receipt(reference)
+        if isinstance(reference, int)
+        else integrity.receipt_for(*reference)
+    )
+    if not may_see_receipt(principal, found, museum):
+        raise NotFound(f"no event {event} in the ledger")
+    return found
 
 
 def verify_ledger(museum: MuseumServices, projections: bool = False) -> AuditRead:
@@ -91,17 +110,25 @@ class LedgerController(Controller):
         """A receipt of one event: its stored bytes, inclusion path and a signed head covering
         it; `museum ledger check-receipt` verifies it offline. Staff get any event's; artists
         their own records'; integrators revenue reports'."""
-        reference = event_reference(event)
-        integrity = museum.ledger.integrity
-        found = integrity.receipt(reference) if isinstance(reference, int) else integrity.receipt_for(*reference)
-        if not may_see_receipt(principal, found, museum):
-            raise NotFound(f"no event {event} in the ledger")
-        return found
+        return visible_receipt(event, museum, principal)
+
+    @get(
+        "/events/{event:str}/proof",
+        opt=allow(Role.ARTIST, Role.COMPLIANCE, Role.CURATOR, Role.INTEGRATOR),
+        sync_to_thread=True,
+        media_type=MediaType.TEXT,
+    )
+    def proof(self, event: EventRef, museum: Museum, principal: Caller) -> Response[str]:
+        """The receipt as an offline proof in the ecosystem's shape (c2sp.org/tlog-proof: the
+        stored event as `extra`, its index and path, the latest cosigned checkpoint covering
+        it); `museum ledger check-proof --quorum N` asks for N trusted witnesses. Who may
+        have it: as for the receipt."""
+        found = visible_receipt(event, museum, principal)
+        bundle = museum.publication.proof_bundle(found.event.notification_id)
+        return Response(bundle.render(), media_type=MediaType.TEXT)
 
     @get("/consistency", opt=allow(*EVERYONE), sync_to_thread=True)
-    def consistency(
-        self, first: First, museum: Museum, second: Second = None
-    ) -> ConsistencyRead:
+    def consistency(self, first: First, museum: Museum, second: Second = None) -> ConsistencyRead:
         """A proof that the log of `first` events is a prefix of the log of `second` events
         (RFC 6962): compare two signed heads you were handed at different times."""
         return museum.ledger.integrity.consistency(first, second)
