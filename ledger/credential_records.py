@@ -35,27 +35,38 @@ class CredentialRecords:
         signed_png: bytes,
         manifest_label: str,
         attribution_id: UUID | None,
+        *,
+        based_on: int,
     ) -> ContentCredentials:
         """Keep the signed file and append it as the image's newest version (get → command →
-        save); the blob is removed again if the event cannot be saved."""
+        save). `based_on` is how many versions the signer saw: when another process issued one
+        meanwhile, its version stands and this file is dropped (each version's parent is the one
+        before it). The blob is removed again if the event cannot be saved."""
         blob_id, created = self.ledger.blobs.put(signed_png)
         version = ContentCredentials.version_of(blob_id, blob_id, manifest_label, attribution_id)
 
+        saved = False
+
         def record() -> ContentCredentials:
+            nonlocal saved
             credentials = self.find(generation_id)
             if credentials is None:
                 credentials = ContentCredentials(generation_id, version)
-            elif not credentials.reissue(version):
-                return credentials
+            elif len(credentials.versions) != based_on or not credentials.reissue(version):
+                return credentials  # issued meanwhile by another process, or this very file
             self.ledger.save(credentials)
+            saved = True
             return credentials
 
         try:
-            return self.ledger.retry(record, f"the content credentials of {generation_id}")
+            result = self.ledger.retry(record, f"the content credentials of {generation_id}")
         except BaseException:
             if created:
                 self.ledger.blobs.discard(blob_id)
             raise
+        if created and not saved:
+            self.ledger.blobs.discard(blob_id)
+        return result
 
     def signed_png(self, credentials: ContentCredentials, version: int | None = None) -> bytes:
         """The signed file of a version (1-based; the newest by default)."""

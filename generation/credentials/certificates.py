@@ -96,7 +96,9 @@ def _usage(*, signer: bool) -> x509.KeyUsage:
 
 def make_chain(
     organisation: str = ORGANISATION, now: datetime | None = None
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate, ec.EllipticCurvePrivateKey]:
+) -> tuple[
+    x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate, ec.EllipticCurvePrivateKey
+]:
     """A fresh root CA and a claim-signing certificate it issued (P-256 keys, ES256)."""
     now = now or datetime.now(UTC)
     start = now - timedelta(minutes=5)  # a verifier's clock a little behind still accepts it

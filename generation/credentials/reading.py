@@ -54,7 +54,9 @@ def _source_type(manifests: dict[str, Any], label: str) -> str | None:
                 for action in assertion.get("data", {}).get("actions", []):
                     if action.get("action") == "c2pa.created":
                         return action.get("digitalSourceType")  # type: ignore[no-any-return]
-        parents = [i for i in manifest.get("ingredients", []) if i.get("relationship") == "parentOf"]
+        parents = [
+            i for i in manifest.get("ingredients", []) if i.get("relationship") == "parentOf"
+        ]
         label = parents[0].get("active_manifest", "") if parents else ""
     return None
 
@@ -65,7 +67,9 @@ def _chain_length(manifests: dict[str, Any], label: str) -> int:
         seen.add(label)
         count += 1
         parents = [
-            i for i in manifests[label].get("ingredients", []) if i.get("relationship") == "parentOf"
+            i
+            for i in manifests[label].get("ingredients", [])
+            if i.get("relationship") == "parentOf"
         ]
         label = parents[0].get("active_manifest", "") if parents else ""
     return count

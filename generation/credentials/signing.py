@@ -22,7 +22,9 @@ MIME = "image/png"
 def context(trust_anchors_pem: str | None) -> c2pa.Context:
     """Offline settings: no remote manifests, no OCSP; trust only the given roots (no built-in
     list), and no thumbnail (the image is small and public anyway)."""
-    trust: dict[str, Any] = {} if trust_anchors_pem is None else {"trust_anchors": trust_anchors_pem}
+    trust: dict[str, Any] = (
+        {} if trust_anchors_pem is None else {"trust_anchors": trust_anchors_pem}
+    )
     return c2pa.Context.from_dict(
         {
             "trust": trust,

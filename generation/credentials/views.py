@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.model_views import CreditLineRead, CredentialVersionRead
+import msgspec
+
+from ledger.model_views import CredentialVersionRead, CreditLineRead
 from ledger.views import View
 
 
@@ -18,7 +20,7 @@ class CredentialsCheckRead(View, frozen=True, kw_only=True, omit_defaults=True):
 
     verdict: str
     explanation: str
-    failures: list[str] = []
+    failures: list[str] = msgspec.field(default_factory=list)
     manifest_label: str | None = None
     claim_generator: str | None = None
     signer: str | None = None
@@ -32,7 +34,7 @@ class CredentialsCheckRead(View, frozen=True, kw_only=True, omit_defaults=True):
     conditioning: dict[str, str] | None = None
     attribution_method: str | None = None
     index_hash: str | None = None
-    credits: list[CreditLineRead] = []
+    credits: list[CreditLineRead] = msgspec.field(default_factory=list)
     references: int = 0
     receipt: dict[str, Any] | None = None
     training_mining: dict[str, Any] | None = None
