@@ -19,6 +19,7 @@ from api.http.auth.links import SignInLinks
 from api.http.auth.principal import Principal, Role
 from api.http.jobs.service import JobService, runner_for
 from api.http.settings import HttpSettings, get_http_settings
+from generation.credentials.service import ContentCredentialService
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.errors import NotFound
@@ -89,15 +90,19 @@ class MuseumServices:
     exhibition: Exhibition = field(init=False)
     links: SignInLinks = field(init=False)
     exhibits: Exhibits = field(init=False)
+    credentials: ContentCredentialService = field(init=False)
 
     def __post_init__(self) -> None:
+        self.credentials = ContentCredentialService(self.ledger, self.settings)
         self.membership = Membership(self.ledger, self.http.key_cache_seconds)
         self.exhibition = Exhibition(self.ledger)
         self.links = SignInLinks(self.ledger.engine, self.keys)
         self.exhibits = Exhibits(self.attributions, self.model_reads, self.exhibition)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, http: HttpSettings | None = None) -> MuseumServices:
+    def open(
+        cls, settings: Settings | None = None, http: HttpSettings | None = None
+    ) -> MuseumServices:
         settings = settings or get_settings()
         http = http or get_http_settings()
         ledger = open_ledger(settings)

@@ -24,7 +24,7 @@ from ledger.credential_records import CredentialRecords
 from ledger.domain.attribution import Attribution
 from ledger.domain.credentials import ContentCredentials
 from ledger.model_reads import ModelReads
-from ledger.settings import Settings
+from ledger.settings import Settings, get_settings
 
 # A generation's receipt proves its `GenerationMade` event, the aggregate's first.
 CREATED = 1
@@ -40,9 +40,9 @@ def _version_tag() -> str:
 class ContentCredentialService:
     """One per process (or per job); the signer is loaded on first use and kept."""
 
-    def __init__(self, ledger: MuseumLedger, settings: Settings) -> None:
+    def __init__(self, ledger: MuseumLedger, settings: Settings | None = None) -> None:
         self.ledger = ledger
-        self.settings = settings
+        self.settings = settings or ledger.settings or get_settings()
         self.records = CredentialRecords(ledger)
         self.attributions = AttributionRecords(ledger)
         self.reads = ModelReads(ledger)
