@@ -356,7 +356,7 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
         # The attribution, its listing under the generation, and credentials version 2.
         assert ledger.recorder.max_notification_id() == before + 5
         signed = ContentCredentialService(ledger).current(generation.id)
-        assert [v["attribution_id"] for v in signed.versions] == [None, credited.attribution_id]
+        assert [v["attribution_id"] for v in signed.versions] == [None, str(recorded[0].id)]
         ledger.integrity.verify()
     finally:
         for worker in workers:
