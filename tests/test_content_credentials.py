@@ -231,3 +231,37 @@ def test_the_museum_key_opens_only_with_its_master_key(tmp_path: Path) -> None:
     claim_signer(settings, MasterKey.from_text(MasterKey.generate_text()))
     with pytest.raises(ConfigurationError, match="master key"):
         claim_signer(settings, MasterKey.from_text(MasterKey.generate_text()))
+
+
+def test_a_signer_its_anchors_do_not_vouch_for_is_refused(tmp_path: Path) -> None:
+    root, _, leaf, leaf_key = make_chain("A deployer")
+    other_root, _, _, _ = make_chain("Another root")
+    from cryptography.hazmat.primitives import serialization
+
+    (tmp_path / "chain.pem").write_text(pem(leaf, root))
+    (tmp_path / "anchors.pem").write_text(pem(other_root))
+    (tmp_path / "key.pem").write_bytes(
+        leaf_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    settings = Settings(
+        home=tmp_path / "var",
+        c2pa_cert_chain=tmp_path / "chain.pem",
+        c2pa_key=tmp_path / "key.pem",
+        c2pa_trust_anchors=tmp_path / "anchors.pem",
+    )
+    signer = claim_signer(settings, MasterKey.from_text(MasterKey.generate_text()))
+    definition = {"claim_generator_info": [{"name": "x", "version": "1"}], "assertions": []}
+    with pytest.raises(ConfigurationError, match="reads back as .Valid.: check the signing chain"):
+        sign_png(factories.png(3), definition, signer, None)
+
+
+def test_the_signer_settings_come_in_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger.settings import load_settings
+
+    monkeypatch.setenv("MUSEUM_C2PA_KEY", "/nowhere/key.pem")
+    with pytest.raises(ConfigurationError, match="MUSEUM_C2PA_CERT_CHAIN and MUSEUM_C2PA_KEY"):
+        load_settings(Settings)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli.console import json_line, say
-from ledger.errors import FileProblem, IntegrityViolation
+from ledger.errors import CredentialsNotTrusted, FileProblem
 
 if TYPE_CHECKING:
     from generation.credentials.views import CredentialsCheckRead
@@ -103,7 +103,7 @@ def credentials_show(
     else:
         _render(file, check)
     if check.verdict != "trusted":
-        raise IntegrityViolation(
+        raise CredentialsNotTrusted(
             f"{file}: content credentials {check.verdict}: {check.explanation}"
         )
 

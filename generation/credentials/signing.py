@@ -14,7 +14,7 @@ from typing import Any
 import c2pa
 
 from generation.credentials.certificates import ClaimSigner
-from ledger.errors import IntegrityViolation
+from ledger.errors import ConfigurationError
 
 MIME = "image/png"
 
@@ -40,8 +40,29 @@ def sign_png(
     """The signed file and its active manifest's label. `parent` is the previous version's
     signed file (None for the first); the signed result is read back and must be trusted."""
     ctx = context(signer.trust_anchors_pem)
+    try:
+        data = _signed(png if parent is None else parent, definition, signer, parent, ctx)
+    except c2pa.C2paError as exc:  # the chain, the key or the anchors do not fit together
+        raise ConfigurationError(f"content credentials cannot be signed: {exc}") from None
+    with c2pa.Reader(MIME, io.BytesIO(data), context=ctx) as reader:
+        state = reader.get_validation_state()
+        manifest = reader.get_active_manifest()
+    if state != "Trusted" or manifest is None:
+        raise ConfigurationError(
+            f"the freshly signed manifest reads back as {state!r}: check the signing chain "
+            "against the configured trust anchors"
+        )
+    return data, str(manifest["label"])
+
+
+def _signed(
+    source: bytes,
+    definition: dict[str, Any],
+    signer: ClaimSigner,
+    parent: bytes | None,
+    ctx: c2pa.Context,
+) -> bytes:
     algorithm = c2pa.C2paSigningAlg[signer.algorithm.upper()]
-    source = png if parent is None else parent
     with (
         c2pa.Signer.from_callback(signer.sign, algorithm, signer.chain_pem, None) as c2pa_signer,
         c2pa.Builder(definition, context=ctx) as builder,
@@ -60,13 +81,4 @@ def sign_png(
             )
         signed = io.BytesIO()
         builder.sign(c2pa_signer, MIME, io.BytesIO(source), signed)
-    data = signed.getvalue()
-    with c2pa.Reader(MIME, io.BytesIO(data), context=ctx) as reader:
-        state = reader.get_validation_state()
-        manifest = reader.get_active_manifest()
-    if state != "Trusted" or manifest is None:
-        raise IntegrityViolation(
-            f"the freshly signed manifest reads back as {state!r}: check the signing chain "
-            "against the configured trust anchors"
-        )
-    return data, str(manifest["label"])
+    return signed.getvalue()
