@@ -255,7 +255,7 @@ def test_a_signer_its_anchors_do_not_vouch_for_is_refused(tmp_path: Path) -> Non
     )
     signer = claim_signer(settings, MasterKey.from_text(MasterKey.generate_text()))
     definition = {"claim_generator_info": [{"name": "x", "version": "1"}], "assertions": []}
-    with pytest.raises(ConfigurationError, match="reads back as .Valid.: check the signing chain"):
+    with pytest.raises(ConfigurationError, match=r"reads back as .Valid.: check the signing chain"):
         sign_png(factories.png(3), definition, signer, None)
 
 
