@@ -4,16 +4,42 @@ The signing itself happens above the ledger (`generation.credentials`, which nee
 library and the signing key); the ledger keeps the signed files in the blob store and the
 `ContentCredentials` aggregate's versions, so a re-attribution adds a version and never
 replaces one. A retry that signs the same bytes records nothing new.
+
+A version that credits donors names them by pseudonym, and an erasure must take the museum's
+copy of a pseudonym with it. So such a file is stored sealed under a random content key split
+into shares (XOR), one sealed with each credited donor's data key — donors of the earlier
+versions inside it included: erasing any one of them shreds the file (`KeyShredded` on
+reading), and `generation.credentials` then issues a fresh version from the newest one that
+still opens. A version that credits no one is stored in clear.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
+from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from ledger.application import MuseumLedger
+from ledger.crypto import KEY_BYTES, seal, unseal
 from ledger.domain.credentials import ContentCredentials
 from ledger.domain.model import Generation
+from ledger.errors import KeyShredded
 from ledger.model_views import CredentialVersionRead
+
+
+def share_field(generation_id: UUID) -> str:
+    """The field a donor's share of a version's content key is sealed under."""
+    return f"generation/{generation_id}/content-credentials/share"
+
+
+def _xor(parts: Iterable[bytes]) -> bytes:
+    total = bytes(KEY_BYTES)
+    for part in parts:
+        total = bytes(a ^ b for a, b in zip(total, part, strict=True))
+    return total
 
 
 class CredentialRecords:
@@ -29,6 +55,26 @@ class CredentialRecords:
             self.ledger.get_aggregate(generation_id, Generation, "generation")
         return found
 
+    def _sealed(
+        self, generation_id: UUID, signed_png: bytes, donors: list[UUID]
+    ) -> tuple[bytes, list[dict[str, str]]]:
+        """The stored bytes and the donors' sealed shares of their content key."""
+        if not donors:
+            return signed_png, []
+        shares = [os.urandom(KEY_BYTES) for _ in donors[1:]]
+        content_key = os.urandom(KEY_BYTES)
+        shares.insert(0, _xor([content_key, *shares]))
+        sealed_shares = [
+            {
+                "artist_id": str(donor),
+                "share": base64.b64encode(
+                    self.ledger.data_key(donor).seal_bytes(share, share_field(generation_id))
+                ).decode("ascii"),
+            }
+            for donor, share in zip(donors, shares, strict=True)
+        ]
+        return seal(content_key, signed_png, generation_id.bytes), sealed_shares
+
     def issue(
         self,
         generation_id: UUID,
@@ -37,14 +83,17 @@ class CredentialRecords:
         attribution_id: UUID | None,
         *,
         based_on: int,
+        sealed_for: list[UUID],
     ) -> ContentCredentials:
-        """Keep the signed file and append it as the image's newest version (get → command →
-        save). `based_on` is how many versions the signer saw: when another process issued one
-        meanwhile, its version stands and this file is dropped (each version's parent is the one
-        before it). The blob is removed again if the event cannot be saved."""
-        blob_id, created = self.ledger.blobs.put(signed_png)
-        version = ContentCredentials.version_of(blob_id, blob_id, manifest_label, attribution_id)
-
+        """Keep the signed file (sealed for `sealed_for`, the donors it names) and append it as
+        the image's newest version (get → command → save). `based_on` is how many versions the
+        signer saw: when another process issued one meanwhile, its version stands and this
+        file is dropped. The blob is removed again if the event cannot be saved."""
+        stored, shares = self._sealed(generation_id, signed_png, sorted(set(sealed_for)))
+        blob_id, created = self.ledger.blobs.put(stored)
+        version = ContentCredentials.version_of(
+            blob_id, hashlib.sha256(signed_png).hexdigest(), manifest_label, attribution_id
+        ) | {"sealed_for": shares}
         saved = False
 
         def record() -> ContentCredentials:
@@ -69,9 +118,37 @@ class CredentialRecords:
         return result
 
     def signed_png(self, credentials: ContentCredentials, version: int | None = None) -> bytes:
-        """The signed file of a version (1-based; the newest by default)."""
-        index = len(credentials.versions) if version is None else version
-        return self.ledger.blobs.get(credentials.versions[index - 1]["blob_id"])
+        """The signed file of a version (1-based; the newest by default); KeyShredded when a
+        donor it names was erased."""
+        entry = credentials.versions[
+            (len(credentials.versions) if version is None else version) - 1
+        ]
+        stored = self.ledger.blobs.get(entry["blob_id"])
+        shares: list[dict[str, str]] = entry.get("sealed_for") or []
+        if not shares:
+            return stored
+        field = share_field(credentials.generation_id)
+        parts = [
+            self.ledger.data_key(UUID(s["artist_id"])).unseal_bytes(
+                base64.b64decode(s["share"]), field
+            )
+            for s in shares
+        ]
+        return unseal(_xor(parts), stored, credentials.generation_id.bytes)
+
+    def newest_readable(self, credentials: ContentCredentials) -> tuple[int, bytes] | None:
+        """The newest version whose file still opens (its number and bytes), or None."""
+        for number in range(len(credentials.versions), 0, -1):
+            try:
+                return number, self.signed_png(credentials, number)
+            except KeyShredded:
+                continue
+        return None
+
+    @staticmethod
+    def sealed_for(entry: dict[str, Any]) -> list[UUID]:
+        """The donors a version's file is sealed for."""
+        return [UUID(s["artist_id"]) for s in entry.get("sealed_for") or []]
 
     def versions(self, credentials: ContentCredentials) -> list[CredentialVersionRead]:
         return [

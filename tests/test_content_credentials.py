@@ -30,10 +30,12 @@ from generation.credentials.service import ContentCredentialService
 from generation.credentials.signing import sign_png
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
+from ledger.credential_records import CredentialRecords
 from ledger.crypto import MasterKey
-from ledger.errors import ConfigurationError
+from ledger.errors import ConfigurationError, KeyShredded
 from ledger.model_records import ModelRecords
 from ledger.settings import Settings
+from ledger.views import ERASED_DONOR
 
 INDEX = "cd" * 32
 
@@ -265,3 +267,40 @@ def test_the_signer_settings_come_in_pairs(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("MUSEUM_C2PA_KEY", "/nowhere/key.pem")
     with pytest.raises(ConfigurationError, match="MUSEUM_C2PA_CERT_CHAIN and MUSEUM_C2PA_KEY"):
         load_settings(Settings)
+
+
+def test_an_erasure_shreds_the_versions_that_name_the_donor(
+    museum: ContentCredentialService, ledger: MuseumLedger
+) -> None:
+    generation_id = _generation(ledger)
+    museum.signed_png(generation_id)
+    _attribute(ledger, generation_id)
+    credited = museum.describe(generation_id).check.credits
+    names = [line.pseudonym.encode() for line in credited]
+    assert names
+    # The museum's stored copies never hold a credited pseudonym in clear.
+    for path in ledger.blobs.paths():
+        assert not any(name in path.read_bytes() for name in names), path
+    credentials, _ = museum.current(generation_id)
+    donors = CredentialRecords.sealed_for(credentials.latest)
+    assert sorted(donors) == sorted(
+        UUID(line["key"]) for line in credentials_artists(ledger, generation_id)
+    )
+    leaving = donors[0]
+    name = ledger.artist_view(leaving).pseudonym
+    ModelRecords(ledger).erase_artist(leaving, "leaving")
+    with pytest.raises(KeyShredded):
+        CredentialRecords(ledger).signed_png(credentials)
+    # Served again: a fresh version from the newest that still opens (v1), naming no one erased.
+    after = museum.describe(generation_id)
+    assert [v.version for v in after.versions] == [1, 2, 3]
+    assert after.check.verdict == "trusted"
+    assert after.check.versions == 2  # v3's parent is v1: v2 went with the donor's key
+    assert ERASED_DONOR in [line.pseudonym for line in after.check.credits]
+    assert name.encode() not in museum.signed_png(generation_id)
+
+
+def credentials_artists(ledger: MuseumLedger, generation_id: UUID) -> list[dict[str, object]]:
+    latest = AttributionRecords(ledger).latest_for(generation_id)
+    assert latest is not None
+    return list(latest.per_artist)

@@ -327,7 +327,7 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
         assert hashlib.sha256(png).hexdigest() == generation.output_sha256
         # The generation, and the first version of its content credentials, signed on the worker.
         assert ledger.recorder.max_notification_id() == before + 2
-        signed = ContentCredentialService(ledger).current(generation.id)
+        signed, _ = ContentCredentialService(ledger).current(generation.id)
         assert [v["attribution_id"] for v in signed.versions] == [None]
 
         # 6. A refusal on the worker reaches the submitter as the same ledger error; arguments
@@ -355,7 +355,7 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
         assert sum(line.ppm for line in credited.credits) == 1_000_000
         # The attribution, its listing under the generation, and credentials version 2.
         assert ledger.recorder.max_notification_id() == before + 5
-        signed = ContentCredentialService(ledger).current(generation.id)
+        signed, _ = ContentCredentialService(ledger).current(generation.id)
         assert [v["attribution_id"] for v in signed.versions] == [None, str(recorded[0].id)]
         ledger.integrity.verify()
     finally:

@@ -126,7 +126,7 @@ def credentials_export(
     with configured_ledger() as museum:
         service = ContentCredentialService(museum)
         described = service.describe(generation_id)
-        png = service.records.signed_png(service.current(generation_id))
+        png = service.signed_png(generation_id)
     write_atomically(out_file, png, "--out")
     if as_json:
         json_line(described)

@@ -89,10 +89,13 @@ def record_assertion(record: LedgerRecord) -> dict[str, Any]:
     }
 
 
-def definition(record: LedgerRecord, *, version: int, version_tag: str) -> dict[str, Any]:
-    """The manifest definition c2pa's Builder signs (version 1 creates, later ones update)."""
+def definition(
+    record: LedgerRecord, *, version: int, version_tag: str, creates: bool
+) -> dict[str, Any]:
+    """The manifest definition c2pa's Builder signs: `creates` for a version with no parent
+    (the first, or one issued after an erasure shredded every earlier one), else an update."""
     g = record.generation
-    if version == 1:
+    if creates:
         action: dict[str, Any] = {
             "action": "c2pa.created",
             "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,

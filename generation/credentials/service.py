@@ -23,6 +23,7 @@ from ledger.attribution_records import AttributionRecords
 from ledger.credential_records import CredentialRecords
 from ledger.domain.attribution import Attribution
 from ledger.domain.credentials import ContentCredentials
+from ledger.errors import KeyShredded
 from ledger.model_reads import ModelReads
 from ledger.settings import Settings, get_settings
 
@@ -56,26 +57,61 @@ class ContentCredentialService:
     def trust_anchors(self) -> str | None:
         return self.signer().trust_anchors_pem if self._signer else trust_anchors(self.settings)
 
-    def current(self, generation_id: UUID) -> ContentCredentials:
-        """The image's credentials, first issuing a version if the newest one is out of date."""
+    def current(self, generation_id: UUID) -> tuple[ContentCredentials, bytes]:
+        """The image's credentials and its newest signed file, first issuing a version if the
+        newest is out of date (no version yet, attributed since, or shredded by an erasure)."""
         credentials = self.records.find(generation_id)
         latest = self.attributions.latest_for(generation_id)
         wanted = None if latest is None else str(latest.id)
-        if credentials is not None and credentials.latest["attribution_id"] == wanted:
-            return credentials
+        readable = None if credentials is None else self.records.newest_readable(credentials)
+        if (
+            credentials is not None
+            and readable is not None
+            and readable[0] == len(credentials.versions)
+            and credentials.latest["attribution_id"] == wanted
+        ):
+            return credentials, readable[1]
         seen = 0 if credentials is None else len(credentials.versions)
-        parent = None if credentials is None else self.records.signed_png(credentials)
+        parent = None if readable is None else readable[1]
+        donors = self._donors(latest)
+        if credentials is not None and readable is not None:  # the parent's donors are inside
+            donors += self.records.sealed_for(credentials.versions[readable[0] - 1])
         signed, label = sign_png(
             self.reads.generation_png(generation_id),
             definition(
-                self.record(generation_id, latest), version=seen + 1, version_tag=_version_tag()
+                self.record(generation_id, latest),
+                version=seen + 1,
+                version_tag=_version_tag(),
+                creates=parent is None,
             ),
             self.signer(),
             parent,
         )
-        return self.records.issue(
-            generation_id, signed, label, None if latest is None else latest.id, based_on=seen
+        issued = self.records.issue(
+            generation_id,
+            signed,
+            label,
+            None if latest is None else latest.id,
+            based_on=seen,
+            sealed_for=donors,
         )
+        if len(issued.versions) != seen + 1:  # another process issued one meanwhile
+            return self.current(generation_id)
+        return issued, signed
+
+    def _donors(self, attribution: Attribution | None) -> list[UUID]:
+        """The credited donors whose pseudonym the manifest names (not the erased ones)."""
+        if attribution is None:
+            return []
+        donors = []
+        for line in attribution.per_artist:
+            artist_id = UUID(line["key"])
+            try:
+                self.ledger.data_key(artist_id)
+            except KeyShredded:
+                continue
+            donors.append(artist_id)
+        return donors
 
     def record(self, generation_id: UUID, attribution: Attribution | None) -> LedgerRecord:
         """What the museum's assertion says: the generation's record, receipt and credit."""
@@ -108,16 +144,16 @@ class ContentCredentialService:
 
     def signed_png(self, generation_id: UUID) -> bytes:
         """The image as it leaves the museum: its newest signed version."""
-        return self.records.signed_png(self.current(generation_id))
+        return self.current(generation_id)[1]
 
     def check(self, data: bytes) -> CredentialsCheckRead:
         return check_png(data, self.trust_anchors())
 
     def describe(self, generation_id: UUID) -> CredentialsRead:
         """Every version issued, and the newest read back and checked."""
-        credentials = self.current(generation_id)
+        credentials, signed = self.current(generation_id)
         return CredentialsRead(
             generation_id=str(generation_id),
             versions=self.records.versions(credentials),
-            check=self.check(self.records.signed_png(credentials)),
+            check=self.check(signed),
         )
