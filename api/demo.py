@@ -20,6 +20,7 @@ from api.cli.jobs import TrainingDisplay
 from api.demo_display import Steps, line, phase, seconds
 from api.demo_report import report
 from collection import donation_request, founding_collection
+from generation.credentials.service import ContentCredentialService
 from generation.presets import run_config
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
@@ -142,7 +143,7 @@ def train_and_exhibit(
                 steps=EXHIBIT_STEPS,
             )
         image = folder / f"{index:02d}-{role}-{emotion}.png"
-        image.write_bytes(museum.blobs.get(generation.blob_id))
+        image.write_bytes(ContentCredentialService(museum).signed_png(generation.id))
         shown.append((role, emotion, str(generation.id), image.name))
     return shown
 
@@ -161,8 +162,10 @@ def attribute_exhibition(
     credited = []
     method = ""
     records = AttributionRecords(museum)
+    credentials = ContentCredentialService(museum)
+    folder = get_settings().home / "exhibition"
     with Steps(console, "attributing the exhibition (exhibits)", len(exhibition)) as shown:
-        for number, (_, _, generation_id, _) in enumerate(exhibition, 1):
+        for number, (_, _, generation_id, image) in enumerate(exhibition, 1):
             recorded = records.latest_for(UUID(generation_id))
             if recorded is not None:  # a rerun: credited already
                 result = describe(museum, recorded)
@@ -174,6 +177,8 @@ def attribute_exhibition(
                     checkpoints=DEMO_CHECKPOINTS,
                 )
                 result = attribute(museum, get_settings().home, request)
+            # Credited: the exhibit's file is its new content-credentials version.
+            (folder / image).write_bytes(credentials.signed_png(UUID(generation_id)))
             method = result.method
             credited.append(
                 ", ".join(

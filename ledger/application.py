@@ -52,6 +52,7 @@ from ledger.sealing import (
     SealedPostgresApplicationRecorder,
     SealedSQLiteApplicationRecorder,
 )
+from ledger.settings import Settings
 from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
 from ledger.topics import stored_topics
 from ledger.validation import aware, text
@@ -102,6 +103,7 @@ class MuseumLedger(Application[UUID]):
         blobs: BlobStore,
         head_every_events: int = 1000,
         retrain_window: timedelta = timedelta(hours=24),
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(env=env)
         recorder = self.recorder
@@ -126,6 +128,9 @@ class MuseumLedger(Application[UUID]):
         self.head_every_events = head_every_events
         self.integrity.head_every_events = head_every_events
         self.retrain_window = retrain_window
+        # What it was opened with (`ledger.runtime`): services above it find the data
+        # directory and their own settings here, not in whatever the environment says now.
+        self.settings = settings
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Save, and sign a tree head when an event's notification id is a multiple of

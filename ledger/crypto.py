@@ -123,6 +123,8 @@ class MasterKey:
         self.index_key = _derive(secret, "pseudonym-index")
         # What the web pages sign their forms' CSRF tokens with: the same in every server process.
         self.web_forms_key = _derive(secret, "web-forms")
+        # What the content-credentials signing keys are encrypted with on disk.
+        self.credentials_file_key = _derive(secret, "content-credentials-key-file")
         self.signing_key = Ed25519PrivateKey.from_private_bytes(
             _derive(secret, "tree-head-signing")
         )

@@ -5,7 +5,7 @@ answers with, so both front ends map a refusal the same way (README, "Exit codes
 
 | code | class | HTTP |
 |---|---|---|
-| 1 | `IntegrityViolation`, `ProofError`: the log, a receipt or a certificate does not verify | 409 / 422 |
+| 1 | `IntegrityViolation`, `ProofError`, `CredentialsNotTrusted`: a log, proof or image fails | 409 / 422 |
 | 2 | `InvalidInput` (and usage errors of the command line) | 422 |
 | 3 | `NotFound` | 404 |
 | 4 | `Conflict`: the request contradicts the ledger's state, or kept colliding with another | 409 |
@@ -99,6 +99,14 @@ class IntegrityViolation(LedgerError):
 
 class ProofError(LedgerError):
     """A Merkle proof or signed tree head does not verify."""
+
+    exit_code = 1
+    http_status = 422
+
+
+class CredentialsNotTrusted(LedgerError):
+    """An image's content credentials (C2PA) are missing, tampered, invalid or not signed by a
+    key a trusted root vouches for."""
 
     exit_code = 1
     http_status = 422

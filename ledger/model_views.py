@@ -132,3 +132,12 @@ class GenerationRead(View, frozen=True, kw_only=True):
     steps: int
     output_sha256: str
     made_at: str
+
+
+class CredentialVersionRead(View, frozen=True, kw_only=True):
+    """One signed manifest version of a generated image: its file, digest and what it carries."""
+
+    version: int
+    manifest_label: str
+    sha256: str
+    attribution_id: str | None

@@ -161,6 +161,7 @@ def open_ledger(settings: Settings) -> MuseumLedger:
             blobs=BlobStore(settings.blob_dir),
             head_every_events=settings.head_every_events,
             retrain_window=settings.retrain_window,
+            settings=settings,
         )
     except BaseException:
         engine.dispose()  # nothing holds the engine yet: let go of its connections here

@@ -9,7 +9,14 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-from pydantic import Field, SecretStr, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 from sqlalchemy.engine import make_url
@@ -40,6 +47,21 @@ class Settings(BaseSettings):
     log_origin: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s+]+$")] = (
         "failure-museum.example/api/v1/log"
     )
+
+    # A deployer's own content-credentials signer (PEM chain, end entity first, and its PEM key)
+    # in place of the museum's chain made under `credentials_dir`; and the roots that
+    # verification trusts (by default the museum's root, or the top of the deployer's chain).
+    c2pa_cert_chain: Path | None = None
+    c2pa_key: Path | None = None
+    c2pa_trust_anchors: Path | None = None
+
+    @model_validator(mode="after")
+    def _c2pa_pair(self) -> Settings:
+        if (self.c2pa_cert_chain is None) != (self.c2pa_key is None):
+            raise ValueError(
+                "MUSEUM_C2PA_CERT_CHAIN and MUSEUM_C2PA_KEY are set together or not at all"
+            )
+        return self
 
     @field_validator("retrain_window", mode="before")
     @classmethod
@@ -73,6 +95,11 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.home / "ledger.sqlite3"
+
+    @property
+    def credentials_dir(self) -> Path:
+        """The museum's content-credentials chain, beside the development master key."""
+        return self.home / "content-credentials"
 
 
 _SECONDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
@@ -134,6 +161,9 @@ def load_settings(cls: type[S]) -> S:
         }
         problems = []
         for error in exc.errors():
+            if not error["loc"]:  # a rule over several variables names them in its message
+                problems.append(str(error["msg"]).removeprefix("Value error, "))
+                continue
             field, *inner = (str(part) for part in error["loc"])
             where = prefix + field.upper() + "".join(f"[{part}]" for part in inner)
             message = str(error["msg"]).removeprefix("Value error, ")

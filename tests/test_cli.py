@@ -262,3 +262,51 @@ def test_demo_refuses_a_port_in_use_before_preparing_anything(tmp_path: Path) ->
     assert result.returncode == 4
     assert result.stderr.startswith(f"error: 127.0.0.1:{port} is in use")
     assert not (tmp_path / "var" / "ledger.sqlite3").exists()
+
+
+def _without_manifest(png: bytes) -> bytes:
+    """The PNG with its C2PA chunk (caBX) cut out, every other chunk as it was."""
+    kept, position = [png[:8]], 8
+    while position < len(png):
+        length = int.from_bytes(png[position : position + 4], "big")
+        chunk = png[position : position + 12 + length]
+        if chunk[4:8] != b"caBX":
+            kept.append(chunk)
+        position += 12 + length
+    return b"".join(kept)
+
+
+def test_credentials_show_reads_an_exhibit_and_refuses_what_is_not_the_museums(
+    seeded: Path, tmp_path: Path
+) -> None:
+    image = sorted((seeded / "exhibition").glob("*.png"))[0]
+    shown = museum(seeded, "credentials", "show", str(image))
+    assert shown.returncode == 0, shown.stderr
+    assert f"{image}: trusted" in shown.stdout
+    assert "trained algorithmic media (AI-generated); 2 manifest version(s)" in shown.stdout
+    assert re.search(r"^  .+: \d+\.\d\d %$", shown.stdout, re.MULTILINE)  # the credit lines
+    assert "ai_generative_training notAllowed" in shown.stdout
+    checked = json.loads(museum(seeded, "credentials", "show", str(image), "--json").stdout)
+    assert checked["verdict"] == "trusted"
+    assert sum(line["ppm"] for line in checked["credits"]) == 1_000_000
+    # Without its manifest the file is reported as such: one line on stderr, exit 1.
+    stripped = tmp_path / "stripped.png"
+    stripped.write_bytes(_without_manifest(image.read_bytes()))
+    refused = museum(seeded, "credentials", "show", str(stripped))
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1
+    assert "content credentials missing" in refused.stderr
+    # Elsewhere, without the museum's root, the file is intact but untrusted until given it.
+    elsewhere = tmp_path / "elsewhere"
+    untrusted = museum(elsewhere, "credentials", "show", str(image))
+    assert untrusted.returncode == 1
+    assert "untrusted" in untrusted.stderr
+    root = seeded / "content-credentials" / "root.pem"
+    trusted = museum(elsewhere, "credentials", "show", str(image), "--trust-anchor", str(root))
+    assert trusted.returncode == 0, trusted.stderr
+    # Export writes the newest version of a generation.
+    generation = checked["generation_id"]
+    out = tmp_path / "export.png"
+    exported = museum(seeded, "credentials", "export", generation, "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert out.read_bytes() == image.read_bytes()

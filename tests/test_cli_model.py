@@ -4,6 +4,7 @@ on an embedded ledger (no job queue), real files, real exit codes."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from uuid import uuid4
 
 import pytest
 from factories import museum_in_process, run_museum, seed_home
+from PIL import Image
 
 from ledger.crypto import MasterKey
 from ledger.model_records import ModelRecords
@@ -85,8 +87,14 @@ def test_same_seed_gives_the_same_image_and_the_png_is_written(
     made = json.loads(second.stdout)
     assert shown["output sha256"] == made["output_sha256"]
     assert shown["model version"] == made["model_version"] == run_id
-    assert hashlib.sha256(png.read_bytes()).hexdigest() == made["output_sha256"]
+    # The file is the ledger's image (the same pixels) with its signed content credentials.
+    bare = (home / "blobs" / made["blob_id"][:2] / made["blob_id"]).read_bytes()
+    assert hashlib.sha256(bare).hexdigest() == made["output_sha256"]
     assert png.read_bytes().startswith(b"\x89PNG")
+    assert Image.open(png).tobytes() == Image.open(io.BytesIO(bare)).tobytes()
+    shown_credentials = museum(home, "credentials", "show", str(png), "--json")
+    assert shown_credentials.returncode == 0, shown_credentials.stderr
+    assert json.loads(shown_credentials.stdout)["verdict"] == "trusted"
     assert first.stdout.splitlines()[0].startswith("generation ")
     assert made["generation_id"] not in first.stdout  # two jobs, two generations, one image
 

@@ -23,6 +23,7 @@ from retraining_world import deploy_recorded_version
 
 from api import jobs
 from api.jobs.results import RetrainJobResult
+from generation.credentials.service import ContentCredentialService
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.crypto import MasterKey
@@ -324,7 +325,10 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
         assert remote.output_sha256 == generation.output_sha256
         png = ledger.blobs.get(generation.blob_id)
         assert hashlib.sha256(png).hexdigest() == generation.output_sha256
-        assert ledger.recorder.max_notification_id() == before + 1
+        # The generation, and the first version of its content credentials, signed on the worker.
+        assert ledger.recorder.max_notification_id() == before + 2
+        signed, _ = ContentCredentialService(ledger).current(generation.id)
+        assert [v["attribution_id"] for v in signed.versions] == [None]
 
         # 6. A refusal on the worker reaches the submitter as the same ledger error; arguments
         # that need no ledger are refused before anything is queued.
@@ -337,7 +341,7 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
             jobs.wait_for_result(refused.job_id, timeout=120, poll_interval=0.2)
         with pytest.raises(ValueError, match="unknown preset"):
             jobs.submit("train", f"{queue['tag']}-bad", preset="huge", seed=0, shards=1, steps=5)
-        assert ledger.recorder.max_notification_id() == before + 1
+        assert ledger.recorder.max_notification_id() == before + 2
 
         # 7. The generation is credited on the worker, which builds the run's index itself.
         credit = jobs.submit(
@@ -349,9 +353,10 @@ def test_worker_killed_mid_run_is_retried_by_another_without_duplicates(
         assert [str(a.id) for a in recorded] == [credited.attribution_id]
         assert len(credited.top_k) == 3
         assert sum(line.ppm for line in credited.credits) == 1_000_000
-        assert (
-            ledger.recorder.max_notification_id() == before + 3
-        )  # the attribution, and its listing under the generation
+        # The attribution, its listing under the generation, and credentials version 2.
+        assert ledger.recorder.max_notification_id() == before + 5
+        signed, _ = ContentCredentialService(ledger).current(generation.id)
+        assert [v["attribution_id"] for v in signed.versions] == [None, str(recorded[0].id)]
         ledger.integrity.verify()
     finally:
         for worker in workers:

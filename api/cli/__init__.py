@@ -15,6 +15,7 @@ import typer
 
 from api.cli import boundary
 from api.cli.bench import bench_app
+from api.cli.credentials import credentials_app
 from api.cli.demo import demo
 from api.cli.ledger import ledger_app, migrate
 from api.cli.ledger_c2sp import COMMANDS as LEDGER_C2SP_COMMANDS
@@ -39,6 +40,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(royalties_app, name="royalties")
 app.add_typer(keys_app, name="keys")
 app.add_typer(witness_app, name="witness")
+app.add_typer(credentials_app, name="credentials")
 # Registered in the order `museum --help` has always listed them.
 app.command()(demo)
 app.command()(train)

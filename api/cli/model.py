@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 from rich.table import Table
@@ -111,8 +112,10 @@ def generate(
     made = expect(result, GenerateJobResult, job)
     payload = made.as_builtins()
     if out_file is not None:
-        with configured_ledger() as museum:
-            png = museum.blobs.get(made.blob_id)
+        from generation.credentials.service import ContentCredentialService
+
+        with configured_ledger() as museum:  # the image with its signed manifest
+            png = ContentCredentialService(museum).signed_png(UUID(made.generation_id))
         try:
             write_atomically(out_file, png, "--out")
         except LedgerError as exc:

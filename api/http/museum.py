@@ -19,6 +19,7 @@ from api.http.auth.links import SignInLinks
 from api.http.auth.principal import Principal, Role
 from api.http.jobs.service import JobService, runner_for
 from api.http.settings import HttpSettings, get_http_settings
+from generation.credentials.service import ContentCredentialService
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
 from ledger.errors import NotFound
@@ -93,8 +94,10 @@ class MuseumServices:
     exhibits: Exhibits = field(init=False)
     publication: LogPublication = field(init=False)
     tiles: LogTiles = field(init=False)
+    credentials: ContentCredentialService = field(init=False)
 
     def __post_init__(self) -> None:
+        self.credentials = ContentCredentialService(self.ledger, self.settings)
         self.membership = Membership(self.ledger, self.http.key_cache_seconds)
         self.exhibition = Exhibition(self.ledger)
         self.links = SignInLinks(self.ledger.engine, self.keys)

@@ -44,6 +44,7 @@ from ledger.settings import get_settings
 from ledger.vocabulary import Emotion, StageRole, parse
 
 if TYPE_CHECKING:
+    from generation.credentials.service import ContentCredentialService
     from generation.service import RunProgress
 
 logger = logging.getLogger("museum.jobs")
@@ -225,6 +226,13 @@ def _settle(records: ModelRecords, run_id: UUID, exc: Exception) -> TrainingRun:
     raise exc
 
 
+def credentials(ledger: MuseumLedger) -> ContentCredentialService:
+    """The content-credentials service of a job (the signer is loaded once per call)."""
+    from generation.credentials.service import ContentCredentialService
+
+    return ContentCredentialService(ledger)  # the settings the ledger was opened with
+
+
 def _generation_result(generation: Generation, job_id: str) -> GenerateJobResult:
     return GenerateJobResult(
         job="generate",
@@ -251,7 +259,9 @@ async def generate_job(
     def work(ledger: MuseumLedger) -> GenerateJobResult:
         records = ModelRecords(ledger)
         with contextlib.suppress(NotFound):  # done before: nothing to sample again
-            return _generation_result(records.get_generation(Generation.create_id(job_id)), job_id)
+            done = records.get_generation(Generation.create_id(job_id))
+            credentials(ledger).current(done.id)  # a retry after a crash before signing
+            return _generation_result(done, job_id)
         give_up_if_tried_out(ctx, None, ledger)
         records.model_version(_version(version))  # refuse an unusable version before torch loads
         from generation.service import generate
@@ -268,6 +278,7 @@ async def generate_job(
             )
         except ValueError as exc:
             raise _invalid(exc) from None
+        credentials(ledger).current(made.id)  # the image leaves with its signed manifest
         return _generation_result(made, job_id)
 
     return await in_thread(ctx, threading.Event(), lambda: with_ledger(ctx, work))
@@ -297,6 +308,7 @@ async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> Attribu
             result = attribute(ledger, ctx.get("home") or get_settings().home, request)
         except ValueError as exc:
             raise _invalid(exc) from None
+        credentials(ledger).current(request.generation_id)  # re-attributed: a new version
         return AttributeJobResult.of(job_id, result)
 
     return await in_thread(ctx, threading.Event(), lambda: with_ledger(ctx, work))

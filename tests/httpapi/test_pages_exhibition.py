@@ -4,8 +4,11 @@ stage-role breakdown, and the content credentials with a receipt that verifies."
 
 from __future__ import annotations
 
+import io
 import re
 from uuid import UUID
+
+from PIL import Image
 
 from httpapi.exhibition_world import Gallery
 from httpapi.pages import links_of
@@ -46,7 +49,11 @@ def test_the_exhibition_credits_each_work_to_its_donors(gallery: Gallery) -> Non
         assert shown.content.startswith(b"\x89PNG")
     work = gallery.client.get(f"/works/{gallery.generation_id}/image")
     assert work.headers["content-type"] == "image/png"
-    assert work.content == gallery.museum.model_reads.generation_png(UUID(gallery.generation_id))
+    # The served file is the ledger's image wrapped in its signed manifest: same pixels.
+    bare = gallery.museum.model_reads.generation_png(UUID(gallery.generation_id))
+    assert work.content != bare
+    assert Image.open(io.BytesIO(work.content)).tobytes() == Image.open(io.BytesIO(bare)).tobytes()
+    assert gallery.museum.credentials.check(work.content).verdict == "trusted"
 
 
 def test_the_exhibitions_pages_load_only_what_the_museum_serves(gallery: Gallery) -> None:
@@ -75,6 +82,15 @@ def test_a_work_shows_its_content_credentials(gallery: Gallery) -> None:
     receipt = gallery.client.get(link).json()
     assert UUID(receipt["event"]["originator_id"]) == UUID(gallery.generation_id)
     verify_receipt(receipt, gallery.museum.ledger.integrity.public_key_hex)  # raises if not
+    # The signed manifest, read back from the served file: verdict, credit, training terms.
+    assert "verdict <strong>trusted</strong>" in page.text
+    assert "trained algorithmic media (AI-generated)" in page.text
+    assert "Pseudonym member" in page.text.split("Credit in the manifest")[1]
+    assert "ai generative training: notAllowed" in page.text
+    api = gallery.client.get(f"/api/v1/generations/{gallery.generation_id}/credentials").json()
+    assert api["check"]["verdict"] == "trusted"
+    assert [v["version"] for v in api["versions"]] == [1]  # attributed before first served
+    assert api["versions"][0]["attribution_id"] is not None
 
 
 def test_revoking_exhibit_takes_a_donations_stages_off_the_wall(own_gallery: Gallery) -> None:

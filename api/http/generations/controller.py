@@ -21,6 +21,7 @@ from api.http.generations.schemas import AttributionCreate, GenerationCreate
 from api.http.jobs.responses import LOCATION, IdempotencyKey, accepted
 from api.http.jobs.schemas import JobRead
 from api.http.pagination import Cursor, Limit, Page, page
+from generation.credentials.views import CredentialsRead
 from ledger.errors import NotFound
 from ledger.model_views import AttributionRead, GenerationRead
 
@@ -74,8 +75,18 @@ class GenerationController(Controller):
 
     @get("/{generation_id:uuid}/image", opt=PUBLIC, sync_to_thread=True, media_type="image/png")
     def image(self, museum: Museum, generation_id: FromPath[UUID]) -> Response[bytes]:
-        """The generated image (PNG)."""
-        return Response(museum.model_reads.generation_png(generation_id), media_type="image/png")
+        """The generated image (PNG) with its content credentials: the newest signed C2PA
+        manifest (trained algorithmic media, the ledger record, the credit by pseudonym, the
+        ledger receipt). Issued on first request if the image has none or was attributed since.
+        The pixels are those the record's `output_sha256` names."""
+        return Response(museum.credentials.signed_png(generation_id), media_type="image/png")
+
+    @get("/{generation_id:uuid}/credentials", opt=PUBLIC, sync_to_thread=True)
+    def credentials(self, museum: Museum, generation_id: FromPath[UUID]) -> CredentialsRead:
+        """The image's content credentials: every signed manifest version issued (each later
+        one has the one before as its parent ingredient), and the newest read back and checked
+        offline against the museum's root (`verdict`, credit lines, receipt)."""
+        return museum.credentials.describe(generation_id)
 
     @get("/{generation_id:uuid}/attribution", opt=PUBLIC, sync_to_thread=True)
     def attribution(self, museum: Museum, generation_id: FromPath[UUID]) -> AttributionRead:

@@ -39,17 +39,19 @@ class ExhibitionController(Controller):
         work = museum.exhibits.work(generation_id)
         version = museum.model_reads.run(UUID(work.generation.model_version))
         receipt = museum.ledger.integrity.receipt_for(generation_id, CREATED)
-        return page("work", work=work, receipt=receipt, version=version)
+        credentials = museum.credentials.describe(generation_id)
+        return page("work", work=work, receipt=receipt, version=version, credentials=credentials)
 
     @get(
         "/works/{generation_id:uuid}/image", opt=PUBLIC, sync_to_thread=True, media_type="image/png"
     )
     def image(self, museum: Museum, generation_id: FromPath[UUID]) -> Response[bytes]:
-        """The generated image, from the blob store."""
+        """The generated image with its newest signed manifest (a re-attribution issues a new
+        version, so it is cached for minutes, not for good)."""
         return Response(
-            museum.model_reads.generation_png(generation_id),
+            museum.credentials.signed_png(generation_id),
             media_type="image/png",
-            headers={"Cache-Control": "public, max-age=86400, immutable"},
+            headers={"Cache-Control": "public, max-age=300"},
         )
 
     @get("/works/{generation_id:uuid}/receipt.json", opt=PUBLIC, sync_to_thread=True)

@@ -21,6 +21,7 @@ RULES = {
     ("GET", "/api/v1/generations"): EVERYONE,
     ("GET", GENERATION): EVERYONE,
     ("GET", GENERATION + "/image"): EVERYONE,
+    ("GET", GENERATION + "/credentials"): EVERYONE,
     ("GET", GENERATION + "/attribution"): EVERYONE,
     ("GET", GENERATION + "/attributions"): EVERYONE,
     ("POST", GENERATION + "/attributions"): MAKERS,
