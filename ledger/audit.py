@@ -220,17 +220,9 @@ def stored_leaves(ledger: MuseumLedger) -> list[bytes]:
     return [leaf for _, leaf, _, _ in ledger.integrity.leaves.iterate_after()]
 
 
-def check_against(
-    ledger: MuseumLedger, document: Mapping[str, Any] | View, leaves: list[bytes] | None = None
-) -> dict[str, Any]:
-    """The proof verifies under the museum's key, and today's log still extends what it proves.
-
-    `document` is JSON handed out earlier (a receipt, head or erasure status), or the view it
-    was printed from. `leaves` are the stored leaf hashes, already checked by `verify` (read
-    afresh if omitted).
-    """
-    if isinstance(document, View):
-        document = document.as_builtins()
+def proven_head(ledger: MuseumLedger, document: Mapping[str, Any]) -> tuple[str, SignedTreeHead]:
+    """The kind of proof (receipt, head, certificate) and the signed head it holds, checked
+    under the museum's key (the receipt's or certificate's own proofs too); ProofError if not."""
     kind, fields = _head_of(document)
     public_key = ledger.integrity.public_key_hex
     if kind == "receipt":
@@ -251,6 +243,21 @@ def check_against(
     except (KeyError, TypeError, ValueError) as exc:
         raise ProofError(f"malformed {kind}: {exc}") from None
     head.verify(ledger.master.public_key)
+    return kind, head
+
+
+def check_against(
+    ledger: MuseumLedger, document: Mapping[str, Any] | View, leaves: list[bytes] | None = None
+) -> dict[str, Any]:
+    """The proof verifies under the museum's key, and today's log still extends what it proves.
+
+    `document` is JSON handed out earlier (a receipt, head or erasure status), or the view it
+    was printed from. `leaves` are the stored leaf hashes, already checked by `verify` (read
+    afresh if omitted).
+    """
+    if isinstance(document, View):
+        document = document.as_builtins()
+    kind, head = proven_head(ledger, document)
     leaves = stored_leaves(ledger) if leaves is None else leaves
     size = len(leaves)
     if size < head.tree_size:
