@@ -125,7 +125,7 @@ def restore_dump(url: str, source: Path) -> None:
 
 
 def drop_restored(url: str) -> None:
-    """Take out again every table and sequence a restore made (the database was empty)."""
+    """Take out again every table, sequence and type a restore made (the database was empty)."""
     with psycopg.connect(_conninfo(url), connect_timeout=10, autocommit=True) as conn:
         for table in _tables(conn):
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(table)))
@@ -136,6 +136,15 @@ def drop_restored(url: str) -> None:
         for (name,) in rows:
             conn.execute(
                 sql.SQL("DROP SEQUENCE IF EXISTS {} CASCADE").format(sql.Identifier(str(name)))
+            )
+        types = conn.execute(  # eventsourcing's composite types, free-standing
+            "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "LEFT JOIN pg_class c ON c.oid = t.typrelid WHERE n.nspname = 'public' "
+            "AND t.typtype IN ('c', 'e', 'd') AND (t.typrelid = 0 OR c.relkind = 'c')"
+        ).fetchall()
+        for (name,) in types:
+            conn.execute(
+                sql.SQL("DROP TYPE IF EXISTS {} CASCADE").format(sql.Identifier(str(name)))
             )
 
 
