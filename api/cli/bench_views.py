@@ -29,7 +29,7 @@ def _verdict(value: str, ok: bool) -> Text:
 # --- ledger ---------------------------------------------------------------------------------
 
 
-def render_ledger_bench(figures: dict[str, Any]) -> Table:
+def render_ledger_bench(figures: dict[str, Any]) -> Table | Group:
     """One table: a column per backend, a row per figure, targets on the right."""
     backends = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
     machine = figures.get("machine", {})
@@ -93,6 +93,40 @@ def render_ledger_bench(figures: dict[str, Any]) -> Table:
     ]
     for label, key, fmt, target in rows:
         table.add_row(label, *(cell(b, key, fmt) for b in backends), target)
+    if "backup" not in figures:
+        return table
+    return Group(table, render_backup_figures(figures["backup"]))
+
+
+def render_backup_figures(backup: dict[str, Any]) -> Table:
+    """`museum backup` and `museum restore` beside a plain copy: a column per museum."""
+    cases = backup["cases"]
+    table = Table(
+        title="Backup and restore (embedded SQLite), beside a plain copy of the same files",
+        caption="restore: every file checked against the manifest, the log verified, then "
+        "the full `ledger verify`",
+    )
+    table.add_column("figure")
+    for case in cases:
+        table.add_column(case["name"], justify="right")
+    rows = [
+        ("events", "events", ",d"),
+        ("blobs", "blobs", ",d"),
+        ("live data, MB", "live_bytes", "mb"),
+        ("backup, MB", "backup_bytes", "mb"),
+        ("backup ÷ live size", "backup_to_live_size", ".2f"),
+        ("plain copy (baseline), s", "copy_seconds", ",.2f"),
+        ("museum backup, s", "backup_seconds", ",.2f"),
+        ("backup ÷ plain copy", "backup_to_copy_ratio", ",.1f"),
+        ("museum restore, s", "restore_seconds", ",.2f"),
+        ("  of which the full verify, s", "restore_verify_seconds", ",.2f"),
+        ("restore ÷ plain copy", "restore_to_copy_ratio", ",.1f"),
+    ]
+    for label, key, fmt in rows:
+        values = [
+            f"{case[key] / 1e6:,.1f}" if fmt == "mb" else format(case[key], fmt) for case in cases
+        ]
+        table.add_row(label, *values)
     return table
 
 
