@@ -12,7 +12,7 @@ import pytest
 from conftest import POSTGRES_ADMIN_URL
 from rich.console import Console
 
-from api.cli.bench_views import render_ledger_bench
+from api.cli.bench_views import render_backup_figures, render_ledger_bench
 from ledger.bench import TARGETS, _chunks, run_ledger_bench
 
 EVENTS = 60
@@ -180,6 +180,8 @@ def test_the_backup_figures_are_complete_and_consistent(tmp_path: Path) -> None:
     assert demo["blobs"] > 0
     assert events["blobs"] > 0
     assert not any(tmp_path.rglob("*.sqlite3"))  # each case's folders are removed
-    text = rendered({"events": 10, "targets": TARGETS, "backup": backup})
+    console = Console(record=True, width=140)
+    console.print(render_backup_figures(backup))
+    text = console.export_text()
     for word in ("museum backup, s", "restore ÷ plain copy", "demo collection", "120 events"):
         assert word in text
