@@ -138,8 +138,8 @@ def _check_head(
     lost = head.tree_size - size
     if not accept_loss:
         raise IntegrityViolation(
-            f"the restored log has {size} events, but the {kind} you hold proves "
-            f"{head.tree_size}: this backup lacks the newest {lost} events. Restore a newer "
+            f"the restored log has {size:,} events, but the {kind} you hold proves "
+            f"{head.tree_size:,}: this backup lacks the newest {lost:,} events. Restore a newer "
             "backup, or pass --accept-loss to restore this one without them"
             + (
                 ""
