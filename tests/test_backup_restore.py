@@ -339,3 +339,30 @@ def test_shreddings_are_noted_before_the_key_goes(
         assert ledger.get_artist(artists[0]).key_shredded
         assert ledger.shred_list is not None
         assert [s.artist_id for s in ledger.shred_list.read()] == [artists[0]]
+
+
+def test_heads_signed_by_two_processes_at_once_never_shrink(
+    embedded: tuple[Settings, list[UUID]],
+) -> None:
+    """A backup signs a head while the museum's writers sign theirs: the sequence must hold."""
+    settings, _ = embedded
+    stop = threading.Event()
+
+    def sign() -> None:
+        with opened_ledger(settings) as other:
+            while not stop.is_set():
+                other.integrity.sign_head()
+
+    signer = threading.Thread(target=sign, daemon=True)
+    signer.start()
+    try:
+        with opened_ledger(settings) as ledger:
+            ids = [d for a in ledger.artist_ids() for d in ledger.get_artist(a).donation_ids]
+            for n in range(40):
+                ledger.set_consent(ids[n % len(ids)], "research", n % 4 < 2)
+                ledger.integrity.sign_head()
+    finally:
+        stop.set()
+        signer.join(30)
+    with opened_ledger(settings) as ledger:
+        assert ledger.integrity.verify().heads > 10
