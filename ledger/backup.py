@@ -28,6 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from ledger import backup_archive as archive
 from ledger import backup_manifest as mf
 from ledger import pg_tools, upkeep
 from ledger.backup_views import BackupRead
@@ -94,7 +97,28 @@ def copy_blobs(store: Path, target: Path) -> list[dict[str, Any]]:
 
 
 def back_up(settings: Settings, dest: Path, *, include_master_key: bool = False) -> BackupRead:
-    """Back the configured ledger up into the new folder `dest` (see the module's steps)."""
+    """Back the configured ledger up into the new folder `dest` (see the module's steps), or,
+    when its name ends in `.tar`, into that one archive file."""
+    began = time.perf_counter()
+    if not archive.is_archive(dest):
+        view = _back_up(settings, dest, include_master_key)
+    else:
+        if dest.exists():
+            raise FileProblem(f"{dest} already exists: back up elsewhere")
+        folder = dest.parent / f".{dest.name}.folder-{uuid.uuid4().hex[:8]}"
+        try:
+            view = _back_up(settings, folder, include_master_key)
+            archive.pack(folder, dest)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        view = msgspec.structs.replace(view, dest=str(dest))
+    view = msgspec.structs.replace(view, seconds=round(time.perf_counter() - began, 3))
+    facts = {"dest": view.dest, "events": view.events, "bytes": view.bytes}
+    upkeep.note(settings.home, "backup", True, facts)
+    return view
+
+
+def _back_up(settings: Settings, dest: Path, include_master_key: bool) -> BackupRead:
     began = time.perf_counter()
     mode = "sqlite" if settings.embedded else "postgresql"
     partial = _target_folder(dest)
@@ -151,12 +175,6 @@ def back_up(settings: Settings, dest: Path, *, include_master_key: bool = False)
         master_key_included=include_master_key,
         shred_list=str(settings.shred_list_path),
         seconds=round(time.perf_counter() - began, 3),
-    )
-    upkeep.note(
-        settings.home,
-        "backup",
-        True,
-        {"dest": view.dest, "events": view.events, "bytes": view.bytes},
     )
     return view
 

@@ -36,6 +36,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from pydantic import SecretStr
 
+from ledger import backup_archive as archive
 from ledger import backup_manifest as mf
 from ledger import pg_tools, upkeep
 from ledger.application import MuseumLedger
@@ -197,8 +198,26 @@ def restore(
     shred_lists: Sequence[Path] = (),
     accept_loss: bool = False,
 ) -> RestoreRead:
-    """Restore the backup folder `source` into the data directory of `target` (see above)."""
+    """Restore the backup folder (or archive) `source` into the data directory of `target`."""
     began = time.perf_counter()
+    with archive.unpacked(source, target.home.absolute().parent) as folder:
+        view = _restore(target, folder, head, shred_lists, accept_loss)
+    view = msgspec.structs.replace(
+        view, source=str(source), seconds=round(time.perf_counter() - began, 3)
+    )
+    facts = {"source": str(source), "events": view.events_restored, "lost_events": view.lost_events}
+    upkeep.note(target.home, "restore", True, facts)
+    upkeep.note(target.home, "verify", True, {"events": view.verify.events})
+    return view
+
+
+def _restore(
+    target: Settings,
+    source: Path,
+    head: Path | None,
+    shred_lists: Sequence[Path],
+    accept_loss: bool,
+) -> RestoreRead:
     manifest = mf.load(source)
     mode = "sqlite" if target.embedded else "postgresql"
     if manifest["mode"] != mode:
@@ -244,10 +263,6 @@ def restore(
         _place(staging, target.home, key_from_backup)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    view = msgspec.structs.replace(view, seconds=round(time.perf_counter() - began, 3))
-    facts = {"source": str(source), "events": view.events_restored, "lost_events": view.lost_events}
-    upkeep.note(target.home, "restore", True, facts)
-    upkeep.note(target.home, "verify", True, {"events": view.verify.events})
     return view
 
 

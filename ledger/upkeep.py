@@ -2,8 +2,8 @@
 
 `museum doctor` answers "when was the ledger last verified, last backed up?" from these. Each
 is one small JSON file under `MUSEUM_HOME/upkeep/`, written whole (a reader never sees half a
-record); a process that cannot write one says so and carries on, since a record is a note
-about the work, not the work.
+record); a record that cannot be written does not fail the work it notes (the doctor then
+reports the older record, or none).
 """
 
 from __future__ import annotations

@@ -358,11 +358,31 @@ def test_heads_signed_by_two_processes_at_once_never_shrink(
     try:
         with opened_ledger(settings) as ledger:
             ids = [d for a in ledger.artist_ids() for d in ledger.get_artist(a).donation_ids]
-            for n in range(40):
+            for n in range(20):
                 ledger.set_consent(ids[n % len(ids)], "research", n % 4 < 2)
                 ledger.integrity.sign_head()
     finally:
         stop.set()
         signer.join(30)
     with opened_ledger(settings) as ledger:
-        assert ledger.integrity.verify().heads > 10
+        assert ledger.integrity.verify().heads > 5
+
+
+def test_a_backup_can_be_one_archive_file(
+    embedded: tuple[Settings, list[UUID]], fresh: Settings, tmp_path: Path
+) -> None:
+    settings, _ = embedded
+    archive = tmp_path / "museum-backup.tar"
+    done = back_up(settings, archive)
+    assert archive.is_file()
+    assert done.dest == str(archive)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing left over
+    damaged = tmp_path / "damaged.tar"
+    damaged.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises((IntegrityViolation, FileProblem)):
+        restore(fresh, damaged)
+    nothing_restored(fresh)
+    restored = restore(fresh, archive)
+    assert restored.source == str(archive)
+    assert restored.events_restored == done.events
+    assert not list(fresh.home.parent.glob(".museum-unpacked-*"))

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 
 def backup(
-    dest: Annotated[Path, typer.Argument(help="A new (or empty) folder for the backup.")],
+    dest: Annotated[
+        Path,
+        typer.Argument(help="A new (or empty) folder for the backup, or a new FILE.tar."),
+    ],
     include_master_key: Annotated[
         bool,
         typer.Option(
@@ -51,7 +54,9 @@ def backup(
 
 
 def restore(
-    source: Annotated[Path, typer.Argument(help="A folder `museum backup` wrote.")],
+    source: Annotated[
+        Path, typer.Argument(help="A folder (or .tar archive) `museum backup` wrote.")
+    ],
     head: Annotated[
         Path | None,
         typer.Option(
