@@ -28,7 +28,7 @@ from ledger.domain import Donation
 from ledger.domain.artist import Artist
 from ledger.domain.model import ModelRegistry, TrainingRun
 from ledger.errors import FileProblem, IntegrityViolation, ProofError
-from ledger.log import SignedTreeHead
+from ledger.log import SignedTreeHead, VerificationReport
 from ledger.read_models import read_models as ledger_read_models
 from ledger.receipt import verify_receipt
 from ledger.sealing import record_leaf
@@ -294,13 +294,15 @@ def full_audit(
     ledger: MuseumLedger,
     against: Iterable[Path] = (),
     read_models: Mapping[str, Callable[[MuseumLedger], dict[str, Any]]] | None = None,
+    report: VerificationReport | None = None,
 ) -> AuditRead:
     """Everything `museum ledger verify` checks, as its figures; the first failure raises.
 
     With `read_models` (even empty) every read model is compared with a rebuild: the ledger's
     own (`ledger.read_models`), then those given by the caller for the packages above the
-    ledger, such as `royalties.audit.compare`."""
-    report = ledger.integrity.verify()
+    ledger, such as `royalties.audit.compare`. `report` is the log's own audit when the caller
+    has just run it over the same log (a restore), so it is not run twice."""
+    report = ledger.integrity.verify() if report is None else report
     blobs = audit_blobs(ledger, report.blob_refs)
     keys = audit_keys(ledger)
     erasures = audit_erasures(ledger)

@@ -17,7 +17,8 @@
    key destroyed, certificate when due). What is guaranteed: no key whose shredding is recorded
    in the restored log or noted in a shred list read here is left in the vault. What is not:
    an erasure after the backup that no shred list read here notes; the restore says so.
-6. `ledger verify` runs in full over the result; only then are the files moved into place.
+6. `ledger verify` runs in full over the result (the log's part again only if step 5 wrote to
+   it); only then are the files moved into place.
    Any refusal before that leaves the data directory (and the database) as empty as it was.
 """
 
@@ -289,7 +290,8 @@ def _prove(
         if document is not None:
             checked, lost = _check_head(ledger, document, report.events, accept_loss, bool(lists))
         resumed, again, unknown = _reapply_erasures(ledger, shreddings)
-        audit = full_audit(ledger)
+        # The log's audit is repeated only when the erasures made again appended to it.
+        audit = full_audit(ledger, report=None if resumed or again else report)
         blobs = len(ledger.blobs.paths())
     finally:
         close_ledger(ledger)
