@@ -129,3 +129,10 @@ def test_restore_refusals_are_one_line(home: Path, monkeypatch: pytest.MonkeyPat
     assert err.count("\n") == 1
     assert "does not match its manifest" in err
     assert not (home.parent / "restored" / "ledger.sqlite3").exists()
+
+
+@pytest.mark.parametrize("command", ["backup", "restore", "doctor"])
+def test_each_has_help(command: str) -> None:
+    code, out, _ = run([command, "--help"])
+    assert code == 0
+    assert "Usage:" in out
