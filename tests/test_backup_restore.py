@@ -386,3 +386,18 @@ def test_a_backup_can_be_one_archive_file(
     assert restored.source == str(archive)
     assert restored.events_restored == done.events
     assert not list(fresh.home.parent.glob(".museum-unpacked-*"))
+
+
+def test_a_shredding_that_cannot_be_noted_keeps_the_key_until_it_can(
+    embedded: tuple[Settings, list[UUID]], tmp_path: Path
+) -> None:
+    settings, artists = embedded
+    blocked = settings.model_copy(update={"shred_list": tmp_path})  # a folder, not a file
+    with opened_ledger(blocked) as ledger:
+        with pytest.raises(FileProblem, match="the key was kept"):
+            ledger.erase_artist(artists[0], "")
+        assert ledger.vault.get(artists[0]) is not None
+        assert ledger.get_artist(artists[0]).erased  # asked for: it resumes
+    with opened_ledger(settings) as ledger:
+        ledger.erase_artist(artists[0], "")
+        assert ledger.vault.get(artists[0]) is None
