@@ -20,7 +20,7 @@ ROLE_HELP = "artist, compliance, integrator or curator"
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option("--role", help=ROLE_HELP)],
-    name: Annotated[str, typer.Option("--name", help='Whose key it is, e.g. "Print shop".')],
+    name: Annotated[str, typer.Option("--name", help="Whose key it is, e.g. \"Print shop\".")],
     artist: Annotated[
         str | None, typer.Option("--artist", help="The artist id an artist key speaks for.")
     ] = None,
@@ -42,9 +42,7 @@ def keys_create(
             ledger.get_artist(artist_id)  # an unknown artist is refused before a key exists
         keys = KeyStore(ledger.engine)
         issued = keys.create(role, name, artist_id)
-        signed = (
-            SignInLinks(ledger.engine, keys).issue(issued.key.key_id, base_url) if link else None
-        )
+        signed = SignInLinks(ledger.engine, keys).issue(issued.key.key_id, base_url) if link else None
     if as_json:
         json_line(issued.as_builtins() | ({"link": signed.as_builtins()} if signed else {}))
         return
@@ -116,7 +114,9 @@ def keys_revoke(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Server processes.")
+    ] = 1,
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log each request.")
     ] = True,

@@ -97,9 +97,7 @@ class MuseumServices:
         self.exhibits = Exhibits(self.attributions, self.model_reads, self.exhibition)
 
     @classmethod
-    def open(
-        cls, settings: Settings | None = None, http: HttpSettings | None = None
-    ) -> MuseumServices:
+    def open(cls, settings: Settings | None = None, http: HttpSettings | None = None) -> MuseumServices:
         settings = settings or get_settings()
         http = http or get_http_settings()
         ledger = open_ledger(settings)

@@ -184,9 +184,8 @@ def test_the_whole_flow_over_http_with_a_worker(env: dict[str, str], tmp_path: P
             assert consent.status_code in (200, 201), consent.text
             # The model: trained on the worker, on the consented stages only.
             run = _done(
-                api,
-                curator,
-                api.post("/runs", json={"preset": "tiny", "seed": 1, "steps": 20}, headers=curator),
+                api, curator, api.post("/runs", json={"preset": "tiny", "seed": 1, "steps": 20},
+                                       headers=curator)
             )
             model = api.get("/models/deployed").json()
             assert model["version"] == run["result_id"]
@@ -217,12 +216,8 @@ def test_the_whole_flow_over_http_with_a_worker(env: dict[str, str], tmp_path: P
             assert [line["pseudonym"] for line in attribution["credits"]] == ["Ink Moth"]
             assert sum(line["ppm"] for line in attribution["credits"]) == 1_000_000
             # Revenue, once per key however often it is sent, then the donor's statement.
-            sale = {
-                "generation_id": generation_id,
-                "amount_minor": 10_000,
-                "currency": "EUR",
-                "reference": "print 1",
-            }
+            sale = {"generation_id": generation_id, "amount_minor": 10_000, "currency": "EUR",
+                    "reference": "print 1"}
             keyed = integrator | {"Idempotency-Key": "flow-sale-1"}
             first = api.post("/revenue", json=sale, headers=keyed)
             again = api.post("/revenue", json=sale, headers=keyed)
@@ -236,9 +231,8 @@ def test_the_whole_flow_over_http_with_a_worker(env: dict[str, str], tmp_path: P
             assert euros["revenue_lines"]
             # Erasure: the exhibited donor's completes at once (no model used their stages) and
             # has a certificate; the trained donor's waits for the retraining of the model.
-            erased = api.post(
-                f"/artists/{shown_id}/erasure", json={"reason": "flow"}, headers=shown_key
-            )
+            erased = api.post(f"/artists/{shown_id}/erasure", json={"reason": "flow"},
+                              headers=shown_key)
             assert erased.status_code == 202, erased.text
             certificate = api.get(f"/artists/{shown_id}/erasure/certificate", headers=compliance)
             assert certificate.status_code == 200, certificate.text

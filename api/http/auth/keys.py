@@ -104,9 +104,7 @@ class KeyStore:
         if kind is Role.VISITOR:
             raise InvalidInput("visitors hold no key; expected one of: " + ", ".join(KEY_ROLES))
         if (kind is Role.ARTIST) != (artist_id is not None):
-            raise InvalidInput(
-                "an artist key needs the artist's id, and only an artist key has one"
-            )
+            raise InvalidInput("an artist key needs the artist's id, and only an artist key has one")
         label = validation.text(name, "key name", limit=200)
         key_id = secrets.token_hex(8)
         secret = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
@@ -121,7 +119,9 @@ class KeyStore:
         }
         with self.engine.begin() as connection:
             connection.execute(api_keys.insert().values(**row))
-            stored = connection.execute(api_keys.select().where(api_keys.c.key_id == key_id)).one()
+            stored = connection.execute(
+                api_keys.select().where(api_keys.c.key_id == key_id)
+            ).one()
         return IssuedKey(key=_read(stored), secret=secret)
 
     def list(self) -> list[KeyRead]:
@@ -152,7 +152,9 @@ class KeyStore:
             if row.revoked_at_ms is not None:
                 raise Conflict(f"key {key_id} was revoked at {_iso(int(row.revoked_at_ms))}")
             connection.execute(
-                api_keys.update().where(api_keys.c.key_id == key_id).values(revoked_at_ms=_now_ms())
+                api_keys.update()
+                .where(api_keys.c.key_id == key_id)
+                .values(revoked_at_ms=_now_ms())
             )
             row = connection.execute(api_keys.select().where(api_keys.c.key_id == key_id)).one()
         with self._lock:

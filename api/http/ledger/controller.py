@@ -32,18 +32,14 @@ from royalties.projection import PostingsProjection
 INT64 = 2**63 - 1
 EventRef = Annotated[
     str,
-    PathParameter(
-        description="A notification id (e.g. 42), or ORIGINATOR_ID:VERSION.", max_length=80
-    ),
+    PathParameter(description="A notification id (e.g. 42), or ORIGINATOR_ID:VERSION.", max_length=80),
 ]
 First = Annotated[
     int, QueryParameter(name="first", ge=0, le=INT64, description="Size of the older signed head.")
 ]
 Second = Annotated[
     int | None,
-    QueryParameter(
-        name="second", ge=0, le=INT64, description="Size of the newer head (default: now)."
-    ),
+    QueryParameter(name="second", ge=0, le=INT64, description="Size of the newer head (default: now)."),
 ]
 Projections = Annotated[
     bool,
@@ -97,17 +93,15 @@ class LedgerController(Controller):
         their own records'; integrators revenue reports'."""
         reference = event_reference(event)
         integrity = museum.ledger.integrity
-        found = (
-            integrity.receipt(reference)
-            if isinstance(reference, int)
-            else integrity.receipt_for(*reference)
-        )
+        found = integrity.receipt(reference) if isinstance(reference, int) else integrity.receipt_for(*reference)
         if not may_see_receipt(principal, found, museum):
             raise NotFound(f"no event {event} in the ledger")
         return found
 
     @get("/consistency", opt=allow(*EVERYONE), sync_to_thread=True)
-    def consistency(self, first: First, museum: Museum, second: Second = None) -> ConsistencyRead:
+    def consistency(
+        self, first: First, museum: Museum, second: Second = None
+    ) -> ConsistencyRead:
         """A proof that the log of `first` events is a prefix of the log of `second` events
         (RFC 6962): compare two signed heads you were handed at different times."""
         return museum.ledger.integrity.consistency(first, second)
