@@ -49,7 +49,7 @@ def _target_folder(dest: Path) -> Path:
         raise FileProblem(f"cannot back up to {dest}: the folder {parent} does not exist")
     partial = parent / f".{dest.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        partial.mkdir()
+        partial.mkdir(mode=0o700)  # sealed personal data and wrapped keys: the owner's only
     except OSError as exc:
         raise FileProblem(f"cannot back up to {dest}: {exc.strerror or exc}") from None
     return partial

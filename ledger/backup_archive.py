@@ -31,7 +31,8 @@ def pack(folder: Path, archive: Path) -> None:
     """`folder`'s files into the new file `archive`, whole or not at all."""
     partial = archive.parent / f".{archive.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        with tarfile.open(partial, "x") as tar:
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private
+        with tarfile.open(partial, "w") as tar:
             for path in sorted(folder.rglob("*")):
                 tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
         with partial.open("rb") as fh:

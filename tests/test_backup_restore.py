@@ -308,6 +308,7 @@ def test_the_master_key_travels_only_when_asked(tmp_path: Path) -> None:
     with opened_ledger(settings) as ledger:
         seed_collection(ledger, 1)
     plain = back_up(settings, tmp_path / "plain")
+    assert (tmp_path / "plain").stat().st_mode & 0o077 == 0  # private to its owner
     assert not plain.master_key_included
     assert not (tmp_path / "plain" / "master.key").exists()
     elsewhere = Settings(home=tmp_path / "new")
@@ -375,6 +376,7 @@ def test_a_backup_can_be_one_archive_file(
     archive = tmp_path / "museum-backup.tar"
     done = back_up(settings, archive)
     assert archive.is_file()
+    assert archive.stat().st_mode & 0o077 == 0  # private to its owner
     assert done.dest == str(archive)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing left over
     damaged = tmp_path / "damaged.tar"
