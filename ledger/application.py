@@ -53,6 +53,7 @@ from ledger.sealing import (
     SealedSQLiteApplicationRecorder,
 )
 from ledger.settings import Settings
+from ledger.shred_list import ShredList
 from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
 from ledger.topics import stored_topics
 from ledger.validation import aware, text
@@ -93,6 +94,8 @@ class MuseumLedger(Application[UUID]):
     retry_pause = 0.02
     retry_pause_max = 1.0
     lost_races = 0  # races this instance lost and retried: a figure for tests and benches
+    # Where each shredding is noted before the key goes (`ledger.runtime` sets it); None: nowhere.
+    shred_list: ShredList | None = None
 
     def __init__(
         self,
@@ -426,6 +429,8 @@ class MuseumLedger(Application[UUID]):
         def shred() -> Artist:
             artist = self.get_artist(artist_id)
             if not artist.key_shredded:
+                if self.shred_list is not None:  # noted first: a restore must not revive it
+                    self.shred_list.note(artist_id)
                 self.vault.destroy(artist_id)  # idempotent: a retry finds no row
                 artist.record_key_shredded()
                 self.save(artist)

@@ -28,7 +28,7 @@ from ledger.domain import Donation
 from ledger.domain.artist import Artist
 from ledger.domain.model import ModelRegistry, TrainingRun
 from ledger.errors import FileProblem, IntegrityViolation, ProofError
-from ledger.log import SignedTreeHead
+from ledger.log import SignedTreeHead, VerificationReport
 from ledger.read_models import read_models as ledger_read_models
 from ledger.receipt import verify_receipt
 from ledger.sealing import record_leaf
@@ -220,17 +220,9 @@ def stored_leaves(ledger: MuseumLedger) -> list[bytes]:
     return [leaf for _, leaf, _, _ in ledger.integrity.leaves.iterate_after()]
 
 
-def check_against(
-    ledger: MuseumLedger, document: Mapping[str, Any] | View, leaves: list[bytes] | None = None
-) -> dict[str, Any]:
-    """The proof verifies under the museum's key, and today's log still extends what it proves.
-
-    `document` is JSON handed out earlier (a receipt, head or erasure status), or the view it
-    was printed from. `leaves` are the stored leaf hashes, already checked by `verify` (read
-    afresh if omitted).
-    """
-    if isinstance(document, View):
-        document = document.as_builtins()
+def proven_head(ledger: MuseumLedger, document: Mapping[str, Any]) -> tuple[str, SignedTreeHead]:
+    """The kind of proof (receipt, head, certificate) and the signed head it holds, checked
+    under the museum's key (the receipt's or certificate's own proofs too); ProofError if not."""
     kind, fields = _head_of(document)
     public_key = ledger.integrity.public_key_hex
     if kind == "receipt":
@@ -251,6 +243,21 @@ def check_against(
     except (KeyError, TypeError, ValueError) as exc:
         raise ProofError(f"malformed {kind}: {exc}") from None
     head.verify(ledger.master.public_key)
+    return kind, head
+
+
+def check_against(
+    ledger: MuseumLedger, document: Mapping[str, Any] | View, leaves: list[bytes] | None = None
+) -> dict[str, Any]:
+    """The proof verifies under the museum's key, and today's log still extends what it proves.
+
+    `document` is JSON handed out earlier (a receipt, head or erasure status), or the view it
+    was printed from. `leaves` are the stored leaf hashes, already checked by `verify` (read
+    afresh if omitted).
+    """
+    if isinstance(document, View):
+        document = document.as_builtins()
+    kind, head = proven_head(ledger, document)
     leaves = stored_leaves(ledger) if leaves is None else leaves
     size = len(leaves)
     if size < head.tree_size:
@@ -287,13 +294,15 @@ def full_audit(
     ledger: MuseumLedger,
     against: Iterable[Path] = (),
     read_models: Mapping[str, Callable[[MuseumLedger], dict[str, Any]]] | None = None,
+    report: VerificationReport | None = None,
 ) -> AuditRead:
     """Everything `museum ledger verify` checks, as its figures; the first failure raises.
 
     With `read_models` (even empty) every read model is compared with a rebuild: the ledger's
     own (`ledger.read_models`), then those given by the caller for the packages above the
-    ledger, such as `royalties.audit.compare`."""
-    report = ledger.integrity.verify()
+    ledger, such as `royalties.audit.compare`. `report` is the log's own audit when the caller
+    has just run it over the same log (a restore), so it is not run twice."""
+    report = ledger.integrity.verify() if report is None else report
     blobs = audit_blobs(ledger, report.blob_refs)
     keys = audit_keys(ledger)
     erasures = audit_erasures(ledger)

@@ -22,6 +22,7 @@ from ledger.crypto import MasterKey
 from ledger.errors import ConfigurationError
 from ledger.sealing import SealedPostgresApplicationRecorder, SealedSQLiteApplicationRecorder
 from ledger.settings import Settings
+from ledger.shred_list import ShredList
 from ledger.store import make_engine
 
 
@@ -153,7 +154,7 @@ def open_ledger(settings: Settings) -> MuseumLedger:
     _prepare(settings, engine, env)
     try:
         settings.blob_dir.mkdir(parents=True, exist_ok=True)
-        return MuseumLedger(
+        ledger = MuseumLedger(
             # The tables exist now: the application must not race to create them again.
             env=env | {"CREATE_TABLE": "no"},
             master=master,
@@ -163,6 +164,8 @@ def open_ledger(settings: Settings) -> MuseumLedger:
             retrain_window=settings.retrain_window,
             settings=settings,
         )
+        ledger.shred_list = ShredList(settings.shred_list_path)
+        return ledger
     except BaseException:
         engine.dispose()  # nothing holds the engine yet: let go of its connections here
         raise

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
     redis_url: str | None = None
+    # Where every shredding is noted (`ledger.shred_list`); keep it off the machine's own disk.
+    shred_list: Path | None = None
     # 0 turns heads at intervals off; more than a billion would never sign one.
     head_every_events: Annotated[int, Field(ge=0, le=10**9)] = 1000
     # How long an erasure or a `train` consent change waits for others to share its retraining.
@@ -100,6 +102,10 @@ class Settings(BaseSettings):
     def credentials_dir(self) -> Path:
         """The museum's content-credentials chain, beside the development master key."""
         return self.home / "content-credentials"
+
+    def shred_list_path(self) -> Path:
+        """`MUSEUM_SHRED_LIST`, else `shred-list.jsonl` in the data directory."""
+        return self.shred_list or self.home / "shred-list.jsonl"
 
 
 _SECONDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")

@@ -134,22 +134,25 @@ class HeadTable:
 
         Heads therefore never shrink along their sequence, which `verify` relies on.
         """
+        # One INSERT … SELECT … WHERE NOT EXISTS: the check and the write are one statement, so
+        # on SQLite (whose driver opens no transaction for a bare SELECT) another process
+        # cannot slip a larger head in between them; PostgreSQL also locks the table.
+        larger = sa.exists().where(tree_heads.c.tree_size > tree_size)
+        row = sa.select(
+            sa.literal(tree_size, sa.BigInteger),
+            sa.literal(root_hash, sa.LargeBinary),
+            sa.literal(timestamp_ms, sa.BigInteger),
+            sa.literal(key_id, sa.String),
+            sa.literal(signature, sa.LargeBinary),
+        ).where(~larger)
+        columns = ["tree_size", "root_hash", "timestamp_ms", "key_id", "signature"]
         with self.engine.begin() as c:
             if self.engine.dialect.name != "sqlite":
                 c.exec_driver_sql("LOCK TABLE tree_heads IN SHARE ROW EXCLUSIVE MODE")
-            largest = c.execute(sa.select(sa.func.max(tree_heads.c.tree_size))).scalar()
-            if largest is not None and int(largest) > tree_size:
-                return None
-            result = c.execute(
-                tree_heads.insert().values(
-                    tree_size=tree_size,
-                    root_hash=root_hash,
-                    timestamp_ms=timestamp_ms,
-                    key_id=key_id,
-                    signature=signature,
-                )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+            added = c.execute(
+                tree_heads.insert().from_select(columns, row).returning(tree_heads.c.head_id)
+            ).first()
+        return None if added is None else int(added[0])
 
     def all(self) -> list[dict[str, Any]]:
         with self.engine.connect() as c:

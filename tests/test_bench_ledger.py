@@ -12,7 +12,7 @@ import pytest
 from conftest import POSTGRES_ADMIN_URL
 from rich.console import Console
 
-from api.cli.bench_views import render_ledger_bench
+from api.cli.bench_views import render_backup_figures, render_ledger_bench
 from ledger.bench import TARGETS, _chunks, run_ledger_bench
 from ledger.bench_c2sp import inclusion_path_length, run_c2sp_bench
 
@@ -177,3 +177,29 @@ def test_chunks_split_the_events_exactly() -> None:
 def test_fewer_than_one_event_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one event"):
         run_ledger_bench(events=0, postgres_url=None, workdir=tmp_path)
+
+
+def test_the_backup_figures_are_complete_and_consistent(tmp_path: Path) -> None:
+    from api.cli.bench import demo_collection
+    from ledger.backup_bench import run_backup_bench
+
+    backup = run_backup_bench(events=120, workdir=tmp_path, demo=demo_collection(3, 1, 16))
+    demo, events = backup["cases"]
+    assert demo["name"] == "demo collection"
+    assert events["name"] == "120 events"
+    assert events["events"] >= 120  # the artists' registrations come on top
+    for case in (demo, events):
+        assert case["restored_events"] == case["events"]
+        assert case["backup_bytes"] == case["live_bytes"] > 0
+        for key in ("copy_seconds", "backup_seconds", "restore_seconds", "backup_to_copy_ratio"):
+            assert math.isfinite(case[key])
+            assert case[key] > 0, key
+        assert case["restore_verify_seconds"] < case["restore_seconds"]
+    assert demo["blobs"] > 0
+    assert events["blobs"] > 0
+    assert not any(tmp_path.rglob("*.sqlite3"))  # each case's folders are removed
+    console = Console(record=True, width=140)
+    console.print(render_backup_figures(backup))
+    text = console.export_text()
+    for word in ("museum backup, s", "restore ÷ plain copy", "demo collection", "120 events"):
+        assert word in text

@@ -23,6 +23,7 @@ from api.cli.model import attribute, generate, train, worker
 from api.cli.retraining import erasures, retrain
 from api.cli.royalties import royalties_app
 from api.cli.service import keys_app, serve
+from api.cli.upkeep import backup, doctor, restore
 from api.cli.witness import witness_app
 
 app = typer.Typer(
@@ -51,6 +52,9 @@ app.command()(attribute)
 app.command()(worker)
 app.command()(migrate)
 app.command()(serve)
+app.command()(backup)
+app.command()(restore)
+app.command()(doctor)
 
 
 @app.callback()

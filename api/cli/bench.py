@@ -245,11 +245,47 @@ def bench_attribution(
     _show(figures, as_json, render_attribution_bench, emit=print_json)
 
 
+def demo_collection(artists: int, donations: int, size: int) -> Callable[[Any], None]:
+    """A seeder of the demo's founding collection, as `museum demo` seeds it before training:
+    the artists and their donations, a few consent changes, and one donor erased."""
+
+    def seed(museum: Any) -> None:
+        from collection import donation_request, founding_collection
+
+        made = []
+        drafts = founding_collection(
+            n_artists=artists, donations_per_artist=donations, size=size, seed=0
+        )
+        for draft in drafts:
+            artist_id = museum.register_artist(draft.artist)
+            for item in draft.donations:
+                made.append(museum.donate(donation_request(artist_id, item)).donation_id)
+        for donation_id in made[::7]:
+            museum.revoke_consent(donation_id, "train")
+        for donation_id in made[3::5]:
+            museum.grant_consent(donation_id, "commercial")
+        museum.erase_artist(museum.artist_ids()[-1], "bench: the donor withdrew")
+
+    return seed
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     events: Annotated[
         int, typer.Option(min=10, max=1_000_000, help="Events appended per backend.")
     ] = 2000,
+    backup_events: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=10_000_000,
+            help="Events of the ledger backed up and restored (0: no backup figures).",
+        ),
+    ] = 100_000,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Tiny sizes (200 appends, 2,000 events backed up)."),
+    ] = False,
     postgres_url: Annotated[
         str | None,
         typer.Option(
@@ -260,15 +296,25 @@ def bench_ledger(
         bool, typer.Option("--json", help="Print one JSON object of the figures.")
     ] = False,
 ) -> None:
-    """Ledger appends per second beside raw inserts (ratio), and verify throughput."""
+    """Ledger appends per second beside raw inserts (ratio), verify throughput, and backup
+    and restore time and size (the demo collection, a ledger of --backup-events events)
+    beside a plain copy of the same files."""
     import tempfile
 
     from api.cli.bench_views import render_ledger_bench
+    from ledger.backup_bench import run_backup_bench
     from ledger.bench import run_ledger_bench
 
+    if quick:
+        events, backup_events = min(events, 200), min(backup_events, 2000)
     url = _server(postgres_url)
     with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
         figures = run_ledger_bench(events=events, postgres_url=url, workdir=Path(workdir))
+        if backup_events:
+            seed = demo_collection(6, 1, 16) if quick else demo_collection(36, 2, 32)
+            figures["backup"] = run_backup_bench(
+                events=backup_events, workdir=Path(workdir) / "backup", demo=seed
+            )
     _show(figures, as_json, render_ledger_bench)
 
 

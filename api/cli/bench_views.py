@@ -30,13 +30,16 @@ def _verdict(value: str, ok: bool) -> Text:
 
 
 def render_ledger_bench(figures: dict[str, Any]) -> Table | Group:
-    """A column per backend, a row per figure, targets on the right; then the C2SP formats."""
-    table = _ledger_table(figures)
-    if "c2sp" not in figures:
-        return table
-    from api.cli.bench_views_c2sp import render_c2sp_bench
+    """A column per backend, a row per figure, targets on the right; then the C2SP formats
+    and backup / restore, where the run measured them."""
+    parts: list[Table] = [_ledger_table(figures)]
+    if "c2sp" in figures:
+        from api.cli.bench_views_c2sp import render_c2sp_bench
 
-    return Group(table, render_c2sp_bench(figures["c2sp"]))
+        parts.append(render_c2sp_bench(figures["c2sp"]))
+    if "backup" in figures:
+        parts.append(render_backup_figures(figures["backup"]))
+    return parts[0] if len(parts) == 1 else Group(*parts)
 
 
 def _ledger_table(figures: dict[str, Any]) -> Table:
@@ -102,6 +105,37 @@ def _ledger_table(figures: dict[str, Any]) -> Table:
     ]
     for label, key, fmt, target in rows:
         table.add_row(label, *(cell(b, key, fmt) for b in backends), target)
+    return table
+
+
+def render_backup_figures(backup: dict[str, Any]) -> Table:
+    """`museum backup` and `museum restore` beside a plain copy: a column per museum."""
+    cases = backup["cases"]
+    table = Table(
+        title="Backup and restore (embedded SQLite), beside a plain copy of the same files",
+        caption="restore: every file checked against the manifest, then the full `ledger verify`",
+    )
+    table.add_column("figure")
+    for case in cases:
+        table.add_column(case["name"], justify="right")
+    rows = [
+        ("events", "events", ",d"),
+        ("blobs", "blobs", ",d"),
+        ("live data, MB", "live_bytes", "mb"),
+        ("backup, MB", "backup_bytes", "mb"),
+        ("backup ÷ live size", "backup_to_live_size", ".2f"),
+        ("plain copy (baseline), s", "copy_seconds", ",.2f"),
+        ("museum backup, s", "backup_seconds", ",.2f"),
+        ("backup ÷ plain copy", "backup_to_copy_ratio", ",.1f"),
+        ("museum restore, s", "restore_seconds", ",.2f"),
+        ("  of which verifying the log, s", "restore_verify_seconds", ",.2f"),
+        ("restore ÷ plain copy", "restore_to_copy_ratio", ",.1f"),
+    ]
+    for label, key, fmt in rows:
+        values = [
+            f"{case[key] / 1e6:,.1f}" if fmt == "mb" else format(case[key], fmt) for case in cases
+        ]
+        table.add_row(label, *values)
     return table
 
 

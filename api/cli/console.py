@@ -46,6 +46,12 @@ def say_error(message: str) -> None:
     print(f"error: {line}", file=sys.stderr, flush=True)
 
 
+def say_warning(message: str) -> None:
+    """`warning: …` on one line of stderr: done, but something the operator must know."""
+    line = " ".join(str(message).split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    print(f"warning: {line}", file=sys.stderr, flush=True)
+
+
 def refuse(message: str, code: int) -> NoReturn:
     """End the command: the refusal's one line on stderr and its exit code."""
     say_error(message)

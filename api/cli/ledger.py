@@ -48,13 +48,22 @@ def ledger_verify(
     """Recompute every leaf, head, blob and key from the store, verify every erasure certificate
     and that no deployed model holds a certified erasure's stages; non-zero exit names the first
     fault."""
+    from ledger import upkeep
     from ledger.audit import full_audit
+    from ledger.errors import LedgerError
+    from ledger.settings import get_settings
     from royalties.audit import compare
     from royalties.projection import PostingsProjection
 
     read_models = {"royalty_postings": lambda museum: compare(PostingsProjection(museum))}
+    home = get_settings().home
     with configured_ledger() as museum:
-        figures = full_audit(museum, against or [], read_models if projections else None)
+        try:
+            figures = full_audit(museum, against or [], read_models if projections else None)
+        except LedgerError as exc:  # noted for `museum doctor`, then reported as ever
+            upkeep.note(home, "verify", False, {"error": str(exc)})
+            raise
+    upkeep.note(home, "verify", True, {"events": figures.events})
     if as_json:
         json_line(figures)
         return
