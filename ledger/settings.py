@@ -103,6 +103,7 @@ class Settings(BaseSettings):
         """The museum's content-credentials chain, beside the development master key."""
         return self.home / "content-credentials"
 
+    @property
     def shred_list_path(self) -> Path:
         """`MUSEUM_SHRED_LIST`, else `shred-list.jsonl` in the data directory."""
         return self.shred_list or self.home / "shred-list.jsonl"
