@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import merkle
 from ledger.application import MuseumLedger
@@ -179,7 +180,7 @@ def audit_erasures(ledger: MuseumLedger) -> ErasureAudit:
 def _verify_recorded(ledger: MuseumLedger, artist_id: UUID, certificate: dict[str, Any]) -> None:
     """The certificate recorded with the erasure verifies offline, and is this artist's."""
     try:
-        checked = verify_certificate(certificate, ledger.integrity.public_key_hex)
+        checked = verify_certificate(certificate, _signer_hex(ledger, certificate.get("tree_head")))
     except ProofError as exc:
         raise IntegrityViolation(
             f"the erasure certificate of artist {artist_id} does not verify: {exc}"
@@ -188,6 +189,14 @@ def _verify_recorded(ledger: MuseumLedger, artist_id: UUID, certificate: dict[st
         raise IntegrityViolation(
             f"the erasure certificate recorded for artist {artist_id} is {checked.artist_id}'s"
         )
+
+
+def _signer_hex(ledger: MuseumLedger, head: object) -> str:
+    """The museum's key, current or retired, that a head names by `key_id` (the current key
+    for a head that names none, or names a key the museum never held: it then fails to verify)."""
+    key_id = head.get("key_id") if isinstance(head, Mapping) else None
+    found = ledger.ring.find(key_id) if isinstance(key_id, str) else None
+    return (found.public_key if found else ledger.master.public_key_bytes).hex()
 
 
 def load_proof(path: Path) -> dict[str, Any]:
@@ -232,7 +241,7 @@ def check_against(
     if isinstance(document, View):
         document = document.as_builtins()
     kind, fields = _head_of(document)
-    public_key = ledger.integrity.public_key_hex
+    public_key = _signer_hex(ledger, fields)
     if kind == "receipt":
         verify_receipt(document, public_key)
     if kind == "certificate":
@@ -250,7 +259,7 @@ def check_against(
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProofError(f"malformed {kind}: {exc}") from None
-    head.verify(ledger.master.public_key)
+    head.verify(Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key)))
     leaves = stored_leaves(ledger) if leaves is None else leaves
     size = len(leaves)
     if size < head.tree_size:

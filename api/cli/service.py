@@ -5,6 +5,7 @@ Imports of the app and the ledger happen inside the commands, so `--help` stays 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,7 +21,7 @@ ROLE_HELP = "artist, compliance, integrator or curator"
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option("--role", help=ROLE_HELP)],
-    name: Annotated[str, typer.Option("--name", help="Whose key it is, e.g. \"Print shop\".")],
+    name: Annotated[str, typer.Option("--name", help='Whose key it is, e.g. "Print shop".')],
     artist: Annotated[
         str | None, typer.Option("--artist", help="The artist id an artist key speaks for.")
     ] = None,
@@ -42,7 +43,9 @@ def keys_create(
             ledger.get_artist(artist_id)  # an unknown artist is refused before a key exists
         keys = KeyStore(ledger.engine)
         issued = keys.create(role, name, artist_id)
-        signed = SignInLinks(ledger.engine, keys).issue(issued.key.key_id, base_url) if link else None
+        signed = (
+            SignInLinks(ledger.engine, keys).issue(issued.key.key_id, base_url) if link else None
+        )
     if as_json:
         json_line(issued.as_builtins() | ({"link": signed.as_builtins()} if signed else {}))
         return
@@ -114,9 +117,7 @@ def keys_revoke(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
-    workers: Annotated[
-        int, typer.Option("--workers", min=1, max=64, help="Server processes.")
-    ] = 1,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes.")] = 1,
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log each request.")
     ] = True,
@@ -144,3 +145,51 @@ def serve(
         access_log=access_log,
         log_level="info",
     )
+
+
+@keys_app.command("rotate-master")
+def keys_rotate_master(
+    new_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-key-file",
+            help="The new master key: read if the file exists, else made there (mode 600). "
+            "Without it, a key read from a file is rotated in place.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Move the museum to a new master key in one transaction: every artist data key re-wrapped
+    (nothing re-encrypted), the leaf MAC and tree-head keys rolled over with a rotation signed
+    by both keys; the old key is refused from then on. The new key is never printed."""
+    from ledger.rotation import rotate_configured
+    from ledger.settings import get_settings
+
+    done = rotate_configured(get_settings(), new_key_file)
+    if as_json:
+        json_line(done)
+        return
+    say(
+        f"master key rotated to generation {done.generation}: tree-head key {done.old_key_id} → "
+        f"{done.new_key_id}, {done.artists_rewrapped:,} artist keys re-wrapped in "
+        f"{done.seconds:.2f} s; first head of the new key: {done.first_new_head_id}"
+    )
+    say(f"the new master key is in {done.key_file}; the old one opens nothing any more")
+    if new_key_file is not None:
+        say("point MUSEUM_MASTER_KEY_FILE (or MUSEUM_MASTER_KEY) at the new key before restarting")
+
+
+@keys_app.command("ring")
+def keys_ring(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Every tree-head key the museum has signed with (retired ones too), to check old heads."""
+    with configured_ledger() as ledger:
+        found = ledger.integrity.signing_keys()
+    if as_json:
+        json_line({"keys": [key.as_builtins() for key in found]})
+        return
+    for key in found:
+        since = f"from event {key.first_notification_id}" if key.generation else "from the start"
+        state = "current" if key.current else "retired"
+        say(f"generation {key.generation}  {key.key_id}  {state:<7}  {since}  {key.public_key}")
