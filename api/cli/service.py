@@ -13,7 +13,9 @@ import typer
 from api.cli.console import json_line, out, say
 from api.cli.ledger import configured_ledger
 
-keys_app = typer.Typer(help="Issue, list and revoke API keys.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Issue, list, rotate and revoke API keys; rotate the master key.", no_args_is_help=True
+)
 
 ROLE_HELP = "artist, compliance, integrator or curator"
 
@@ -97,7 +99,13 @@ def keys_list(
     if not found:
         say("no keys issued yet (museum keys create --role … --name …)")
     for key in found:
-        state = f"revoked {key.revoked_at}" if key.revoked_at else "live"
+        state = (
+            f"revoked {key.revoked_at}"
+            if key.revoked_at
+            else f"replaced by {key.replaced_by}, works until {key.expires_at}"
+            if key.replaced_by
+            else "live"
+        )
         whose = f" artist {key.artist_id}" if key.artist_id else ""
         say(f"{key.key_id}  {key.role:<10}  {key.name}{whose}  created {key.created_at}  {state}")
 
@@ -145,6 +153,36 @@ def serve(
         access_log=access_log,
         log_level="info",
     )
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    key_id: Annotated[str, typer.Argument(help="The key id from `museum keys list`.")],
+    overlap_hours: Annotated[
+        int,
+        typer.Option(
+            "--overlap-hours", min=0, max=2160, help="How long the old key keeps working."
+        ),
+    ] = 24,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Issue a key's successor (same holder, role and artist) and print its secret, once; the
+    old key works for the overlap more, then stops."""
+    from datetime import timedelta
+
+    from api.http.auth.keys import KeyStore
+
+    with configured_ledger() as ledger:
+        rotated = KeyStore(ledger.engine).rotate(key_id, timedelta(hours=overlap_hours))
+    if as_json:
+        json_line(rotated)
+        return
+    key = rotated.issued.key
+    say(
+        f"key {key.key_id} replaces {rotated.old.key_id} for {key.name} ({key.role}); "
+        f"the old key works until {rotated.old.expires_at}. The new secret, shown this once:"
+    )
+    out.print(rotated.issued.secret, highlight=False, soft_wrap=True)
 
 
 @keys_app.command("rotate-master")

@@ -13,6 +13,7 @@ from api.http.feedback.controller import FeedbackController
 from api.http.generations.controller import GenerationController
 from api.http.health.controller import HealthController
 from api.http.jobs.controller import JobController
+from api.http.keys.controller import KeysController
 from api.http.ledger.controller import LedgerController
 from api.http.listings.controller import ListingsController
 from api.http.model.controller import ModelController, RetrainingController, RunController
@@ -42,4 +43,5 @@ ROUTE_HANDLERS: list[Any] = [
     StatementController,
     LedgerController,
     ComplianceController,
+    KeysController,
 ]
