@@ -229,9 +229,7 @@ class SealedPostgresApplicationRecorder(_SealingMixin, PostgresApplicationRecord
                         with conn.cursor() as curs:
                             self._insert_stored_events(curs, stored_events, **kwargs)
                             pipeline.sync()
-                            ids = self._fetch_ids_after_insert_events(
-                                curs, stored_events, **kwargs
-                            )
+                            ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
             except Exception as exc:  # re-raised once the pipeline has closed
                 failure = exc
         if failure is not None:

@@ -116,3 +116,12 @@ key_ring = Table(
     Column("old_signature", LargeBinary, nullable=True),
     Column("new_signature", LargeBinary, nullable=True),
 )
+
+# When a check of the whole ledger last passed (`museum ledger verify`): the verify-age metric.
+ledger_checks = Table(
+    "ledger_checks",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("checked_at_ms", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+)

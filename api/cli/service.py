@@ -127,17 +127,23 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes.")] = 1,
     access_log: Annotated[
-        bool, typer.Option("--access-log/--no-access-log", help="Log each request.")
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log each request (a JSON line: method, route template, status, time, id).",
+        ),
     ] = True,
 ) -> None:
     """Serve the museum's pages and the HTTP API (its docs at /api/docs) with uvicorn.
 
     Embedded by default (the SQLite ledger under MUSEUM_HOME, jobs in this process);
     PostgreSQL and Redis by MUSEUM_DATABASE_URL and MUSEUM_REDIS_URL. The schema is set up
-    before the workers start, so they never race for it."""
+    before the workers start, so they never race for it. Logs are JSON lines on stderr;
+    probes at /healthz and /readyz, Prometheus metrics at /api/v1/metrics (staff keys)."""
     import uvicorn
 
     from api.http.settings import get_http_settings
+    from api.observe.logs import json_log_config
     from ledger.runtime import migrate_ledger
     from ledger.settings import get_settings
 
@@ -150,7 +156,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        access_log=access_log,
+        access_log=False,  # the app logs each request itself, without its path or query
+        log_config=json_log_config(requests=access_log),
         log_level="info",
     )
 

@@ -11,7 +11,7 @@ from api.http.donations.controller import DonationsController
 from api.http.erasure.controller import ErasureController
 from api.http.feedback.controller import FeedbackController
 from api.http.generations.controller import GenerationController
-from api.http.health.controller import HealthController
+from api.http.health.controller import HealthController, MetricsController
 from api.http.jobs.controller import JobController
 from api.http.keys.controller import KeysController
 from api.http.ledger.controller import LedgerController
@@ -44,4 +44,5 @@ ROUTE_HANDLERS: list[Any] = [
     LedgerController,
     ComplianceController,
     KeysController,
+    MetricsController,
 ]

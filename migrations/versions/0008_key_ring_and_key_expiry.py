@@ -1,5 +1,6 @@
-"""The key ring (every generation of the museum's keys, for `museum keys rotate-master`) and an
-expiry time on API keys (a key rotated with overlap keeps working until then).
+"""The key ring (every generation of the museum's keys, for `museum keys rotate-master`), an
+expiry time on API keys (a key rotated with overlap keeps working until then), and when the
+ledger was last verified whole (the `verify age` metric).
 
 Revision ID: 0008
 Revises: 0007
@@ -31,6 +32,12 @@ def upgrade() -> None:
         sa.Column("old_signature", sa.LargeBinary, nullable=True),
         sa.Column("new_signature", sa.LargeBinary, nullable=True),
     )
+    op.create_table(
+        "ledger_checks",
+        sa.Column("name", sa.String(32), primary_key=True),
+        sa.Column("checked_at_ms", sa.BigInteger, nullable=False),
+        sa.Column("events", sa.BigInteger, nullable=False),
+    )
     op.add_column("api_keys", sa.Column("expires_at_ms", sa.BigInteger, nullable=True))
     op.add_column("api_keys", sa.Column("replaced_by", sa.String(24), nullable=True))
 
@@ -38,4 +45,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("api_keys", "replaced_by")
     op.drop_column("api_keys", "expires_at_ms")
+    op.drop_table("ledger_checks")
     op.drop_table("key_ring")
