@@ -256,11 +256,16 @@ def bench_ledger(
             help="Admin URL of a PostgreSQL server for the second backend; 'none' skips it."
         ),
     ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    rotation_artists: Annotated[
+        int,
+        typer.Option(min=6, max=1_000_000, help="Artist keys in the vault the rotation re-wraps."),
+    ] = 10_000,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object of the figures.")
     ] = False,
 ) -> None:
-    """Ledger appends per second beside raw inserts (ratio), and verify throughput."""
+    """Ledger appends per second beside raw inserts (ratio), verify throughput, and the time
+    of a master-key rotation beside a raw rewrite of the vault."""
     import tempfile
 
     from api.cli.bench_views import render_ledger_bench
@@ -268,7 +273,12 @@ def bench_ledger(
 
     url = _server(postgres_url)
     with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
-        figures = run_ledger_bench(events=events, postgres_url=url, workdir=Path(workdir))
+        figures = run_ledger_bench(
+            events=events,
+            postgres_url=url,
+            workdir=Path(workdir),
+            rotation_artists=rotation_artists,
+        )
     _show(figures, as_json, render_ledger_bench)
 
 
