@@ -212,6 +212,11 @@ def rotate_configured(settings: Settings, new_key_file: Path | None = None) -> R
     except OSError as exc:
         raise FileProblem(f"cannot use {target} for the new master key: {exc.strerror}") from None
     with opened_ledger(settings) as ledger:
+        if ledger.master.key_id == new.key_id:  # opening finished an interrupted rotation
+            raise Conflict(
+                "the museum runs on that new key already: an earlier rotation to it had "
+                "committed (opening the museum has put its key file in place)"
+            )
         read = rotate_master(ledger, new)
     if in_place and source is not None:
         os.replace(target, source)

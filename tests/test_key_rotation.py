@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from api.cli import main
 from ledger.audit import check_against, full_audit
 from ledger.crypto import MasterKey, SealBroken
+from ledger.erasures import Erasures
 from ledger.errors import ConfigurationError, Conflict, IntegrityViolation
 from ledger.rotation import RotationWrite, rotate_configured, rotate_master
 from ledger.runtime import opened_ledger, pending_key_file
@@ -87,6 +88,9 @@ def test_rotation_keeps_every_artist_readable_and_the_log_verifiable(
     new = new_key()
     with opened_ledger(settings) as ledger:
         old_key_id = ledger.master.key_id
+        # An erasure certified under the old key (no model learned from them: done at once).
+        leaving = ledger.register_artist(artist("Leaving Lark"))
+        assert Erasures(ledger).request(leaving, reason="").certificate is not None
         done = rotate_master(ledger, new)
     assert (done.generation, done.old_key_id, done.new_key_id) == (1, old_key_id, new.key_id)
     assert done.artists_rewrapped == 2
@@ -105,6 +109,7 @@ def test_rotation_keeps_every_artist_readable_and_the_log_verifiable(
         assert new_head.key_id == new.key_id
         audit = full_audit(ledger)
         assert audit.keys_present == 2
+        assert audit.certificates_verified == 1  # signed by the retired key, checked by its id
         # A receipt handed out under the retired key still proves its event today.
         assert check_against(ledger, before["receipt"])["kind"] == "receipt"
         keys = ledger.integrity.signing_keys()
