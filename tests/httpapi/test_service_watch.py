@@ -166,3 +166,11 @@ def test_a_worker_answers_its_probes_and_times_its_jobs() -> None:
     assert asyncio.run(wrapped({"job_id": "j1"}, 21, request_id="trace-7")) == 42
     assert seen == ["trace-7"]
     assert JOB_SECONDS.labels("probe-test", "complete")._sum.get() > before
+
+
+def test_every_tree_head_key_is_public(sqlite_client: TestClient[Litestar]) -> None:
+    keys = sqlite_client.get("/api/v1/ledger/keys").json()
+    head = sqlite_client.get("/api/v1/ledger/head").json()
+    assert [(k["key_id"], k["public_key"], k["current"]) for k in keys] == [
+        (head["key_id"], head["public_key"], True)
+    ]
