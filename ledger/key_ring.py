@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.crypto import MasterKey, index_token
 from ledger.errors import IntegrityViolation, NotFound
 from ledger.sealing import LeafSealer
+from ledger.views import SigningKeyRead
 
 ROTATION_FORMAT = b"failure-museum-key-rotation/v1\n"
 MAC_PURPOSE = "leaf-mac"
@@ -176,3 +177,19 @@ class KeyRing:
                     raise IntegrityViolation(
                         f"{where}: the {role} key's signature of the statement does not verify"
                     ) from None
+
+
+def signing_key_reads(ring: KeyRing) -> list[SigningKeyRead]:
+    """The ring's public side: what verifies a head of each generation."""
+    last = ring.current.generation
+    return [
+        SigningKeyRead(
+            generation=g.generation,
+            key_id=g.key_id,
+            public_key=g.public_key.hex(),
+            first_notification_id=g.first_notification_id,
+            rotated_at_ms=g.rotated_at_ms,
+            current=g.generation == last,
+        )
+        for g in ring.generations
+    ]

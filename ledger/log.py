@@ -30,7 +30,7 @@ from ledger.head_rules import (
     check_head_sequence,
     check_rotations,
 )
-from ledger.key_ring import KeyRing
+from ledger.key_ring import KeyRing, signing_key_reads
 from ledger.sealing import originator_text, record_leaf
 from ledger.store import HeadTable, LeafTable, Record, RecordTable
 from ledger.views import (
@@ -139,18 +139,7 @@ class VerifiableLog:
 
     def signing_keys(self) -> list[SigningKeyRead]:
         """Every tree-head key, oldest first (the last is current)."""
-        last = self.ring.current.generation
-        return [
-            SigningKeyRead(
-                generation=g.generation,
-                key_id=g.key_id,
-                public_key=g.public_key.hex(),
-                first_notification_id=g.first_notification_id,
-                rotated_at_ms=g.rotated_at_ms,
-                current=g.generation == last,
-            )
-            for g in self.ring.generations
-        ]
+        return signing_key_reads(self.ring)
 
     def public_key_for(self, key_id: str) -> Ed25519PublicKey:
         """The tree-head key that signed a head or checkpoint of this id, current or retired

@@ -220,20 +220,23 @@ class SealedPostgresApplicationRecorder(_SealingMixin, PostgresApplicationRecord
             )
         failure: Exception | None = None
         ids: Sequence[int] | None = None
-        with self.datastore.get_connection() as conn, conn.pipeline() as pipeline:
-            try:
-                with conn.transaction():
-                    with conn.cursor() as curs:
-                        self._insert_events(curs, stored_events, **kwargs)
-                    if stored_events:
+        with self.datastore.get_connection() as conn:  # it turns psycopg's errors into ours
+            with conn.pipeline() as pipeline:
+                try:
+                    with conn.transaction():
                         with conn.cursor() as curs:
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                            pipeline.sync()
-                            ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-            except Exception as exc:  # re-raised once the pipeline has closed
-                failure = exc
-        if failure is not None:
-            raise failure
+                            self._insert_events(curs, stored_events, **kwargs)
+                        if stored_events:
+                            with conn.cursor() as curs:
+                                self._insert_stored_events(curs, stored_events, **kwargs)
+                                pipeline.sync()
+                                ids = self._fetch_ids_after_insert_events(
+                                    curs, stored_events, **kwargs
+                                )
+                except Exception as exc:  # re-raised once the pipeline has closed
+                    failure = exc
+            if failure is not None:
+                raise failure
         return ids
 
     def _insert_stored_events(

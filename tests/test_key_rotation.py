@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -283,6 +284,16 @@ def test_the_command_rotates_and_never_prints_the_key(tmp_path: Path) -> None:
     new = {"MUSEUM_MASTER_KEY_FILE": str(target)}
     code, _, err = museum_command(home, new, "ledger", "verify")
     assert code == 0, err
+    code, out, _ = museum_command(home, new, "keys", "list", "--json")
+    (desk,) = json.loads(out)["keys"]
+    code, out, err = museum_command(home, new, "keys", "rotate", desk["key_id"], "--json")
+    assert code == 0, err
+    rotated = json.loads(out)
+    assert rotated["old"]["replaced_by"] == rotated["issued"]["key"]["key_id"]
+    assert rotated["issued"]["key"]["role"] == "curator"
+    code, _, err = museum_command(home, new, "keys", "rotate", desk["key_id"])
+    assert code == 4
+    assert "already rotated" in err
     code, out, _ = museum_command(home, new, "keys", "ring")
     assert "retired" in out
     assert "current" in out
