@@ -48,13 +48,12 @@ from ledger.log import VerifiableLog
 from ledger.retrying import run_retried
 from ledger.schemas import ArtistCreate, DonationCreate
 from ledger.sealing import (
-    LeafSealer,
     SealedPostgresApplicationRecorder,
     SealedSQLiteApplicationRecorder,
 )
 from ledger.settings import Settings
 from ledger.shred_list import ShredList
-from ledger.store import HeadTable, KeyVault, LeafTable, RecordTable
+from ledger.store import HeadTable, KeyRingTable, KeyVault, LeafTable, RecordTable
 from ledger.topics import stored_topics
 from ledger.validation import aware, text
 from ledger.views import (
@@ -108,6 +107,7 @@ class MuseumLedger(Application[UUID]):
         retrain_window: timedelta = timedelta(hours=24),
         settings: Settings | None = None,
     ) -> None:
+        ring = KeyRingTable(engine).load(master)  # a retired master key is refused here
         super().__init__(env=env)
         recorder = self.recorder
         if not isinstance(
@@ -116,7 +116,8 @@ class MuseumLedger(Application[UUID]):
             raise ConfigurationError(
                 "the ledger must be opened with a sealing recorder (ledger.runtime)"
             )
-        recorder.sealer = LeafSealer(master.leaf_mac_key)
+        self.ring = ring
+        recorder.sealer = self.ring.sealer()
         self.master = master
         self.engine = engine
         self.vault = KeyVault(engine)
@@ -127,6 +128,7 @@ class MuseumLedger(Application[UUID]):
             LeafTable(engine),
             HeadTable(engine),
             master,
+            self.ring,
         )
         self.head_every_events = head_every_events
         self.integrity.head_every_events = head_every_events
@@ -162,8 +164,9 @@ class MuseumLedger(Application[UUID]):
             "legal_name": text(request.legal_name, "legal name", limit=200),
             "contact": text(request.contact, "contact", limit=320),
         }
-        token = self.master.index_token(" ".join(pseudonym.casefold().split()))
-        if self._exists(PseudonymClaim.create_id(token)):
+        # Claims made under earlier key generations keep their tokens; new ones use the current.
+        token, *earlier = self.ring.index_tokens(" ".join(pseudonym.casefold().split()))
+        if any(self._exists(PseudonymClaim.create_id(t)) for t in (token, *earlier)):
             raise Conflict(f"the pseudonym {pseudonym!r} is taken")
         artist_id = uuid4()
         key, wrapped = self.master.new_data_key(artist_id)

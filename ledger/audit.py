@@ -20,10 +20,12 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import merkle
 from ledger.application import MuseumLedger
 from ledger.certificate_check import certificate_document, verify_certificate
+from ledger.checks import record_check
 from ledger.domain import Donation
 from ledger.domain.artist import Artist
 from ledger.domain.model import ModelRegistry, TrainingRun
@@ -179,7 +181,7 @@ def audit_erasures(ledger: MuseumLedger) -> ErasureAudit:
 def _verify_recorded(ledger: MuseumLedger, artist_id: UUID, certificate: dict[str, Any]) -> None:
     """The certificate recorded with the erasure verifies offline, and is this artist's."""
     try:
-        checked = verify_certificate(certificate, ledger.integrity.public_key_hex)
+        checked = verify_certificate(certificate, _signer_hex(ledger, certificate.get("tree_head")))
     except ProofError as exc:
         raise IntegrityViolation(
             f"the erasure certificate of artist {artist_id} does not verify: {exc}"
@@ -188,6 +190,14 @@ def _verify_recorded(ledger: MuseumLedger, artist_id: UUID, certificate: dict[st
         raise IntegrityViolation(
             f"the erasure certificate recorded for artist {artist_id} is {checked.artist_id}'s"
         )
+
+
+def _signer_hex(ledger: MuseumLedger, head: object) -> str:
+    """The museum's key, current or retired, that a head names by `key_id` (the current key
+    for a head that names none, or names a key the museum never held: it then fails to verify)."""
+    key_id = head.get("key_id") if isinstance(head, Mapping) else None
+    found = ledger.ring.find(key_id) if isinstance(key_id, str) else None
+    return (found.public_key if found else ledger.master.public_key_bytes).hex()
 
 
 def load_proof(path: Path) -> dict[str, Any]:
@@ -224,7 +234,7 @@ def proven_head(ledger: MuseumLedger, document: Mapping[str, Any]) -> tuple[str,
     """The kind of proof (receipt, head, certificate) and the signed head it holds, checked
     under the museum's key (the receipt's or certificate's own proofs too); ProofError if not."""
     kind, fields = _head_of(document)
-    public_key = ledger.integrity.public_key_hex
+    public_key = _signer_hex(ledger, fields)
     if kind == "receipt":
         verify_receipt(document, public_key)
     if kind == "certificate":
@@ -242,7 +252,7 @@ def proven_head(ledger: MuseumLedger, document: Mapping[str, Any]) -> tuple[str,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProofError(f"malformed {kind}: {exc}") from None
-    head.verify(ledger.master.public_key)
+    head.verify(Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key)))
     return kind, head
 
 
@@ -307,6 +317,13 @@ def full_audit(
     keys = audit_keys(ledger)
     erasures = audit_erasures(ledger)
     proofs = [{"file": str(path)} | check_against(ledger, load_proof(path)) for path in against]
+    projections = (
+        None
+        if read_models is None
+        else {name: model.compare() for name, model in ledger_read_models(ledger).items()}
+        | {name: check(ledger) for name, check in read_models.items()}
+    )
+    record_check(ledger.engine, report.events)  # every check passed: the verify-age metric
     return AuditRead(
         ok=True,
         events=report.events,
@@ -332,8 +349,5 @@ def full_audit(
         deployed_versions_checked=erasures.versions_checked,
         erasures_awaiting_retraining=erasures.awaiting_retraining,
         against=proofs,
-        projections=None
-        if read_models is None
-        else {name: model.compare() for name, model in ledger_read_models(ledger).items()}
-        | {name: check(ledger) for name, check in read_models.items()},
+        projections=projections,
     )

@@ -15,7 +15,9 @@ here) the bench
    disk, a busy server) weighs on both sides of the ratio alike,
 4. times full `ledger.donate()` calls (image checks, sealing, blob writes, receipt) as info,
 5. signs a tree head and times `verify()` over the whole log (at least `events` events),
-6. measures the C2SP formats on a SQLite ledger of their own (`ledger.bench_c2sp`).
+6. rotates the master key over a vault of `rotation_artists` keys (`ledger.bench_rotation`),
+   beside a raw rewrite of the same vault rows,
+7. measures the C2SP formats on a SQLite ledger of their own (`ledger.bench_c2sp`).
 
 Nothing here asserts a timing: the figures are reported, each beside its target.
 """
@@ -38,6 +40,7 @@ from psycopg import sql
 from ledger.application import MuseumLedger
 from ledger.bench_c2sp import run_c2sp_bench
 from ledger.bench_payloads import Payloads
+from ledger.bench_rotation import rotation_figures
 from ledger.benchkit import (
     NO_POSTGRES_URL,
     bench_settings,
@@ -62,6 +65,7 @@ TARGETS: dict[str, float] = {
 }
 
 ARTISTS = 6
+ROTATION_ARTISTS = 10_000  # the vault `museum keys rotate-master` re-wraps, timed
 ROUNDS = 10  # timed rounds of ledger appends, each followed by the raw replay of its rows
 # One cycle of the timed loop: two new donations, then one consent granted and later revoked.
 CYCLE = ("donation", "donation", "grant", "revoke")
@@ -263,6 +267,7 @@ def _bench_backend(
     settings: Settings,
     events: int,
     raw_factory: Callable[[], RawSQLite | RawPostgres],
+    rotation_artists: int = ROTATION_ARTISTS,
 ) -> dict[str, Any]:
     began = time.perf_counter()
     payloads = Payloads(seed=0)
@@ -328,6 +333,7 @@ def _bench_backend(
         if raw is not None:
             raw.close()
         close_ledger(ledger)
+    rotation = rotation_figures(settings, rotation_artists, artists[0])
 
     append_rate = _rate(appended, append_seconds)
     raw_rate = _rate(len(sizes), raw_seconds)
@@ -371,6 +377,7 @@ def _bench_backend(
         "donate_seconds": donate_seconds,
         "donations_per_s": _rate(donations, donate_seconds),
         "donate_events_per_s": _rate(donate_events, donate_seconds),
+        "rotation": rotation,
         "meets_target": {
             "append_to_raw_ratio": ratio >= TARGET_APPEND_TO_RAW_RATIO,
             "verify_events_per_s": verify_rate >= TARGET_VERIFY_EVENTS_PER_S,
@@ -379,20 +386,22 @@ def _bench_backend(
     }
 
 
-def _bench_sqlite(events: int, workdir: Path) -> dict[str, Any]:
+def _bench_sqlite(events: int, workdir: Path, rotation_artists: int) -> dict[str, Any]:
     settings = bench_settings(workdir / "sqlite")
-    return _bench_backend("sqlite", settings, events, lambda: RawSQLite(settings.sqlite_path))
+    return _bench_backend(
+        "sqlite", settings, events, lambda: RawSQLite(settings.sqlite_path), rotation_artists
+    )
 
 
 def _bench_postgres(
-    events: int, workdir: Path, postgres_url: str
+    events: int, workdir: Path, postgres_url: str, rotation_artists: int
 ) -> tuple[dict[str, Any], str | None]:
     """Bench in a fresh `museum_bench_<random>` database on the server; it is always dropped."""
     return on_scratch_postgres(
         postgres_url,
         workdir / "postgres",
         lambda settings, database: _bench_backend(
-            "postgres", settings, events, lambda: RawPostgres(database.url)
+            "postgres", settings, events, lambda: RawPostgres(database.url), rotation_artists
         ),
     )
 
@@ -409,20 +418,33 @@ def _machine(postgres_version: str | None) -> dict[str, Any]:
 
 
 def run_ledger_bench(
-    *, events: int = 2000, postgres_url: str | None, workdir: Path
+    *,
+    events: int = 2000,
+    postgres_url: str | None,
+    workdir: Path,
+    rotation_artists: int = ROTATION_ARTISTS,
 ) -> dict[str, Any]:
     """Measure both backends (PostgreSQL only with a URL); return JSON-ready figures."""
     if events < 1:
         raise ValueError("the bench needs at least one event")
+    if rotation_artists < ARTISTS:
+        raise ValueError(f"the rotation needs at least the bench's {ARTISTS} artists")
     began = time.perf_counter()
     workdir.mkdir(parents=True, exist_ok=True)
-    figures: dict[str, Any] = {"bench": "ledger", "events": events, "targets": dict(TARGETS)}
-    figures["sqlite"] = _bench_sqlite(events, workdir)
+    figures: dict[str, Any] = {
+        "bench": "ledger",
+        "events": events,
+        "rotation_artists": rotation_artists,
+        "targets": dict(TARGETS),
+    }
+    figures["sqlite"] = _bench_sqlite(events, workdir, rotation_artists)
     postgres_version = None
     if postgres_url is None:
         figures["postgres"] = skipped_backend("postgres", NO_POSTGRES_URL)
     else:
-        figures["postgres"], postgres_version = _bench_postgres(events, workdir, postgres_url)
+        figures["postgres"], postgres_version = _bench_postgres(
+            events, workdir, postgres_url, rotation_artists
+        )
     figures["c2sp"] = run_c2sp_bench(
         workdir / "c2sp",
         signs=max(200, events),

@@ -169,6 +169,25 @@ class MasterKey:
     def unwrap(self, artist_id: UUID, wrapped: bytes) -> DataKey:
         return DataKey(artist_id, unseal(self._wrap_key, wrapped, artist_id.bytes))
 
+    def rewrap(self, artist_id: UUID, wrapped: bytes, new: MasterKey) -> bytes:
+        """The same data key wrapped by `new` instead: the key itself never changes, so nothing
+        sealed with it is re-encrypted (key rotation)."""
+        return seal(
+            new._wrap_key, unseal(self._wrap_key, wrapped, artist_id.bytes), artist_id.bytes
+        )
+
+    def wrap_secret(self, secret: bytes, context: bytes) -> bytes:
+        """Wrap a key of an earlier key generation (the key ring keeps them only so)."""
+        return seal(self._wrap_key, secret, context)
+
+    def unwrap_secret(self, wrapped: bytes, context: bytes) -> bytes:
+        return unseal(self._wrap_key, wrapped, context)
+
     def index_token(self, text: str) -> str:
         """Keyed token for uniqueness indexes, so no plaintext name becomes an aggregate id."""
-        return hmac.new(self.index_key, text.encode(), hashlib.sha256).hexdigest()
+        return index_token(self.index_key, text)
+
+
+def index_token(key: bytes, text: str) -> str:
+    """The uniqueness token of `text` under one generation's index key."""
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()

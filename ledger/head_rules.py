@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ledger.crypto import MasterKey
 from ledger.errors import IntegrityViolation, ProofError
+from ledger.key_ring import KeyRing
 
 if TYPE_CHECKING:
     from ledger.log import SignedTreeHead
@@ -24,17 +24,18 @@ BLOB_KEY = b'"blob_id":"'  # how the JSON transcoder writes a blob reference (no
 BLOB_IDS = re.compile(re.escape(BLOB_KEY) + rb'([^"]{1,128})"')  # the ids, without copying states
 
 
-def check_head_sequence(heads: list[SignedTreeHead], master: MasterKey) -> None:
-    """Signatures by the museum's key, ids contiguous from 1, sizes never shrinking."""
-    public_key = master.public_key
+def check_head_sequence(heads: list[SignedTreeHead], ring: KeyRing) -> None:
+    """Signatures by one of the museum's keys (current or retired), ids contiguous from 1,
+    sizes never shrinking."""
     previous: SignedTreeHead | None = None
     for expected_id, head in enumerate(heads, start=1):
-        if head.key_id != master.key_id:
+        signer = ring.find(head.key_id)
+        if signer is None:
             raise IntegrityViolation(
                 f"tree head {head.head_id} was signed by unknown key {head.key_id}"
             )
         try:
-            head.verify(public_key)
+            head.verify(signer.verifying_key)
         except ProofError as exc:
             raise IntegrityViolation(str(exc)) from None
         if head.head_id != expected_id:
@@ -53,6 +54,61 @@ def check_head_sequence(heads: list[SignedTreeHead], master: MasterKey) -> None:
                 f"before it ({previous.head_id}, size {previous.tree_size}): heads out of order"
             )
         previous = head
+
+
+def check_head_key(head: SignedTreeHead, ring: KeyRing, position: int, nid: int) -> None:
+    """A head is signed by the key generation that sealed the last event it covers: a retired
+    key cannot sign past its rotation, and a new key takes over from the rotation on."""
+    signer = ring.find(head.key_id)
+    sealed_by = ring.generation_at(nid)
+    if signer is not None and signer.generation != sealed_by:
+        raise IntegrityViolation(
+            f"tree head {head.head_id} (size {head.tree_size}) is signed by the key of "
+            f"generation {signer.generation}, but its last event ({nid}) was sealed under "
+            f"generation {sealed_by}",
+            position,
+        )
+
+
+def check_rotations(ring: KeyRing, rotations: list[tuple[int, bytes]]) -> None:
+    """One `KeysRotated` event per rotation, carrying the ring's statement and signatures, among
+    the first events of its generation (`rotations`: notification id and stored state)."""
+    recorded: dict[int, tuple[int, dict[str, Any]]] = {}
+    for nid, state in rotations:
+        try:
+            body = json.loads(state)
+            number = int(body["generation"])
+        except (ValueError, KeyError, TypeError):
+            raise IntegrityViolation(
+                f"event {nid} records a key rotation it does not name"
+            ) from None
+        recorded[number] = (nid, body)
+    for generation in ring.generations[1:]:
+        found = recorded.pop(generation.generation, None)
+        where = f"the rotation to key generation {generation.generation}"
+        if found is None:
+            raise IntegrityViolation(f"{where} has no KeysRotated event in the log")
+        nid, body = found
+        if ring.generation_at(nid) != generation.generation:
+            raise IntegrityViolation(
+                f"{where} is recorded by event {nid}, outside the events its keys sealed"
+            )
+        same = (
+            generation.statement is not None
+            and body.get("statement") == generation.statement.decode()
+            and body.get("old_signature") == (generation.old_signature or b"").hex()
+            and body.get("new_signature") == (generation.new_signature or b"").hex()
+        )
+        if not same:
+            raise IntegrityViolation(
+                f"{where}: event {nid} records another statement than the key ring holds"
+            )
+    if recorded:
+        stray = min(recorded)
+        raise IntegrityViolation(
+            f"event {recorded[stray][0]} records a rotation to key generation {stray}, "
+            "which the key ring does not hold"
+        )
 
 
 def check_attested(

@@ -15,22 +15,35 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from eventsourcing.utils import get_topic
 
 from ledger import merkle
 from ledger.crypto import MasterKey
+from ledger.domain.keys import KeyHistory
 from ledger.errors import IntegrityViolation, NotFound, ProofError
 from ledger.head_rules import (
     BLOB_IDS,
     BLOB_KEY,
     check_attested,
     check_embedded_heads,
+    check_head_key,
     check_head_sequence,
+    check_rotations,
 )
-from ledger.sealing import LeafSealer, originator_text, record_leaf
+from ledger.key_ring import KeyRing, signing_key_reads
+from ledger.sealing import originator_text, record_leaf
 from ledger.store import HeadTable, LeafTable, Record, RecordTable
-from ledger.views import ConsistencyRead, EventRead, HeadRead, InclusionRead, ReceiptRead
+from ledger.views import (
+    ConsistencyRead,
+    EventRead,
+    HeadRead,
+    InclusionRead,
+    ReceiptRead,
+    SigningKeyRead,
+)
 
 HEAD_FORMAT = b"failure-museum-tree-head/v1"
+ROTATED_TOPIC = get_topic(getattr(KeyHistory, "KeysRotated"))  # noqa: B009 - made by @event
 
 
 def head_message(tree_size: int, timestamp_ms: int, root_hash: bytes) -> bytes:
@@ -100,13 +113,19 @@ class VerifiableLog:
     """Reads leaves and records; only it signs heads. Leaf hashes are cached (the log only grows)."""
 
     def __init__(
-        self, records: RecordTable, leaves: LeafTable, heads: HeadTable, master: MasterKey
+        self,
+        records: RecordTable,
+        leaves: LeafTable,
+        heads: HeadTable,
+        master: MasterKey,
+        ring: KeyRing | None = None,
     ) -> None:
         self.records = records
         self.leaves = leaves
         self.heads = heads
         self.master = master
-        self.sealer = LeafSealer(master.leaf_mac_key)
+        self.ring = ring or KeyRing.single(master)
+        self.sealer = self.ring.sealer()
         self._ids: list[int] = []
         self._hashes: list[bytes] = []
         self._frontier = merkle.Frontier()
@@ -117,6 +136,15 @@ class VerifiableLog:
     @property
     def public_key_hex(self) -> str:
         return self.master.public_key_bytes.hex()
+
+    def signing_keys(self) -> list[SigningKeyRead]:
+        """Every tree-head key, oldest first (the last is current)."""
+        return signing_key_reads(self.ring)
+
+    def public_key_for(self, key_id: str) -> Ed25519PublicKey:
+        """The tree-head key that signed a head or checkpoint of this id, current or retired
+        (NotFound for a key that was never the museum's)."""
+        return self.ring.public_key(key_id)
 
     def _refresh(self) -> None:
         last = self._ids[-1] if self._ids else -1
@@ -262,7 +290,9 @@ class VerifiableLog:
         """
         began = time.perf_counter()
         heads = [SignedTreeHead.from_row(row) for row in self.heads.all()]
-        check_head_sequence(heads, self.master)
+        check_head_sequence(heads, self.ring)
+        self.ring.check_chain()
+        rotations: list[tuple[int, bytes]] = []
         by_id = {head.head_id: head for head in heads}
         checkpoints: dict[int, list[SignedTreeHead]] = {}
         for head in heads:
@@ -322,9 +352,12 @@ class VerifiableLog:
                 blob_refs.update(BLOB_IDS.findall(raw))
             if b'"tree_head"' in raw:
                 embedded += check_embedded_heads(raw, by_id, position, nid)
+            if topic == ROTATED_TOPIC:
+                rotations.append((nid, raw))
             frontier.append(leaf)
             position += 1
             for head in checkpoints.pop(position, []):
+                check_head_key(head, self.ring, position - 1, nid)
                 if frontier.root() != head.root_hash:
                     raise IntegrityViolation(
                         f"tree head {head.head_id} (size {head.tree_size}) does not match the log",
@@ -342,6 +375,7 @@ class VerifiableLog:
                 "events were removed",
                 position,
             )
+        check_rotations(self.ring, rotations)
         latest = heads[-1] if heads else None
         if must_cover and (latest is None or latest.tree_size < must_cover):
             raise IntegrityViolation(

@@ -20,10 +20,29 @@ from ledger.blobs import BlobStore
 from ledger.bootstrap import SchemaState, prepare_schema
 from ledger.crypto import MasterKey
 from ledger.errors import ConfigurationError
-from ledger.sealing import SealedPostgresApplicationRecorder, SealedSQLiteApplicationRecorder
+from ledger.sealing import (
+    RetiredKey,
+    SealedPostgresApplicationRecorder,
+    SealedSQLiteApplicationRecorder,
+)
 from ledger.settings import Settings
 from ledger.shred_list import ShredList
 from ledger.store import make_engine
+
+
+def master_key_file(settings: Settings) -> Path | None:
+    """The file the master key is read from (MUSEUM_MASTER_KEY_FILE, or the embedded store's
+    development key), or None when MUSEUM_MASTER_KEY gives it."""
+    if settings.master_key is not None:
+        return None
+    if settings.master_key_file is not None:
+        return settings.master_key_file
+    return settings.home / "master.key" if settings.embedded else None
+
+
+def pending_key_file(path: Path) -> Path:
+    """Where a rotation keeps the new key until it has committed, beside the key file."""
+    return path.with_name(path.name + ".new")
 
 
 def load_master_key(settings: Settings) -> MasterKey:
@@ -41,12 +60,21 @@ def load_master_key(settings: Settings) -> MasterKey:
         )
     path = settings.home / "master.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(MasterKey.generate_text() + "\n")
+        write_new_key(path)
         print(f"created a development master key at {path}", file=sys.stderr)
     return MasterKey.from_text(path.read_text())
+
+
+def write_new_key(path: Path) -> MasterKey:
+    """A fresh master key in a new file only its owner may read (never over an existing one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = MasterKey.generate_text()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return MasterKey.from_text(text)
 
 
 def database_parts(settings: Settings) -> tuple[str, dict[str, str]]:
@@ -154,18 +182,32 @@ def open_ledger(settings: Settings) -> MuseumLedger:
     _prepare(settings, engine, env)
     try:
         settings.blob_dir.mkdir(parents=True, exist_ok=True)
-        ledger = MuseumLedger(
-            # The tables exist now: the application must not race to create them again.
-            env=env | {"CREATE_TABLE": "no"},
-            master=master,
-            engine=engine,
-            blobs=BlobStore(settings.blob_dir),
-            head_every_events=settings.head_every_events,
-            retrain_window=settings.retrain_window,
-            settings=settings,
-        )
-        ledger.shred_list = ShredList(settings.shred_list_path)
-        return ledger
+
+        def ledger_with(key: MasterKey) -> MuseumLedger:
+            ledger = MuseumLedger(
+                # The tables exist now: the application must not race to create them again.
+                env=env | {"CREATE_TABLE": "no"},
+                master=key,
+                engine=engine,
+                blobs=BlobStore(settings.blob_dir),
+                head_every_events=settings.head_every_events,
+                retrain_window=settings.retrain_window,
+                settings=settings,
+            )
+            ledger.shred_list = ShredList(settings.shred_list_path)
+            return ledger
+
+        try:
+            return ledger_with(master)
+        except RetiredKey:
+            key_file = master_key_file(settings)
+            pending = None if key_file is None else pending_key_file(key_file)
+            if key_file is None or pending is None or not pending.exists():
+                raise
+            # A rotation committed but stopped before it moved the new key into place.
+            ledger = ledger_with(MasterKey.from_text(pending.read_text()))
+            os.replace(pending, key_file)
+            return ledger
     except BaseException:
         engine.dispose()  # nothing holds the engine yet: let go of its connections here
         raise

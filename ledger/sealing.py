@@ -7,10 +7,11 @@ table by anyone but the ledger therefore has no valid leaf, and `museum ledger v
 
 from __future__ import annotations
 
+import bisect
 import hmac
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -18,13 +19,17 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg.sql import SQL, Identifier
 
-from ledger.errors import ConfigurationError
+from ledger.errors import ConfigurationError, Conflict
 from ledger.merkle import leaf_hash
 
 LEAF_FORMAT = b"failure-museum-leaf/v1"
 # MAC input of leaves that attest a head (migration 0003); older leaves keep the bare formula.
 LEAF_MAC_V2 = b"failure-museum-leaf-mac/v2"
-LATEST_HEAD_SQL = "SELECT COALESCE(MAX(head_id), 0) AS head_id FROM tree_heads"
+# Read under the events-table lock with it: the key generation a new leaf must be sealed under.
+LOG_STATE_SQL = (
+    "SELECT (SELECT COALESCE(MAX(head_id), 0) FROM tree_heads) AS head_id, "
+    "(SELECT COALESCE(MAX(generation), 0) FROM key_ring) AS generation"
+)
 
 
 def originator_text(originator_id: UUID | str) -> str:
@@ -70,11 +75,35 @@ def record_leaf(
     return leaf_hash(record_bytes(notification_id, originator_id, originator_version, topic, state))
 
 
-class LeafSealer:
-    """Computes leaves and their MACs; the MAC key never leaves the process."""
+class RetiredKey(ConfigurationError):
+    """This process holds a master key that a rotation retired: it may write nothing more."""
 
-    def __init__(self, mac_key: bytes) -> None:
+
+class LeafSealer:
+    """Computes leaves and their MACs; the MAC keys never leave the process.
+
+    A log written across key rotations has one MAC key per generation: `earlier` holds, oldest
+    first, the first notification id and MAC key of each generation before this one, whose
+    own key (`mac_key`) seals every leaf from `since` on.
+    """
+
+    def __init__(
+        self,
+        mac_key: bytes,
+        generation: int = 0,
+        since: int = 0,
+        earlier: Sequence[tuple[int, bytes]] = (),
+    ) -> None:
         self._mac_key = mac_key
+        self.generation = generation
+        self._since = since
+        self._starts = [first for first, _ in earlier]
+        self._earlier = [key for _, key in earlier]
+
+    def _key(self, notification_id: int) -> bytes:
+        if notification_id >= self._since or not self._earlier:
+            return self._mac_key
+        return self._earlier[max(bisect.bisect_right(self._starts, notification_id) - 1, 0)]
 
     def mac(self, notification_id: int, leaf: bytes, head_id: int | None = None) -> bytes:
         """HMAC of the leaf; with `head_id` (0003 and later) the attested head is covered too.
@@ -86,7 +115,7 @@ class LeafSealer:
             message = struct.pack(">Q", notification_id) + leaf
         else:
             message = LEAF_MAC_V2 + struct.pack(">QQ", notification_id, head_id) + leaf
-        return hmac.digest(self._mac_key, message, "sha256")
+        return hmac.digest(self._key(notification_id), message, "sha256")
 
     def check(
         self, notification_id: int, leaf: bytes, mac: bytes, head_id: int | None = None
@@ -107,6 +136,15 @@ class LeafSealer:
         return rows
 
 
+class KeyRotationWrite(Protocol):
+    """What a master-key rotation writes in the transaction of its `KeysRotated` event."""
+
+    from_generation: int
+    sealer: LeafSealer  # the new generation's: it seals the rotation's own leaves
+
+    def write(self, cursor: Any, placeholder: str, first_notification_id: int) -> None: ...
+
+
 class _SealingMixin:
     sealer: LeafSealer | None = None
 
@@ -117,18 +155,50 @@ class _SealingMixin:
             )
         return self.sealer
 
+    def _sealed_rows(
+        self,
+        cursor: Any,
+        placeholder: str,
+        ids: Sequence[int],
+        stored_events: Sequence[StoredEvent],
+        head_id: int,
+        generation: int,
+        rotation: KeyRotationWrite | None,
+    ) -> list[tuple[int, bytes, bytes, int]]:
+        """The leaf rows, after refusing a writer whose keys are not the museum's current ones
+        (read under the events-table lock, so no event slips in under a retired key)."""
+        sealer = self._sealer()
+        if rotation is None:
+            if generation != sealer.generation:
+                raise RetiredKey(
+                    f"this process holds the master key of key generation {sealer.generation}, "
+                    f"but the museum was rotated to generation {generation}: restart it with "
+                    "the new master key"
+                )
+            return sealer.rows(ids, stored_events, head_id)
+        if generation != rotation.from_generation:
+            raise Conflict(
+                f"the museum is at key generation {generation}, not {rotation.from_generation}: "
+                "another rotation ran meanwhile"
+            )
+        rotation.write(cursor, placeholder, ids[0])
+        return rotation.sealer.rows(ids, stored_events, head_id)
+
 
 class SealedSQLiteApplicationRecorder(_SealingMixin, SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
-        c.execute(LATEST_HEAD_SQL)
-        head_id = int(c.fetchone()[0])
+        c.execute(LOG_STATE_SQL)
+        head_id, generation = (int(value) for value in c.fetchone())
+        rows = self._sealed_rows(
+            c, "?", list(ids or []), stored_events, head_id, generation, kwargs.get("key_rotation")
+        )
         c.executemany(
             "INSERT INTO ledger_leaves (notification_id, leaf_hash, mac, head_id) "
             "VALUES (?, ?, ?, ?)",
-            self._sealer().rows(list(ids or []), stored_events, head_id),
+            rows,
         )
         return ids
 
@@ -137,11 +207,36 @@ class SealedPostgresApplicationRecorder(_SealingMixin, PostgresApplicationRecord
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """eventsourcing's insert, except that any failure rolls the whole transaction back.
+
+        eventsourcing catches what its last steps raise *inside* the transaction block (to keep
+        psycopg's pipeline quiet) and re-raises it after the block has committed: a refusal
+        raised in Python (a retired key, a failed rotation) would leave events without leaves.
+        Here the transaction block sees the exception; the pipeline's block does not.
+        """
         if self.datastore.enable_db_functions:
             raise ConfigurationError(
                 "POSTGRES_ENABLE_DB_FUNCTIONS would bypass the ledger's leaves"
             )
-        ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        failure: Exception | None = None
+        ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:  # it turns psycopg's errors into ours
+            with conn.pipeline() as pipeline:
+                try:
+                    with conn.transaction():
+                        with conn.cursor() as curs:
+                            self._insert_events(curs, stored_events, **kwargs)
+                        if stored_events:
+                            with conn.cursor() as curs:
+                                self._insert_stored_events(curs, stored_events, **kwargs)
+                                pipeline.sync()
+                                ids = self._fetch_ids_after_insert_events(
+                                    curs, stored_events, **kwargs
+                                )
+                except Exception as exc:  # re-raised once the pipeline has closed
+                    failure = exc
+            if failure is not None:
+                raise failure
         return ids
 
     def _insert_stored_events(
@@ -175,15 +270,24 @@ class SealedPostgresApplicationRecorder(_SealingMixin, PostgresApplicationRecord
             curs, stored_events, **kwargs
         )
         # Read under the events-table lock, so attested heads never go backwards along the log.
-        curs.execute(LATEST_HEAD_SQL)
-        head_id = int(curs.fetchone()["head_id"])  # eventsourcing's cursors return dict rows
+        curs.execute(LOG_STATE_SQL)
+        state = curs.fetchone()  # eventsourcing's cursors return dict rows
+        rows = self._sealed_rows(
+            curs,
+            "%s",
+            list(ids or []),
+            stored_events,
+            int(state["head_id"]),
+            int(state["generation"]),
+            kwargs.get("key_rotation"),
+        )
         # Sync at once, inside eventsourcing's try: a rejected leaf then raises IntegrityError
         # here, not a bare "pipeline aborted" from the commit later (seen under load).
         with curs.connection.pipeline() as pipeline:
             curs.executemany(
                 "INSERT INTO ledger_leaves (notification_id, leaf_hash, mac, head_id) "
                 "VALUES (%s, %s, %s, %s)",
-                self._sealer().rows(list(ids or []), stored_events, head_id),
+                rows,
             )
             pipeline.sync()
         return ids

@@ -14,7 +14,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from ledger.tables import artist_keys, ledger_leaves, tree_heads
+from ledger.crypto import MasterKey, SealBroken
+from ledger.errors import ConfigurationError
+from ledger.key_ring import INDEX_PURPOSE, MAC_PURPOSE, KeyGeneration, KeyRing, wrap_context
+from ledger.sealing import RetiredKey
+from ledger.tables import artist_keys, key_ring, ledger_leaves, tree_heads
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -83,13 +87,85 @@ class KeyVault:
             deleted = c.execute(
                 artist_keys.delete().where(artist_keys.c.artist_id == artist_id.hex)
             ).rowcount
+        self.scrub()
+        return bool(deleted)
+
+    def scrub(self) -> None:
+        """Overwrite what the database keeps of wrapped keys no longer stored (deleted, or
+        re-wrapped by a rotation): SQLite's WAL is checkpointed, PostgreSQL's tables vacuumed."""
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as c:
                 c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.exec_driver_sql("VACUUM artist_keys")
-        return bool(deleted)
+                c.exec_driver_sql("VACUUM artist_keys, key_ring")
+
+
+class KeyRingTable:
+    """The key ring as stored; opening it with a master key also checks that key is current."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def rows(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(key_ring).order_by(key_ring.c.generation)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def load(self, master: MasterKey) -> KeyRing:
+        """The ring opened with `master`; a retired or unknown master key is refused."""
+        rows = self.rows()
+        if not rows:
+            return KeyRing.single(master)
+        current = rows[-1]
+        if current["key_id"] != master.key_id:
+            retired = next((r for r in rows if r["key_id"] == master.key_id), None)
+            if retired is not None:
+                raise RetiredKey(
+                    f"this master key (generation {retired['generation']}, key {master.key_id}) "
+                    f"was retired by a rotation to generation {current['generation']}: the "
+                    "museum opens only with the key it was rotated to"
+                )
+            raise ConfigurationError(
+                f"this master key (key {master.key_id}) does not open this museum, whose "
+                f"current key is {current['key_id']}"
+            )
+        generations = []
+        for row in rows[:-1]:
+            number = int(row["generation"])
+            try:
+                mac = master.unwrap_secret(
+                    bytes(row["leaf_mac_key_wrapped"]), wrap_context(number, MAC_PURPOSE)
+                )
+                index = master.unwrap_secret(
+                    bytes(row["index_key_wrapped"]), wrap_context(number, INDEX_PURPOSE)
+                )
+            except (SealBroken, TypeError):
+                raise ConfigurationError(
+                    f"the keys of key generation {number} do not open under the current master "
+                    "key: the key ring was changed outside a rotation"
+                ) from None
+            generations.append(_generation(row, mac, index))
+        generations.append(_generation(current, master.leaf_mac_key, master.index_key))
+        return KeyRing(generations)
+
+
+def _generation(row: dict[str, Any], mac: bytes, index: bytes) -> KeyGeneration:
+    def optional(name: str) -> bytes | None:
+        return None if row[name] is None else bytes(row[name])
+
+    return KeyGeneration(
+        int(row["generation"]),
+        str(row["key_id"]),
+        bytes(row["public_key"]),
+        int(row["first_notification_id"]),
+        mac,
+        index,
+        None if row["rotated_at_ms"] is None else int(row["rotated_at_ms"]),
+        optional("statement"),
+        optional("old_signature"),
+        optional("new_signature"),
+    )
 
 
 # notification id, leaf hash, MAC, attested head id (None: a leaf written before migration 0003)
@@ -149,6 +225,13 @@ class HeadTable:
         with self.engine.begin() as c:
             if self.engine.dialect.name != "sqlite":
                 c.exec_driver_sql("LOCK TABLE tree_heads IN SHARE ROW EXCLUSIVE MODE")
+            current = c.execute(
+                sa.select(key_ring.c.key_id).order_by(key_ring.c.generation.desc()).limit(1)
+            ).scalar()
+            if current is not None and current != key_id:
+                raise ConfigurationError(
+                    f"key {key_id} was retired by a master-key rotation; it signs no more heads"
+                )
             added = c.execute(
                 tree_heads.insert().from_select(columns, row).returning(tree_heads.c.head_id)
             ).first()

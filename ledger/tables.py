@@ -109,3 +109,31 @@ artist_directory = Table(
     Column("erased", Boolean, nullable=False),
     Column("registered_us", BigInteger, nullable=False),
 )
+
+# Every generation of the museum's keys once it has been rotated (migration 0009); none before.
+# Earlier generations' MAC and index keys are wrapped by the current master key (NULL for the
+# current one, derived from it); public keys are in clear; a rotation's statement is signed by
+# the outgoing key (`old_signature`) and the incoming one (`new_signature`).
+key_ring = Table(
+    "key_ring",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("key_id", String(32), nullable=False, unique=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("first_notification_id", BigInteger, nullable=False),
+    Column("leaf_mac_key_wrapped", LargeBinary, nullable=True),
+    Column("index_key_wrapped", LargeBinary, nullable=True),
+    Column("rotated_at_ms", BigInteger, nullable=True),
+    Column("statement", LargeBinary, nullable=True),
+    Column("old_signature", LargeBinary, nullable=True),
+    Column("new_signature", LargeBinary, nullable=True),
+)
+
+# When a check of the whole ledger last passed (`museum ledger verify`): the verify-age metric.
+ledger_checks = Table(
+    "ledger_checks",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("checked_at_ms", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+)

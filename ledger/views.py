@@ -232,6 +232,17 @@ class ReceiptRead(View, frozen=True, kw_only=True):
     public_key: str
 
 
+class SigningKeyRead(View, frozen=True, kw_only=True):
+    """One of the museum's tree-head keys, current or retired: what checks a head it signed."""
+
+    generation: int
+    key_id: str
+    public_key: str
+    first_notification_id: int  # the first event sealed under this generation (0: the first)
+    rotated_at_ms: int | None
+    current: bool
+
+
 class ConsistencyRead(View, frozen=True, kw_only=True):
     """Proof that the log of `new_size` leaves extends the one of `old_size` leaves."""
 

@@ -17,13 +17,17 @@ from ledger.bench import TARGETS, _chunks, run_ledger_bench
 from ledger.bench_c2sp import inclusion_path_length, run_c2sp_bench
 
 EVENTS = 60
+ROTATION_ARTISTS = 40
 BACKENDS = ("sqlite", "postgres")
 
 
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return run_ledger_bench(
-        events=EVENTS, postgres_url=POSTGRES_ADMIN_URL, workdir=tmp_path_factory.mktemp("bench")
+        events=EVENTS,
+        postgres_url=POSTGRES_ADMIN_URL,
+        workdir=tmp_path_factory.mktemp("bench"),
+        rotation_artists=ROTATION_ARTISTS,
     )
 
 
@@ -203,3 +207,23 @@ def test_the_backup_figures_are_complete_and_consistent(tmp_path: Path) -> None:
     text = console.export_text()
     for word in ("museum backup, s", "restore ÷ plain copy", "demo collection", "120 events"):
         assert word in text
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_rotation_rewraps_the_whole_vault_and_still_verifies(
+    figures: dict[str, Any], backend: str
+) -> None:
+    rotation = figures[backend]["rotation"]
+    assert figures["rotation_artists"] == ROTATION_ARTISTS
+    assert rotation["artists"] == ROTATION_ARTISTS
+    assert rotation["vault_rows_added_untimed"] == ROTATION_ARTISTS - 6  # the bench's artists
+    assert rotation["verified_after"] is True
+    assert rotation["sample_artist_readable"] is True
+    for key in ("rotate_seconds", "raw_rewrite_seconds", "rotate_to_raw_ratio", "us_per_artist"):
+        assert math.isfinite(rotation[key]), key
+        assert rotation[key] > 0, key
+    assert rotation["rotate_to_raw_ratio"] == pytest.approx(
+        rotation["rotate_seconds"] / rotation["raw_rewrite_seconds"]
+    )
+    assert f"master-key rotation, {ROTATION_ARTISTS:,} artists" in rendered(figures)

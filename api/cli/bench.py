@@ -292,13 +292,18 @@ def bench_ledger(
             help="Admin URL of a PostgreSQL server for the second backend; 'none' skips it."
         ),
     ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    rotation_artists: Annotated[
+        int,
+        typer.Option(min=6, max=1_000_000, help="Artist keys in the vault the rotation re-wraps."),
+    ] = 10_000,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object of the figures.")
     ] = False,
 ) -> None:
-    """Ledger appends per second beside raw inserts (ratio), verify throughput, and backup
-    and restore time and size (the demo collection, a ledger of --backup-events events)
-    beside a plain copy of the same files."""
+    """Ledger appends per second beside raw inserts (ratio), verify throughput, the time of a
+    master-key rotation beside a raw rewrite of the vault, the C2SP formats, and backup and
+    restore time and size (the demo collection, a ledger of --backup-events events) beside a
+    plain copy of the same files."""
     import tempfile
 
     from api.cli.bench_views import render_ledger_bench
@@ -309,7 +314,12 @@ def bench_ledger(
         events, backup_events = min(events, 200), min(backup_events, 2000)
     url = _server(postgres_url)
     with tempfile.TemporaryDirectory(prefix="museum-bench-") as workdir:
-        figures = run_ledger_bench(events=events, postgres_url=url, workdir=Path(workdir))
+        figures = run_ledger_bench(
+            events=events,
+            postgres_url=url,
+            workdir=Path(workdir),
+            rotation_artists=min(rotation_artists, 200) if quick else rotation_artists,
+        )
         if backup_events:
             seed = demo_collection(6, 1, 16) if quick else demo_collection(36, 2, 32)
             figures["backup"] = run_backup_bench(

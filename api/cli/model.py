@@ -15,7 +15,7 @@ from rich.table import Table
 from api.cli.console import json_line, out, say
 from api.cli.jobs import as_refusal, make_job_id, no_worker, run_training_job, submitted
 from api.cli.options import INT64, JOB_ID_HELP
-from ledger.errors import LedgerError
+from ledger.errors import InvalidInput, LedgerError
 
 
 def train(
@@ -205,12 +205,26 @@ def attribute(
 
 def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Exit once the queue is empty.")] = False,
+    probes: Annotated[
+        str | None,
+        typer.Option(
+            "--probes",
+            help="Answer /healthz, /readyz and /metrics on HOST:PORT (e.g. 127.0.0.1:9101).",
+        ),
+    ] = None,
 ) -> None:
     """Run a job worker for training, retraining, generation and attribution (needs
-    MUSEUM_REDIS_URL); stop with Ctrl-C."""
+    MUSEUM_REDIS_URL); JSON logs on stderr; stop with Ctrl-C."""
     try:
         from api.jobs import run_worker
 
-        run_worker(burst=burst)
+        run_worker(burst=burst, probes=None if probes is None else _bind(probes))
     except ValueError as exc:
         raise as_refusal(exc) from None
+
+
+def _bind(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"--probes must be HOST:PORT, e.g. 127.0.0.1:9101, got {text!r}")
+    return host, int(port)

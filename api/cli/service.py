@@ -5,6 +5,7 @@ Imports of the app and the ledger happen inside the commands, so `--help` stays 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,7 +13,9 @@ import typer
 from api.cli.console import json_line, out, say
 from api.cli.ledger import configured_ledger
 
-keys_app = typer.Typer(help="Issue, list and revoke API keys.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Issue, list, rotate and revoke API keys; rotate the master key.", no_args_is_help=True
+)
 
 ROLE_HELP = "artist, compliance, integrator or curator"
 
@@ -96,7 +99,13 @@ def keys_list(
     if not found:
         say("no keys issued yet (museum keys create --role … --name …)")
     for key in found:
-        state = f"revoked {key.revoked_at}" if key.revoked_at else "live"
+        state = (
+            f"revoked {key.revoked_at}"
+            if key.revoked_at
+            else f"replaced by {key.replaced_by}, works until {key.expires_at}"
+            if key.replaced_by
+            else "live"
+        )
         whose = f" artist {key.artist_id}" if key.artist_id else ""
         say(f"{key.key_id}  {key.role:<10}  {key.name}{whose}  created {key.created_at}  {state}")
 
@@ -118,17 +127,23 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes.")] = 1,
     access_log: Annotated[
-        bool, typer.Option("--access-log/--no-access-log", help="Log each request.")
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log each request (a JSON line: method, route template, status, time, id).",
+        ),
     ] = True,
 ) -> None:
     """Serve the museum's pages and the HTTP API (its docs at /api/docs) with uvicorn.
 
     Embedded by default (the SQLite ledger under MUSEUM_HOME, jobs in this process);
     PostgreSQL and Redis by MUSEUM_DATABASE_URL and MUSEUM_REDIS_URL. The schema is set up
-    before the workers start, so they never race for it."""
+    before the workers start, so they never race for it. Logs are JSON lines on stderr;
+    probes at /healthz and /readyz, Prometheus metrics at /api/v1/metrics (staff keys)."""
     import uvicorn
 
     from api.http.settings import get_http_settings
+    from api.observe.logs import json_log_config
     from ledger.runtime import migrate_ledger
     from ledger.settings import get_settings
 
@@ -141,6 +156,85 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        access_log=access_log,
+        access_log=False,  # the app logs each request itself, without its path or query
+        log_config=json_log_config(requests=access_log),
         log_level="info",
     )
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    key_id: Annotated[str, typer.Argument(help="The key id from `museum keys list`.")],
+    overlap_hours: Annotated[
+        int,
+        typer.Option(
+            "--overlap-hours", min=0, max=2160, help="How long the old key keeps working."
+        ),
+    ] = 24,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Issue a key's successor (same holder, role and artist) and print its secret, once; the
+    old key works for the overlap more, then stops."""
+    from datetime import timedelta
+
+    from api.http.auth.keys import KeyStore
+
+    with configured_ledger() as ledger:
+        rotated = KeyStore(ledger.engine).rotate(key_id, timedelta(hours=overlap_hours))
+    if as_json:
+        json_line(rotated)
+        return
+    key = rotated.issued.key
+    say(
+        f"key {key.key_id} replaces {rotated.old.key_id} for {key.name} ({key.role}); "
+        f"the old key works until {rotated.old.expires_at}. The new secret, shown this once:"
+    )
+    out.print(rotated.issued.secret, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("rotate-master")
+def keys_rotate_master(
+    new_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-key-file",
+            help="The new master key: read if the file exists, else made there (mode 600). "
+            "Without it, a key read from a file is rotated in place.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Move the museum to a new master key in one transaction: every artist data key re-wrapped
+    (nothing re-encrypted), the leaf MAC and tree-head keys rolled over with a rotation signed
+    by both keys; the old key is refused from then on. The new key is never printed."""
+    from ledger.rotation import rotate_configured
+    from ledger.settings import get_settings
+
+    done = rotate_configured(get_settings(), new_key_file)
+    if as_json:
+        json_line(done)
+        return
+    say(
+        f"master key rotated to generation {done.generation}: tree-head key {done.old_key_id} → "
+        f"{done.new_key_id}, {done.artists_rewrapped:,} artist keys re-wrapped in "
+        f"{done.seconds:.2f} s; first head of the new key: {done.first_new_head_id}"
+    )
+    say(f"the new master key is in {done.key_file}; the old one opens nothing any more")
+    if new_key_file is not None:
+        say("point MUSEUM_MASTER_KEY_FILE (or MUSEUM_MASTER_KEY) at the new key before restarting")
+
+
+@keys_app.command("ring")
+def keys_ring(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Every tree-head key the museum has signed with (retired ones too), to check old heads."""
+    with configured_ledger() as ledger:
+        found = ledger.integrity.signing_keys()
+    if as_json:
+        json_line({"keys": [key.as_builtins() for key in found]})
+        return
+    for key in found:
+        since = f"from event {key.first_notification_id}" if key.generation else "from the start"
+        state = "current" if key.current else "retired"
+        say(f"generation {key.generation}  {key.key_id}  {state:<7}  {since}  {key.public_key}")

@@ -24,7 +24,9 @@ from api.http.auth.access import enforce_access, principal_of
 from api.http.auth.middleware import ApiKeyMiddleware
 from api.http.auth.principal import Principal, Role
 from api.http.docs import DOCS, openapi_config
+from api.http.health.controller import ProbeController
 from api.http.museum import MuseumServices
+from api.http.observe import RequestContext, prometheus
 from api.http.problems import problem_details_plugin
 from api.http.refusals import document_refusals
 from api.http.routes import ROUTE_HANDLERS
@@ -99,7 +101,7 @@ def create_app(
     api = Router(path=API, route_handlers=route_handlers or ROUTE_HANDLERS)
     web = WebFrame(settings, http)
     config = AppConfig(
-        route_handlers=[api, *web.route_handlers],
+        route_handlers=[api, ProbeController, *web.route_handlers],
         on_startup=[open_services, web.on_startup],
         on_shutdown=[close_services],
         dependencies={
@@ -108,6 +110,8 @@ def create_app(
         },
         guards=[enforce_access],
         middleware=[
+            RequestContext(),
+            prometheus().middleware,
             DefineMiddleware(ApiKeyMiddleware),
             _rate_limit(http).middleware,
         ],

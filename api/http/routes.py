@@ -11,8 +11,9 @@ from api.http.donations.controller import DonationsController
 from api.http.erasure.controller import ErasureController
 from api.http.feedback.controller import FeedbackController
 from api.http.generations.controller import GenerationController
-from api.http.health.controller import HealthController
+from api.http.health.controller import HealthController, MetricsController
 from api.http.jobs.controller import JobController
+from api.http.keys.controller import KeysController
 from api.http.ledger.controller import LedgerController
 from api.http.listings.controller import ListingsController
 from api.http.log.controller import LogController
@@ -44,4 +45,6 @@ ROUTE_HANDLERS: list[Any] = [
     LedgerController,
     LogController,
     ComplianceController,
+    KeysController,
+    MetricsController,
 ]

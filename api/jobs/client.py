@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from api.jobs.results import JobResult, as_result
 from api.jobs.settings import JobFailed, job_settings, redis_settings, unreachable
 from api.jobs.tasks import job_function, validate
+from api.observe.context import JOB_ARGUMENT, request_id
 from ledger.errors import Conflict, LedgerError
 from ledger.settings import Settings
 
@@ -75,8 +76,10 @@ async def submit(
     need no ledger are refused (a `LedgerError`) before anything is queued."""
     job_function(name)
     validate(name, **kwargs)
+    # The request that queued the job, into the worker's logs (`api.observe.jobs.observed`).
+    carried: dict[str, Any] = {JOB_ARGUMENT: request_id.get()} if request_id.get() else {}
     async with _using(redis) as queue:
-        job = await queue.enqueue_job(name, _job_id=job_id, **kwargs)
+        job = await queue.enqueue_job(name, _job_id=job_id, **kwargs, **carried)
         if job is not None:
             return Submission(job_id, name, True, JobStatus.queued.value)
         existing = _job(job_id, queue)

@@ -12,6 +12,7 @@ loses a race for an aggregate is retried by the application, as between processe
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 from typing import ClassVar
@@ -23,11 +24,18 @@ from redis.exceptions import RedisError
 from api.jobs.running import open_ledger
 from api.jobs.settings import Ctx, job_settings, redis_settings, unreachable
 from api.jobs.tasks import attribute_job, generate_job, retrain_job, train_job
+from api.observe.jobs import observed
+from api.observe.logs import configure_json_logging
+from api.observe.metrics import LedgerCollector, exposition, redis_queue_depth
+from api.observe.probes import Probes, serve_probes
+from api.observe.readiness import ready
 from ledger.application import MuseumLedger
 from ledger.errors import ConfigurationError
 from ledger.runtime import close_ledger
+from ledger.settings import get_settings
 
 logger = logging.getLogger("museum.jobs")
+PROBES = Probes()  # what this worker's probe server answers (`run_worker(probes=…)`)
 
 
 async def on_startup(ctx: Ctx) -> None:
@@ -39,6 +47,16 @@ async def on_startup(ctx: Ctx) -> None:
         close_ledger(ledger)
         raise
     ctx["ledger"] = ledger
+    PROBES.ready = functools.partial(ready, ledger, get_settings().redis_url)
+    PROBES.metrics = functools.partial(
+        exposition,
+        LedgerCollector(
+            ledger.engine,
+            functools.partial(
+                redis_queue_depth, str(get_settings().redis_url), job_settings().queue_name
+            ),
+        ),
+    )
     settings = job_settings()
     logger.info(
         "museum worker ready: queue %r, lease %.0f s, timeout %.0f s, %d tries",
@@ -52,6 +70,7 @@ async def on_startup(ctx: Ctx) -> None:
 async def on_shutdown(ctx: Ctx) -> None:
     """Close the worker's ledger and dispose of its engine (a no-op if startup never opened it)."""
     ledger: MuseumLedger | None = ctx.pop("ledger", None)
+    PROBES.ready = PROBES.metrics = None
     if ledger is not None:
         await asyncio.to_thread(close_ledger, ledger)
         logger.info("museum worker stopped: ledger closed")
@@ -76,10 +95,10 @@ class WorkerSettings:
     _jobs = job_settings()
     _training = _jobs.job_timeout + max(60.0, _jobs.job_timeout / 10)
     functions: ClassVar[list[Function]] = [
-        func(train_job, name="train", timeout=_training),
-        func(retrain_job, name="retrain", timeout=_training),
-        func(generate_job, name="generate", timeout=_jobs.job_timeout),
-        func(attribute_job, name="attribute", timeout=_jobs.job_timeout),
+        func(observed("train", train_job), name="train", timeout=_training),
+        func(observed("retrain", retrain_job), name="retrain", timeout=_training),
+        func(observed("generate", generate_job), name="generate", timeout=_jobs.job_timeout),
+        func(observed("attribute", attribute_job), name="attribute", timeout=_jobs.job_timeout),
     ]
     redis_settings = _optional_redis_settings()
     queue_name = _jobs.queue_name
@@ -92,18 +111,27 @@ class WorkerSettings:
     del _jobs, _training
 
 
-def run_worker(*, burst: bool = False) -> None:
-    """Run an arq worker until it is told to stop (or, with `burst`, until the queue is empty)."""
-    import logging.config
+def run_worker(*, burst: bool = False, probes: tuple[str, int] | None = None) -> None:
+    """Run an arq worker until it is told to stop (or, with `burst`, until the queue is empty).
 
-    from arq.logs import default_log_config
+    Logs are JSON lines on stderr (`api.observe.logs`); with `probes` (host, port) the worker
+    answers `/healthz`, `/readyz` and `/metrics` there while it runs."""
     from arq.worker import run_worker as arq_run_worker
 
     settings = redis_settings()  # refuses without MUSEUM_REDIS_URL
-    config = default_log_config(verbose=False)
-    config["loggers"]["museum.jobs"] = {"handlers": ["arq.standard"], "level": "INFO"}
-    logging.config.dictConfig(config)
+    configure_json_logging()
+    server = None
+    if probes is not None:
+        try:
+            server = serve_probes(*probes, PROBES)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot answer probes on {probes[0]}:{probes[1]}: {exc.strerror}"
+            ) from None
     try:
         arq_run_worker(WorkerSettings, redis_settings=settings, burst=burst)  # type: ignore[arg-type]
     except (RedisError, OSError) as exc:
         raise unreachable(settings, exc) from None
+    finally:
+        if server is not None:
+            server.shutdown()

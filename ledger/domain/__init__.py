@@ -3,6 +3,7 @@
 from ledger.domain.artist import Artist, FoundingRoll, PseudonymClaim
 from ledger.domain.donation import Donation, Stage
 from ledger.domain.feedback import Feedback
+from ledger.domain.keys import KeyHistory
 from ledger.domain.model import Generation, ModelRegistry, TrainingRun
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "Feedback",
     "FoundingRoll",
     "Generation",
+    "KeyHistory",
     "ModelRegistry",
     "PseudonymClaim",
     "Stage",

@@ -184,8 +184,13 @@ def test_the_whole_flow_over_http_with_a_worker(env: dict[str, str], tmp_path: P
             assert consent.status_code in (200, 201), consent.text
             # The model: trained on the worker, on the consented stages only.
             run = _done(
-                api, curator, api.post("/runs", json={"preset": "tiny", "seed": 1, "steps": 20},
-                                       headers=curator)
+                api,
+                curator,
+                api.post(
+                    "/runs",
+                    json={"preset": "tiny", "seed": 1, "steps": 20},
+                    headers=curator | {"X-Request-ID": "flow-train-1"},
+                ),
             )
             model = api.get("/models/deployed").json()
             assert model["version"] == run["result_id"]
@@ -216,8 +221,12 @@ def test_the_whole_flow_over_http_with_a_worker(env: dict[str, str], tmp_path: P
             assert [line["pseudonym"] for line in attribution["credits"]] == ["Ink Moth"]
             assert sum(line["ppm"] for line in attribution["credits"]) == 1_000_000
             # Revenue, once per key however often it is sent, then the donor's statement.
-            sale = {"generation_id": generation_id, "amount_minor": 10_000, "currency": "EUR",
-                    "reference": "print 1"}
+            sale = {
+                "generation_id": generation_id,
+                "amount_minor": 10_000,
+                "currency": "EUR",
+                "reference": "print 1",
+            }
             keyed = integrator | {"Idempotency-Key": "flow-sale-1"}
             first = api.post("/revenue", json=sale, headers=keyed)
             again = api.post("/revenue", json=sale, headers=keyed)
@@ -231,8 +240,9 @@ def test_the_whole_flow_over_http_with_a_worker(env: dict[str, str], tmp_path: P
             assert euros["revenue_lines"]
             # Erasure: the exhibited donor's completes at once (no model used their stages) and
             # has a certificate; the trained donor's waits for the retraining of the model.
-            erased = api.post(f"/artists/{shown_id}/erasure", json={"reason": "flow"},
-                              headers=shown_key)
+            erased = api.post(
+                f"/artists/{shown_id}/erasure", json={"reason": "flow"}, headers=shown_key
+            )
             assert erased.status_code == 202, erased.text
             certificate = api.get(f"/artists/{shown_id}/erasure/certificate", headers=compliance)
             assert certificate.status_code == 200, certificate.text
@@ -247,6 +257,12 @@ def test_the_whole_flow_over_http_with_a_worker(env: dict[str, str], tmp_path: P
         _stop(worker)
         _stop(server)
     logs = server_log.read_text() + worker_log.read_text()
-    assert "GET /api/v1/health" in logs  # the access log is on, and still names no key
+    # The request log is on (JSON lines, by route template), and still names no key.
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    assert any(line.get("route") == "/api/v1/health" for line in lines)
+    # The request that queued the training reaches the worker's lines about its job.
+    worker_lines = [json.loads(x) for x in worker_log.read_text().splitlines() if x[:1] == "{"]
+    traced = [line["message"] for line in worker_lines if line.get("request_id") == "flow-train-1"]
+    assert any("(train) started" in message for message in traced), traced
     for secret in secrets.values():
         assert secret.removeprefix("Bearer ") not in logs

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ import anyio.to_thread
 from api.http.jobs.runners import Arguments, JobState, problem_of, same_arguments
 from api.jobs.inline import run_job_inline
 from api.jobs.running import Interrupted
+from api.observe.context import request_id
+from api.observe.metrics import JOB_SECONDS
 from ledger.application import MuseumLedger
 
 logger = logging.getLogger("museum.http.jobs")
@@ -38,6 +41,7 @@ KEEP_FINISHED = 10_000
 class _Entry:
     kind: str
     arguments: Arguments
+    request_id: str | None = None
     state: JobState = field(init=False)
 
 
@@ -72,7 +76,7 @@ class EmbeddedJobs:
             if known is not None:
                 same_arguments(kind, arguments, known.kind, known.arguments)
                 return known.state
-            entry = _Entry(kind, dict(arguments))
+            entry = _Entry(kind, dict(arguments), request_id.get())
             entry.state = JobState(job_id, kind, "queued")
             self._entries[job_id] = entry
             self._forget_oldest()
@@ -84,6 +88,10 @@ class EmbeddedJobs:
         finished = [i for i, e in self._entries.items() if e.state.state in ("complete", "failed")]
         for job_id in finished[: max(0, len(finished) - KEEP_FINISHED)]:
             del self._entries[job_id]
+
+    def waiting(self) -> int | None:
+        with self._lock:
+            return sum(1 for e in self._entries.values() if e.state.state == "queued")
 
     async def look(self, job_id: str) -> JobState | None:
         with self._lock:
@@ -106,6 +114,9 @@ class EmbeddedJobs:
             with self._lock:
                 entry = self._entries[job_id]
             self._set(job_id, state="in_progress")
+            token = request_id.set(entry.request_id)  # the request that queued it, in its logs
+            began = time.perf_counter()
+            outcome = "failed"
             try:
                 result = run_job_inline(
                     entry.kind,
@@ -119,4 +130,9 @@ class EmbeddedJobs:
                 logger.info("job %s (%s) failed: %s", job_id, entry.kind, type(exc).__name__)
                 self._set(job_id, state="failed", problem=problem_of(exc))
             else:
+                outcome = "complete"
                 self._set(job_id, state="complete", result=result)
+                logger.info("job %s (%s) complete", job_id, entry.kind)
+            finally:
+                JOB_SECONDS.labels(entry.kind, outcome).observe(time.perf_counter() - began)
+                request_id.reset(token)

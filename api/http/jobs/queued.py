@@ -17,6 +17,8 @@ from arq.jobs import Job, JobStatus
 from api.http.jobs.runners import Arguments, JobState, problem_of, same_arguments
 from api.jobs import client
 from api.jobs.settings import job_settings
+from api.observe.context import JOB_ARGUMENT
+from api.observe.metrics import redis_queue_depth
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.settings import Settings
 
@@ -56,9 +58,13 @@ class QueuedJobs:
         if not submitted.created:
             info = await self._job(job_id).info()
             if info is not None:
-                same_arguments(kind, arguments, info.function, dict(info.kwargs))
+                given = {k: v for k, v in info.kwargs.items() if k != JOB_ARGUMENT}
+                same_arguments(kind, arguments, info.function, given)
         found = await self.look(job_id)
         return found if found is not None else JobState(job_id, kind, "queued")
+
+    def waiting(self) -> int | None:
+        return redis_queue_depth(str(self.settings.redis_url), job_settings().queue_name)
 
     async def look(self, job_id: str) -> JobState | None:
         job = self._job(job_id)

@@ -45,6 +45,9 @@ class JobRunner(Protocol):
     async def look(self, job_id: str) -> JobState | None:
         """The job of that id, or None if this runner does not know it."""
 
+    def waiting(self) -> int | None:
+        """Jobs queued and not yet started (a metric), or None when it cannot be told."""
+
 
 def problem_of(exc: Exception) -> JobProblemRead:
     """A job's failure as a problem: a refusal keeps its status; a job that crashed is a 500

@@ -24,7 +24,7 @@ from api.http.museum import MuseumServices
 from ledger.audit import full_audit
 from ledger.errors import NotFound
 from ledger.validation import event_reference
-from ledger.views import AuditRead, ConsistencyRead, ReceiptRead
+from ledger.views import AuditRead, ConsistencyRead, ReceiptRead, SigningKeyRead
 from royalties.audit import compare
 from royalties.domain import RevenueReport
 from royalties.projection import PostingsProjection
@@ -100,6 +100,13 @@ class LedgerController(Controller):
         return LedgerHeadRead(
             **integrity.sign_head().as_dict(), public_key=integrity.public_key_hex
         )
+
+    @get("/keys", opt=allow(*EVERYONE), sync_to_thread=True)
+    def keys(self, museum: Museum) -> list[SigningKeyRead]:
+        """Every tree-head key the museum has signed with, oldest first, retired ones too
+        (`museum keys rotate-master`): find the key of an old head, receipt or certificate by
+        its `key_id`."""
+        return museum.ledger.integrity.signing_keys()
 
     @get(
         "/events/{event:str}/receipt",

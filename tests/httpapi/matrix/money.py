@@ -16,6 +16,7 @@ RULES = {
     ("GET", STATEMENT + ".html"): OWNER_OR_COMPLIANCE,
     ("GET", STATEMENT + ".csv"): OWNER_OR_COMPLIANCE,
     ("GET", "/api/v1/ledger/head"): EVERYONE,
+    ("GET", "/api/v1/ledger/keys"): EVERYONE,
     ("GET", "/api/v1/ledger/events/{event:str}/receipt"): rule(
         "artist", "compliance", "curator", "integrator"
     ),

@@ -1,9 +1,12 @@
-"""The service's own routes: health, and the OpenAPI document with its UI."""
+"""The service's own routes: health, probes, metrics, and the OpenAPI document with its UI."""
 
-from httpapi.matrix import EVERYONE
+from httpapi.matrix import EVERYONE, rule
 
 RULES = {
     ("GET", "/api/v1/health"): EVERYONE,
+    ("GET", "/healthz"): EVERYONE,
+    ("GET", "/readyz"): EVERYONE,
+    ("GET", "/api/v1/metrics"): rule("compliance", "curator"),
     ("GET", "/api/docs"): EVERYONE,
     ("GET", "/api/docs/openapi.json"): EVERYONE,
     ("GET", "/api/docs/{path:str}"): EVERYONE,

@@ -1,0 +1,1 @@
+"""The caller's own API key: rotated with overlap."""
