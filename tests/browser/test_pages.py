@@ -70,7 +70,10 @@ def test_the_exhibition_with_its_credits(site: Site, new_page: NewPage) -> None:
     shoot(page, "exhibition")
     work.locator("h2 a").click()
     expect(page.get_by_role("heading", name="Content credentials")).to_be_visible()
-    expect(page.locator("dl.facts")).to_contain_text("Ledger receipt")
+    facts = page.locator("dl.facts")
+    expect(facts.first).to_contain_text("Ledger receipt")
+    expect(facts.last).to_contain_text("Signed manifest (C2PA)")
+    expect(facts.last).to_contain_text("trained algorithmic media")
     shoot(page, "work")
 
 
