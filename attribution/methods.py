@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from attribution._seeding import derived_seed
 from attribution.front import Attributor
 from attribution.gradients import OUTPUT_FUNCTIONS, timestep_groups_of
 from attribution.projector import PROJECTIONS
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_METHOD",
     "MAX_CHECKPOINTS",
     "MAX_DIM",
+    "MAX_PROJECTIONS",
     "MAX_TIMESTEPS",
     "METHODS",
     "SCORERS",
@@ -44,6 +46,7 @@ __all__ = [
 MAX_DIM = 65_536
 MAX_CHECKPOINTS = 1000
 MAX_TIMESTEPS = 1000
+MAX_PROJECTIONS = 64
 
 # Score computers by name; each is built from the method's regularisation.
 SCORERS: dict[str, Callable[[float], TrakScorer]] = {
@@ -73,6 +76,8 @@ class Method:
     `checkpoints` is how many of each run's last checkpoints the ensemble uses (0: all of
     them); fewer is proportionally faster to index and to query. `timestep_groups` > 1 gives
     each group of K / groups timesteps the same weight (see `GradientComputer`).
+    `projections` R > 1 projects every gradient with R seeded projections and averages their
+    scores (`projection_seeds`): R times the index and the kernel's work, one gradient pass.
     """
 
     name: str
@@ -85,6 +90,7 @@ class Method:
     scorer: str = "trak"
     checkpoints: int = 0
     timestep_groups: int = 1
+    projections: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timesteps", tuple(self.timesteps))
@@ -116,6 +122,10 @@ class Method:
         if not 0 <= self.checkpoints <= MAX_CHECKPOINTS:
             raise ValueError(f"checkpoints must be between 0 (all) and {MAX_CHECKPOINTS}")
         timestep_groups_of(len(self.timesteps), self.timestep_groups)
+        if isinstance(self.projections, bool) or not isinstance(self.projections, int):
+            raise ValueError("projections (R) must be an integer")
+        if not 1 <= self.projections <= MAX_PROJECTIONS:
+            raise ValueError(f"projections (R) must be between 1 and {MAX_PROJECTIONS}")
         if self.scorer not in SCORERS:
             raise ValueError(
                 f"unknown scorer {self.scorer!r}; expected one of: {', '.join(SCORERS)}"
@@ -126,9 +136,17 @@ class Method:
         data = asdict(self)
         del data["name"]
         data["timesteps"] = list(self.timesteps)
-        if self.timestep_groups == 1:  # absent when 1: earlier runs' index keys stay the same
-            del data["timestep_groups"]
+        for key in ("timestep_groups", "projections"):
+            if data[key] == 1:  # absent when 1: earlier runs' index keys stay the same
+                del data[key]
         return data
+
+    def projection_seeds(self, seed: int) -> tuple[int, ...]:
+        """The seeds of the method's projections for attribution seed `seed`: the seed itself
+        for one projection (as every index before ensembles), else R seeds derived from it."""
+        if self.projections == 1:
+            return (seed,)
+        return tuple(derived_seed(seed, "projection-ensemble", r) for r in range(self.projections))
 
     def with_settings(
         self,
@@ -150,6 +168,7 @@ class Method:
             scorer=self.scorer,
             checkpoints=self.checkpoints if checkpoints is None else checkpoints,
             timestep_groups=self.timestep_groups,
+            projections=self.projections,
         )
 
 
@@ -240,4 +259,5 @@ def build_attributor(
         scorer=SCORERS[method.scorer](method.regularisation),
         projection=method.projection,
         timestep_groups=method.timestep_groups,
+        projection_seeds=method.projection_seeds(seed),
     )
