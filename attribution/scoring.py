@@ -57,6 +57,9 @@ def unit_rows(matrix: torch.Tensor) -> torch.Tensor:
 class TrakScorer:
     """Fits the TRAK kernel on training features and scores query features against them."""
 
+    # Above this k (with fewer items than k) `fit` solves the n × n dual form.
+    primal_max_dim = PRIMAL_MAX_DIM
+
     def __init__(self, regularisation: float = 0.0) -> None:
         if (
             isinstance(regularisation, bool)
@@ -87,7 +90,7 @@ class TrakScorer:
             ridge = self.ridge(phi)
             n, k = phi.shape
             try:
-                if k > PRIMAL_MAX_DIM and n < k and ridge > 0:
+                if k > self.primal_max_dim and n < k and ridge > 0:
                     gram = phi @ phi.T + ridge * torch.eye(n, dtype=phi.dtype)
                     weights.append(torch.linalg.solve(gram, phi).T.contiguous())
                 else:

@@ -69,10 +69,13 @@ def test_seed_agreement_averages_pairs_per_target_and_reports_the_smallest() -> 
 
 
 def test_dual_kernel_equals_the_primal_one_above_the_primal_size() -> None:
+    assert TrakScorer.primal_max_dim == PRIMAL_MAX_DIM == 4096
     g = torch.Generator().manual_seed(3)
-    train = torch.randn((12, PRIMAL_MAX_DIM + 64), generator=g, dtype=torch.float64)
-    query = torch.randn((3, PRIMAL_MAX_DIM + 64), generator=g, dtype=torch.float64)
-    dual = CosineTrakScorer(0.5, normalise_queries=False).fit([train]).score([query])
+    train = torch.randn((12, 160), generator=g, dtype=torch.float64)
+    query = torch.randn((3, 160), generator=g, dtype=torch.float64)
+    scorer = CosineTrakScorer(0.5, normalise_queries=False)
+    scorer.primal_max_dim = 128  # the dual form from k = 129 on, as from 4097 in production
+    dual = scorer.fit([train]).score([query])
     # The primal form on the same rows, written out (12 unit rows: rank 12, λ = 0.5).
     unit = train / train.norm(dim=1, keepdim=True)
     primal = query @ torch.linalg.solve(
@@ -163,10 +166,10 @@ def test_ensemble_of_projections_is_the_mean_of_its_members_and_round_trips(
 def test_stability_block_reports_agreement_costs_and_the_noise_seed(model: BenchModel) -> None:
     targets, labels = model.train.images[:2].clone(), model.train.class_ids[:2]
     method = _method()
-    plan = StabilityPlan(seeds=3, top=3, dims=(128,), ensembles=(2,), exact=True)
+    plan = StabilityPlan(seeds=3, top=3, dims=(64, 128), ensembles=((2, 64),), exact=True)
     out = measure_stability(model, [method], method.name, targets, labels, plan)
     names = [row["name"] for row in out["rows"]]
-    assert names == ["tiny-unit", "tiny-unit k=128", "tiny-unit R=2", "tiny-unit exact"]
+    assert names == ["tiny-unit", "tiny-unit k=128", "tiny-unit R=2×k=64", "tiny-unit exact"]
     first = out["rows"][0]
     assert first["agreement"]["pairs"] == 3
     assert len(first["agreement"]["per_target"]) == 2

@@ -46,8 +46,8 @@ class StabilityPlan:
 
     seeds: int = 3
     top: int = 10
-    dims: tuple[int, ...] = (8192, 32768)
-    ensembles: tuple[int, ...] = (4,)
+    dims: tuple[int, ...] = (2048, 8192, 32768)
+    ensembles: tuple[tuple[int, int], ...] = ((4, 2048),)  # (R, k) pairs
     exact: bool = True
     noise_seeds: bool = True
 
@@ -62,16 +62,17 @@ class Variant:
 
 
 def variants_for(method: Method, default: str, plan: StabilityPlan) -> list[Variant]:
-    """The method as registered; for the default also larger k, ensembles and exact."""
+    """The method as registered; for the default also other k, ensembles and exact."""
     rows = [Variant(method.name, method)]
     if method.name != default:
         return rows
     for dim in plan.dims:
         if dim != method.dim:
             rows.append(Variant(f"{method.name} k={dim}", replace(method, dim=dim, projections=1)))
-    for r in plan.ensembles:
-        if r != method.projections:
-            rows.append(Variant(f"{method.name} R={r}", replace(method, projections=r)))
+    for r, dim in plan.ensembles:
+        if (r, dim) != (method.projections, method.dim):
+            label = f"{method.name} R={r}×k={dim}"
+            rows.append(Variant(label, replace(method, dim=dim, projections=r)))
     if plan.exact:
         rows.append(Variant(f"{method.name} exact", method, exact=True))
     return rows
