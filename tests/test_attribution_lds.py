@@ -398,7 +398,9 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
         plan=plan,
         latency=False,
         counterfactual=False,
-        stability=StabilityPlan(seeds=2, top=3, dims=(256,), ensembles=(), exact=False),
+        stability=StabilityPlan(
+            seeds=2, top=3, dims=(256,), ensembles=(), exact=False, noise_seeds=False
+        ),
     )
     console.print(render_attribution_bench(figures))
     text = console.export_text()
@@ -410,7 +412,7 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     assert "the ground truth averages 2 seeds per subset" in text
     assert f"{DEFAULT_METHOD} (default)" in text
     # The credit-stability block: each method over 2 projection seeds, the default also at
-    # k = 256, and the noise seed's share; its verdict against the targets.
+    # k = 256; its verdict against the targets.
     block = data["stability"]
     assert [row["name"] for row in block["rows"]] == [
         "d-trak",
@@ -419,7 +421,7 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     ]
     assert block["targets"] == 3
     assert "Credit stability: digits-2 — 3 generations, 2 projection seeds" in text
-    assert "Noise seed digits-2" in text
+    assert "digits-2: noise seed not measured" in text
     assert "met" in figures["verdicts"]["digits-2/credit_agreement"]
 
 

@@ -187,6 +187,16 @@ def test_stability_block_reports_agreement_costs_and_the_noise_seed(model: Bench
         measure_stability(model, [method], method.name, targets, labels, replace(plan, seeds=1))
 
 
+def test_measured_agreement_only_for_a_method_at_its_registered_settings() -> None:
+    from attribution.methods import AGREEMENT, DEFAULT_METHOD, get_method, measured_agreement
+
+    default = get_method(DEFAULT_METHOD)
+    assert measured_agreement(default) == AGREEMENT[DEFAULT_METHOD]
+    assert AGREEMENT[DEFAULT_METHOD]["item"] >= 0.90
+    assert measured_agreement(default.with_settings(dim=64)) is None
+    assert measured_agreement(_method()) is None
+
+
 def test_registered_methods_keep_their_parameters() -> None:
     # Recorded attributions name their method's parameters: R = 1 adds no key.
     for method in METHODS.values():
