@@ -92,7 +92,7 @@ class TrakScorer:
             try:
                 if k > self.primal_max_dim and n < k and ridge > 0:
                     gram = phi @ phi.T + ridge * torch.eye(n, dtype=phi.dtype)
-                    weights.append(torch.linalg.solve(gram, phi).T.contiguous())
+                    weights.append(torch.linalg.solve(gram, phi).T)
                 else:
                     gram = phi.T @ phi + ridge * torch.eye(k, dtype=phi.dtype)
                     weights.append(torch.linalg.solve(gram, phi.T))

@@ -102,7 +102,7 @@ SELECTION_RECORD = "docs/attribution.md"
 # D-TRAK as the default's target compares it: its K = 10 entry and the published K = 100.
 DTRAK_BASELINES: tuple[str, ...] = ("d-trak", "d-trak-k100")
 # The credit-stability block: 3 projection seeds, top-10 credit, the default also at k = 2048,
-# 8192 and 32768, as 4 projections of 2048, and exact; one more noise seed for it.
+# 8192, 16384 and 32768, as 4 projections of 2048, and exact; one more noise seed for it.
 STABILITY = StabilityPlan()
 LATENCY_ITEMS = 10_000
 TRACIN_ITEMS = {"full": 128, "quick": 32}

@@ -46,7 +46,7 @@ class StabilityPlan:
 
     seeds: int = 3
     top: int = 10
-    dims: tuple[int, ...] = (2048, 8192, 32768)
+    dims: tuple[int, ...] = (2048, 8192, 16384, 32768)
     ensembles: tuple[tuple[int, int], ...] = ((4, 2048),)  # (R, k) pairs
     exact: bool = True
     noise_seeds: bool = True
