@@ -4,9 +4,8 @@ Layout of a directory: `manifest.json` (seeds, timesteps, k, output function, ch
 hashes, item ids and a content hash) and one `features-<n>.safetensors` per checkpoint (per
 checkpoint and projection, checkpoint-major, for an ensemble of projections: `extra` then lists
 their `projection_seeds`) holding its (n_items × k) float32 feature matrix under the key
-"features". The content hash is sha256
-over the canonical JSON of the manifest (without the hash) and each feature file's tensor bytes,
-so `load` detects any edit or a mismatched file.
+"features". The content hash is sha256 over the canonical JSON of the manifest (without the
+hash) and each feature file's tensor bytes, so `load` detects any edit or a mismatched file.
 """
 
 from __future__ import annotations
