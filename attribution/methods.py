@@ -242,14 +242,14 @@ AGREEMENT: dict[str, dict[str, Any]] = {
         "artist": 0.963,
         "item_min": 0.897,
         "projection_seeds": 3,
-        "measured": "museum bench attribution --quick, seed 0: the lower of digits-2 and demo",
+        "measured": "the bench's stability block, quick plan, seed 0: lower of digits-2 and demo",
     },
     "d-trak-unit-k100": {
         "item": 0.851,
         "artist": 0.870,
         "item_min": 0.692,
         "projection_seeds": 3,
-        "measured": "museum bench attribution --quick, seed 0: the lower of digits-2 and demo",
+        "measured": "the bench's stability block, quick plan, seed 0: lower of digits-2 and demo",
     },
 }
 
