@@ -34,6 +34,12 @@ class Attributor:
     `verify_hashes` is on. Scores follow `attribution.scoring`: positive means the item lowered
     the query's loss. `output` is the output function differentiated for training items and
     `query_output` (default: the same) the one for queries.
+
+    `seed` draws the gradients' timestep noise; `projection_seeds` (default: `(seed,)`, one
+    projection seeded like the noise, as every index before them) are the seeds of an ensemble
+    of R projections: each gradient is computed once and projected R times, the index holds
+    R feature matrices per checkpoint (checkpoint-major), and a score is the mean over
+    checkpoints and projections, so no single projection seed decides a credit.
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class Attributor:
         query_output: str | None = None,
         projection: str = "gaussian",
         timestep_groups: int = 1,
+        projection_seeds: Sequence[int] | None = None,
     ) -> None:
         # Validate eagerly: a bad argument must fail here, not minutes into build_index().
         if not callable(model_factory):
@@ -99,6 +106,9 @@ class Attributor:
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
         if store is not None and not isinstance(store, IndexStore):
             raise ValueError("store must be an IndexStore or None")
+        seeds = (seed,) if projection_seeds is None else tuple(projection_seeds)
+        if isinstance(projection_seeds, str | bytes) or not seeds or len(set(seeds)) != len(seeds):
+            raise ValueError("projection_seeds must be a non-empty sequence of distinct seeds")
         self.model_factory = model_factory
         self.checkpoints = list(checkpoints)
         self.scheduler = scheduler
@@ -112,6 +122,7 @@ class Attributor:
         self.timesteps = tuple(timesteps)
         self.dim = dim
         self.seed = check_seed(seed)
+        self.projection_seeds = tuple(check_seed(s) for s in seeds)
         self.regularisation = regularisation
         self.store = store
         self.batch_size = batch_size
@@ -121,7 +132,7 @@ class Attributor:
         self.index: AttributionIndex | None = None
         # Models and projectors are kept once made: a query then pays only for its gradients.
         self._computers: dict[tuple[int, str], GradientComputer] = {}
-        self._projectors: dict[int, Projector] = {}
+        self._projectors: dict[tuple[int, int], Projector] = {}
         # Build one computer now so that bad timesteps / batch sizes fail at construction.
         self._computer(0, self.output)
 
@@ -144,36 +155,37 @@ class Attributor:
             )
         return self._computers[key]
 
-    def _projector(self, num_params: int) -> Projector:
-        if num_params not in self._projectors:
+    def _projector(self, num_params: int, seed: int) -> Projector:
+        key = (num_params, seed)
+        if key not in self._projectors:
             if self.projection == "gaussian":
                 # Keep the caller's chunking: it bounds the memory of one drawn block.
-                self._projectors[num_params] = PROJECTIONS["gaussian"](
-                    num_params, self.dim, self.seed, chunk_rows=self.chunk_rows
+                self._projectors[key] = PROJECTIONS["gaussian"](
+                    num_params, self.dim, seed, chunk_rows=self.chunk_rows
                 )
             else:
-                self._projectors[num_params] = make_projector(
-                    self.projection, num_params, self.dim, self.seed
-                )
-        return self._projectors[num_params]
+                self._projectors[key] = make_projector(self.projection, num_params, self.dim, seed)
+        return self._projectors[key]
 
     def _features(
         self, checkpoint: int, images: torch.Tensor, labels: torch.Tensor, stream: str
-    ) -> torch.Tensor:
-        """Projected features (N, dim) of `images` at one checkpoint, a batch at a time."""
+    ) -> list[torch.Tensor]:
+        """Projected features (N, dim) of `images` at one checkpoint, one per projection seed,
+        a batch at a time (each batch's gradients are computed once for every projection)."""
         output = self.output if stream == "train" else self.query_output
         computer = self._computer(checkpoint, output)
-        projector = self._projector(computer.num_params)
-        parts: list[torch.Tensor] = []
+        projectors = [self._projector(computer.num_params, s) for s in self.projection_seeds]
+        parts: list[list[torch.Tensor]] = [[] for _ in projectors]
         for start in range(0, images.shape[0], self.batch_size):
             stop = min(start + self.batch_size, images.shape[0])
             # 1. Per-example gradients of this batch (noise seeded by the global index).
             grads = computer.compute(
                 images[start:stop], labels[start:stop], range(start, stop), stream
             )
-            # 2. Project them to dim and keep only the projection.
-            parts.append(projector.project(grads))
-        return torch.cat(parts, dim=0)
+            # 2. Project them with each seed and keep only the projections.
+            for part, projector in zip(parts, projectors, strict=True):
+                part.append(projector.project(grads))
+        return [torch.cat(part, dim=0) for part in parts]
 
     def _matches(self, index: AttributionIndex) -> bool:
         return (
@@ -191,6 +203,8 @@ class Attributor:
         extra: dict[str, Any] = {"query_output": self.query_output, "projection": self.projection}
         if self.timestep_groups != 1:  # absent when 1: earlier indexes keep their hashes
             extra["timestep_groups"] = self.timestep_groups
+        if self.projection_seeds != (self.seed,):  # likewise absent for one seed-seeded one
+            extra["projection_seeds"] = list(self.projection_seeds)
         return extra
 
     def build_index(self) -> AttributionIndex:
@@ -202,8 +216,8 @@ class Attributor:
             # 1. Refuse a checkpoint whose weights do not match the hash it is recorded under.
             if self.verify_hashes and checkpoint_hash(state) != expected:
                 raise ValueError(f"checkpoint {expected[:12]}… does not match its weights")
-            # 2. Features of every training item at this checkpoint.
-            features.append(self._features(position, self.images, self.class_ids, "train"))
+            # 2. Features of every training item at this checkpoint, one per projection.
+            features += self._features(position, self.images, self.class_ids, "train")
         index = AttributionIndex(
             item_ids=self.item_ids,
             checkpoint_hashes=tuple(h for h, _ in self.checkpoints),
@@ -247,6 +261,17 @@ class Attributor:
         """(m, n) float64 scores of the m queries against the n training items."""
         if self.index is None:
             raise ValueError("no index: call build_index() or load_index() first")
+        # 1. Query features at every checkpoint (a separate noise stream from training items).
+        features = self.query_features(query_images, query_class_ids)
+        # 2. Kernel-weighted similarity, averaged over checkpoints (and projections).
+        scores: np.ndarray = self.scorer.score(features).numpy()
+        return scores
+
+    def query_features(
+        self, query_images: torch.Tensor, query_class_ids: Sequence[int] | torch.Tensor
+    ) -> list[torch.Tensor]:
+        """The queries' projected features in the index's order: per checkpoint, one (m, dim)
+        matrix per projection seed."""
         if not isinstance(query_images, torch.Tensor) or query_images.ndim != 4:
             raise ValueError("query_images must be an (M, C, H, W) tensor")
         if query_images.shape[1:] != self.images.shape[1:]:
@@ -258,14 +283,10 @@ class Attributor:
         if labels.shape != (query_images.shape[0],):
             raise ValueError(f"query_class_ids must hold {query_images.shape[0]} values")
         queries = query_images.detach().to(torch.float32)
-        # 1. Query features at every checkpoint (a separate noise stream from training items).
-        features = [
-            self._features(position, queries, labels, "query")
-            for position in range(len(self.checkpoints))
-        ]
-        # 2. Kernel-weighted similarity, averaged over checkpoints.
-        scores: np.ndarray = self.scorer.score(features).numpy()
-        return scores
+        features: list[torch.Tensor] = []
+        for position in range(len(self.checkpoints)):
+            features += self._features(position, queries, labels, "query")
+        return features
 
     def top_k(self, scores: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
         """For each query (row of `scores`), the k items with the highest scores, best first;

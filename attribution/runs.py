@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from attribution.front import Attributor
-from attribution.methods import Method, build_attributor
+from attribution.methods import Method, build_attributor, measured_agreement
 from attribution.store import IndexStore
 from generation.model import build_unet, images_to_tensor, label_to_class, training_scheduler
 from generation.presets import ModelConfig
@@ -247,12 +247,15 @@ class RunAttribution:
                 continue
             row = attributor.score(query, label)[0]
             scores.update(zip(attributor.item_ids, (float(v) for v in row), strict=True))
+        agreement = measured_agreement(self.method)
         return RunScores(
             scores=scores,
             index_hash=index_hash,
             parameters={
                 **self.method.parameters(),
                 "seed": self.seed,
+                "projection_seeds": list(self.method.projection_seeds(self.seed)),
+                **({"agreement": agreement} if agreement is not None else {}),
                 "checkpoint_hashes": sorted(
                     h for a, _ in self._attributors.values() if a for h, _ in a.checkpoints
                 ),

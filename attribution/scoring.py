@@ -12,6 +12,11 @@ function: removing item i raises the query loss by about g_q H⁻¹ g_i.
 
 The kernel is applied through a float64 `solve` (never an explicit inverse): we store
 A_c = K_c Φ_cᵀ (k × n), computed once in `fit`, so scoring is one matmul per checkpoint.
+Above `PRIMAL_MAX_DIM` dimensions with fewer items than dimensions, the k × k solve (k³ flops,
+8·k² bytes: 34 GB at k = 65,536) is replaced by the same matrix through the n × n one:
+(ΦᵀΦ + λI)⁻¹ Φᵀ = Φᵀ (ΦΦᵀ + λI)⁻¹ (push-through identity, λ > 0), so a large projection costs
+what its items cost. At or below it the k × k solve is kept, so recorded attributions recompute
+to the same floats.
 """
 
 from __future__ import annotations
@@ -22,12 +27,17 @@ from collections.abc import Sequence
 import torch
 
 __all__ = [
+    "PRIMAL_MAX_DIM",
     "CosineTrakScorer",
     "RelativeRidgeScorer",
     "TrakScorer",
     "unit_rows",
     "unit_train_scorer",
 ]
+
+
+# Largest k solved in the primal (k × k) form; above it, with n < k, the dual (n × n) form.
+PRIMAL_MAX_DIM = 4096
 
 
 def _as_matrix(name: str, value: object) -> torch.Tensor:
@@ -46,6 +56,9 @@ def unit_rows(matrix: torch.Tensor) -> torch.Tensor:
 
 class TrakScorer:
     """Fits the TRAK kernel on training features and scores query features against them."""
+
+    # Above this k (with fewer items than k) `fit` solves the n × n dual form.
+    primal_max_dim = PRIMAL_MAX_DIM
 
     def __init__(self, regularisation: float = 0.0) -> None:
         if (
@@ -73,11 +86,16 @@ class TrakScorer:
             phi = _as_matrix(f"train_features[{c}]", features)
             if weights and phi.shape != (weights[0].shape[1], weights[0].shape[0]):
                 raise ValueError("every checkpoint's train features must have the same shape")
-            # 2. A_c = (ΦᵀΦ + λI)⁻¹ Φᵀ by a linear solve.
+            # 2. A_c = (ΦᵀΦ + λI)⁻¹ Φᵀ by a linear solve (k × k, or n × n for a large k).
             ridge = self.ridge(phi)
-            gram = phi.T @ phi + ridge * torch.eye(phi.shape[1], dtype=phi.dtype)
+            n, k = phi.shape
             try:
-                weights.append(torch.linalg.solve(gram, phi.T))
+                if k > self.primal_max_dim and n < k and ridge > 0:
+                    gram = phi @ phi.T + ridge * torch.eye(n, dtype=phi.dtype)
+                    weights.append(torch.linalg.solve(gram, phi).T)
+                else:
+                    gram = phi.T @ phi + ridge * torch.eye(k, dtype=phi.dtype)
+                    weights.append(torch.linalg.solve(gram, phi.T))
             except RuntimeError as exc:  # torch's singular-matrix error
                 raise ValueError(
                     f"ΦᵀΦ + λI is singular for checkpoint {c}; raise the regularisation"

@@ -1,10 +1,11 @@
 """On-disk attribution index: the only role that touches storage.
 
 Layout of a directory: `manifest.json` (seeds, timesteps, k, output function, checkpoint
-hashes, item ids and a content hash) and one `features-<n>.safetensors` per checkpoint holding
-its (n_items × k) float32 feature matrix under the key "features". The content hash is sha256
-over the canonical JSON of the manifest (without the hash) and each feature file's tensor bytes,
-so `load` detects any edit or a mismatched file.
+hashes, item ids and a content hash) and one `features-<n>.safetensors` per checkpoint (per
+checkpoint and projection, checkpoint-major, for an ensemble of projections: `extra` then lists
+their `projection_seeds`) holding its (n_items × k) float32 feature matrix under the key
+"features". The content hash is sha256 over the canonical JSON of the manifest (without the
+hash) and each feature file's tensor bytes, so `load` detects any edit or a mismatched file.
 """
 
 from __future__ import annotations
@@ -41,9 +42,14 @@ class AttributionIndex:
     regularisation: float
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def projections(self) -> int:
+        """How many projections each checkpoint's gradients were projected with."""
+        return len(self.extra.get("projection_seeds") or [self.seed])
+
     def __post_init__(self) -> None:
-        if len(self.features) != len(self.checkpoint_hashes):
-            raise ValueError("one feature matrix per checkpoint hash is required")
+        if len(self.features) != len(self.checkpoint_hashes) * self.projections:
+            raise ValueError("one feature matrix per checkpoint hash and projection is required")
         for f in self.features:
             if f.shape != (len(self.item_ids), self.dim):
                 raise ValueError(
@@ -107,9 +113,10 @@ class IndexStore:
             data = json.loads(path.read_text())
             version = data.pop("format_version")
             expected = data.pop("content_hash")
+            projections = len(data.get("extra", {}).get("projection_seeds") or [0])
             features = tuple(
                 load_file(str(self.directory / f"features-{n}.safetensors"))["features"]
-                for n in range(len(data["checkpoint_hashes"]))
+                for n in range(len(data["checkpoint_hashes"]) * projections)
             )
             index = AttributionIndex(
                 item_ids=tuple(data["item_ids"]),

@@ -30,6 +30,14 @@ from ledger.validation import method_name
 from ledger.views import ANONYMOUS_DONOR, ERASED_DONOR
 
 MAX_PARAMETERS_BYTES = 16_000
+# Parameters that describe an attribution without changing what it computes: the projection
+# seeds (the index hash already covers them) and the credit agreement its method measured. A
+# retry that adds them to an attribution recorded before they were recorded is the same one.
+DESCRIPTIVE_PARAMETERS = ("projection_seeds", "agreement")
+
+
+def _settings(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in parameters.items() if k not in DESCRIPTIVE_PARAMETERS}
 
 
 def _parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,7 +91,7 @@ class AttributionRecords:
                 Attribution.create_id(generation_id, method, index_hash), Attribution
             )
             if existing is not None:
-                if existing.parameters != clean or existing.k != k:
+                if _settings(existing.parameters) != _settings(clean) or existing.k != k:
                     raise Conflict(
                         f"attribution {existing.id} was recorded with other parameters or k; "
                         "use a new index or method instead of overwriting it"

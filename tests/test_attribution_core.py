@@ -429,9 +429,9 @@ def test_methods_registry_and_query_output(config: ModelConfig) -> None:
     trak = build(Method("t", "loss", "loss", TIMESTEPS, 32))
     one, label = images[:1], torch.tensor(labels[:1])
     for stream, same, other in (("train", dtrak, trak), ("query", trak, dtrak)):
-        mine = attributor._features(0, one, label, stream)
-        assert torch.equal(mine, same._features(0, one, label, stream))
-        assert not torch.allclose(mine, other._features(0, one, label, stream))
+        (mine,) = attributor._features(0, one, label, stream)
+        assert torch.equal(mine, same._features(0, one, label, stream)[0])
+        assert not torch.allclose(mine, other._features(0, one, label, stream)[0])
 
 
 def test_bad_inputs_raise_value_error(config: ModelConfig) -> None:

@@ -374,6 +374,7 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
 
     from api.cli.bench_views import render_attribution_bench
     from attribution.bench.harness import run
+    from attribution.bench.stability import StabilityPlan
     from attribution.methods import DEFAULT_METHOD
 
     plan = _tiny_plan(
@@ -397,6 +398,9 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
         plan=plan,
         latency=False,
         counterfactual=False,
+        stability=StabilityPlan(
+            seeds=2, top=3, dims=(256,), ensembles=(), exact=False, noise_seeds=False
+        ),
     )
     console.print(render_attribution_bench(figures))
     text = console.export_text()
@@ -407,6 +411,18 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     assert "Ground truth digits-2: test-retest Spearman % over 3 subsets" in text
     assert "the ground truth averages 2 seeds per subset" in text
     assert f"{DEFAULT_METHOD} (default)" in text
+    # The credit-stability block: each method over 2 projection seeds, the default also at
+    # k = 256; its verdict against the targets.
+    block = data["stability"]
+    assert [row["name"] for row in block["rows"]] == [
+        "d-trak",
+        DEFAULT_METHOD,
+        f"{DEFAULT_METHOD} k=256",
+    ]
+    assert block["targets"] == 3
+    assert "Credit stability: digits-2 — 3 generations, 2 projection seeds" in text
+    assert "digits-2: noise seed not measured" in text
+    assert "met" in figures["verdicts"]["digits-2/credit_agreement"]
 
 
 def test_spearman_brown_predicts_the_agreement_of_a_mean_of_seeds() -> None:

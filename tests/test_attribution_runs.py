@@ -52,6 +52,9 @@ def test_attribute_records_once_and_a_rebuild_scores_identically(
     assert result.parameters["shards"] == 2
     assert result.parameters["timesteps"] == [250, 750]
     assert result.parameters["dim"] == 64
+    # The projection seeds are recorded; no agreement, since k and K were not the measured ones.
+    assert result.parameters["projection_seeds"] == [0]
+    assert "agreement" not in result.parameters
     assert len(result.top_k) == 5
     assert sum(line.ppm for line in result.shares_ppm) == PPM
     assert sum(line.ppm for line in result.credits) == PPM

@@ -142,6 +142,13 @@ def test_record_is_idempotent_and_rolls_up(ledger: MuseumLedger) -> None:
     assert ledger.recorder.max_notification_id() == before
     with pytest.raises(Conflict, match="other parameters"):
         records.record(generation.id, "trak", PARAMS, INDEX, scores, k=4)
+    # Seeds and agreement describe, they do not change, an attribution of the same index: a
+    # retry that adds them finds the one recorded without them; another setting is refused.
+    described = {**PARAMS, "projection_seeds": [0], "agreement": {"item": 0.9}}
+    assert records.record(generation.id, "trak", described, INDEX, scores, k=5).id == again.id
+    assert ledger.recorder.max_notification_id() == before
+    with pytest.raises(Conflict, match="other parameters"):
+        records.record(generation.id, "trak", {**described, "k_dims": 1}, INDEX, scores, k=5)
 
     stored = records.get(attribution.id)
     for lines in (stored.per_donation, stored.per_role, stored.per_artist):

@@ -1,6 +1,7 @@
 """How `museum bench attribution` shows its figures: the LDS table, the comparison of methods,
-reliability, the counterfactual check and latency (`api.cli.bench_views` shows the others). The
-harness's targets load only when a renderer runs."""
+reliability, the counterfactual check, credit stability across seeds and latency
+(`api.cli.bench_views` shows the others). The harness's targets load only when a renderer
+runs."""
 
 from __future__ import annotations
 
@@ -152,6 +153,68 @@ def _latency_text(figures: dict[str, Any]) -> Text:
     return Text(line)
 
 
+def _agreement(block: dict[str, Any], name: str) -> str:
+    return f"{block['mean'][name]:.3f} ({block['min'][name]:.2f})"
+
+
+def _stability_table(data: dict[str, Any], default: str) -> Table:
+    block = data["stability"]
+    table = Table(
+        title=(
+            f"Credit stability: {data['name']} — {block['targets']} generations, "
+            f"{block['seeds']} projection seeds, top-{block['top']} credit"
+        ),
+        caption=(
+            "agreement = Σ min(share_a, share_b) over items (or artists, stage roles), mean "
+            "over generations of the mean over seed pairs (smallest generation in brackets) · "
+            "query s = one generation's gradients + its projection and kernel · MiB = float32 "
+            "features, here and at 10,000 items · exact: no projection, compared with one "
+            "projected scoring"
+        ),
+    )
+    for label in (
+        "method",
+        "k",
+        "R",
+        "per item",
+        "per artist",
+        "per role",
+        f"top-{block['top']}",
+        "Spearman",
+        "query s",
+        "index MiB",
+        "at 10k",
+    ):
+        table.add_column(label, justify="left" if label == "method" else "right")
+    for row in block["rows"]:
+        agree = row["agreement"] or row["agreement_with_projected"]
+        kernel = row["query_projection_kernel_s"]
+        query = row["query_gradients_s"] + (kernel or 0.0)
+        table.add_row(
+            f"{row['name']} (default)" if row["name"] == default else row["name"],
+            "p" if row["dim"] is None else f"{row['dim']:,d}",
+            "—" if row["projections"] == 0 else str(row["projections"]),
+            *[_agreement(agree, n) for n in ("item", "artist", "role", "top_k", "spearman")],
+            f"{query:.3f}",
+            f"{row['index_mib']:,.1f}",
+            f"{row['index_mib_at_10k']:,.0f}",
+        )
+    return table
+
+
+def _noise_text(data: dict[str, Any]) -> Text:
+    noise = data["stability"].get("noise_seed")
+    if noise is None:
+        return Text(f"{data['name']}: noise seed not measured", style="dim")
+    mean = noise["exact"]["mean"]
+    return Text(
+        f"Noise seed {data['name']} ({noise['method']}, exact kernel, noise seeds "
+        f"{noise['noise_seeds'][0]} vs {noise['noise_seeds'][1]}): per item {mean['item']:.3f}, "
+        f"per artist {mean['artist']:.3f}, top-k {mean['top_k']:.3f}, Spearman "
+        f"{mean['spearman']:.3f} — the timestep noise's own share of the dice roll"
+    )
+
+
 def render_attribution_bench(figures: dict[str, Any]) -> Group:
     """Per data set: the LDS table, the paired comparisons and the counterfactual line; then
     the latency line and a line about the machine."""
@@ -162,6 +225,9 @@ def render_attribution_bench(figures: dict[str, Any]) -> Group:
             parts.append(_comparison_table(data))
         parts.append(_reliability_text(data))
         parts.append(_counterfactual_text(data))
+        if data.get("stability"):
+            parts.append(_stability_table(data, figures["default_method"]))
+            parts.append(_noise_text(data))
     parts.append(_latency_text(figures))
     machine = figures.get("machine", {})
     load_start, load_end = machine.get("load_average_at_start"), machine.get("load_average_at_end")

@@ -17,7 +17,14 @@ import numpy as np
 import torch
 
 from attribution.bench.plan import BenchModel, BenchPlan, MethodEntry, ScoreFn
-from attribution.methods import DEFAULT_METHOD, METHODS, Method, bench_method, build_attributor
+from attribution.methods import (
+    DEFAULT_METHOD,
+    METHODS,
+    PREVIOUS_DEFAULT,
+    Method,
+    bench_method,
+    build_attributor,
+)
 
 __all__ = [
     "BENCH_METHODS",
@@ -160,12 +167,20 @@ def tracin_builder(learning_rate: float) -> Callable[[BenchModel], ScoreFn] | No
 def method_entries(
     names: Sequence[str] | None, plan: BenchPlan, keep: dict[Any, Any]
 ) -> list[MethodEntry]:
-    """TracIn, TRAK and D-TRAK (at K = 10 and at the published K = 100) and the default
-    method (or the named methods), in that order."""
+    """TracIn, TRAK and D-TRAK (at K = 10 and at the published K = 100), the previous default
+    and the default method (or the named methods), in that order."""
     wanted = (
         list(names)
         if names is not None
-        else ["tracin", "trak", "d-trak", "trak-k100", "d-trak-k100", DEFAULT_METHOD]
+        else [
+            "tracin",
+            "trak",
+            "d-trak",
+            "trak-k100",
+            "d-trak-k100",
+            PREVIOUS_DEFAULT,
+            DEFAULT_METHOD,
+        ]
     )
     entries: list[MethodEntry] = []
     for name in dict.fromkeys(wanted):

@@ -28,13 +28,16 @@ DATASETS: tuple[str, ...] = ("digits-2", "demo")
 
 @dataclass(frozen=True)
 class BenchData:
-    """Items of one data set: ids, (N, C, R, R) images in [-1, 1] and class ids."""
+    """Items of one data set: ids, (N, C, R, R) images in [-1, 1], class ids, and each item's
+    artist and stage role (what credit is rolled up by: the stability block needs them)."""
 
     name: str
     item_ids: tuple[str, ...]
     images: torch.Tensor
     class_ids: torch.Tensor
     channels: int
+    artists: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.item_ids)
@@ -44,6 +47,20 @@ class BenchData:
             raise ValueError(f"{self.name}: class_ids must hold {n} values")
         if len(set(self.item_ids)) != n:
             raise ValueError(f"{self.name}: item ids must be unique")
+        for what, values in (("artists", self.artists), ("roles", self.roles)):
+            if values and len(values) != n:
+                raise ValueError(f"{self.name}: {what} must hold {n} values (or none)")
+
+    def items_by_id(self) -> dict[str, dict[str, str]]:
+        """Each item's artist and role, keyed by item id, as `ledger.domain.attribution`'s
+        roll-ups read them (an item's id stands in for an artist or role not recorded)."""
+        return {
+            item_id: {
+                "artist_id": self.artists[i] if self.artists else item_id,
+                "role": self.roles[i] if self.roles else item_id,
+            }
+            for i, item_id in enumerate(self.item_ids)
+        }
 
     def subset(self, indices: np.ndarray | list[int], name: str | None = None) -> BenchData:
         """The items at `indices`, in that order."""
@@ -54,6 +71,8 @@ class BenchData:
             images=self.images[index].contiguous(),
             class_ids=self.class_ids[index].contiguous(),
             channels=self.channels,
+            artists=tuple(self.artists[int(i)] for i in index) if self.artists else (),
+            roles=tuple(self.roles[int(i)] for i in index) if self.roles else (),
         )
 
 
@@ -62,6 +81,8 @@ def _digits(resolution: int, seed: int) -> BenchData:
     ids: list[str] = []
     pngs: list[bytes] = []
     labels: list[int] = []
+    artists: list[str] = []
+    roles: list[str] = []
     for artist in digits_collection(classes=(0, 1), size=resolution, seed=seed):
         for number, donation in enumerate(artist.donations):
             if donation.digit is None:  # digits_collection always sets it
@@ -69,8 +90,18 @@ def _digits(resolution: int, seed: int) -> BenchData:
             ids.append(f"{artist.artist.pseudonym}/{number}")
             pngs.append(donation.stages[0].image)
             labels.append(donation.digit)
+            artists.append(artist.artist.pseudonym)
+            roles.append(donation.stages[0].role)
     images = images_to_tensor(pngs, config)
-    return BenchData("digits-2", tuple(ids), images, torch.tensor(labels), channels=1)
+    return BenchData(
+        "digits-2",
+        tuple(ids),
+        images,
+        torch.tensor(labels),
+        channels=1,
+        artists=tuple(artists),
+        roles=tuple(roles),
+    )
 
 
 def _demo(resolution: int, seed: int, artists: int) -> BenchData:
@@ -78,6 +109,8 @@ def _demo(resolution: int, seed: int, artists: int) -> BenchData:
     ids: list[str] = []
     pngs: list[bytes] = []
     labels: list[int] = []
+    owners: list[str] = []
+    roles: list[str] = []
     for a, artist in enumerate(founding_collection(n_artists=artists, size=32, seed=seed)):
         for d, donation in enumerate(artist.donations):
             for s, stage in enumerate(donation.stages):
@@ -85,8 +118,18 @@ def _demo(resolution: int, seed: int, artists: int) -> BenchData:
                 ids.append(f"artist-{a}/donation-{d}/stage-{s}")
                 pngs.append(stage.image)
                 labels.append(label_to_class(stage.role, donation.label.emotion))
+                owners.append(f"artist-{a}")
+                roles.append(stage.role)
     images = images_to_tensor(pngs, config)
-    return BenchData("demo", tuple(ids), images, torch.tensor(labels), channels=3)
+    return BenchData(
+        "demo",
+        tuple(ids),
+        images,
+        torch.tensor(labels),
+        channels=3,
+        artists=tuple(owners),
+        roles=tuple(roles),
+    )
 
 
 def load_dataset(

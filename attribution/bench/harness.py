@@ -18,6 +18,10 @@ renders them.
    time is extrapolated linearly to 10,000 (labelled so).
 4. Counterfactual: remove the default method's top-k items of a generation, retrain, compare
    the loss rise with removing k random items.
+5. Credit stability (`attribution.bench.stability`, no retraining, so in `--quick` too): per
+   method, on every generated target, the credit agreement of R independent projection seeds
+   (per item, artist and stage role, top-k overlap, Spearman), with what the default would
+   agree on at other k, as an ensemble, or with no projection, and the noise seed's share.
 
 Retrained models are cached under `$MUSEUM_HOME/bench/attribution/`, so a rerun only scores.
 Nothing here asserts a timing: each figure is reported beside its target.
@@ -34,12 +38,13 @@ from typing import Any
 
 import torch
 
-from attribution.bench.candidates import method_entries
+from attribution.bench.candidates import BENCH_METHODS, method_entries
 from attribution.bench.data import DATASETS
 from attribution.bench.latency import measure_latency
 from attribution.bench.lds import run_dataset
 from attribution.bench.plan import BenchPlan, dumps, plan_dict
-from attribution.methods import DEFAULT_METHOD, METHODS
+from attribution.bench.stability import StabilityPlan, measure_stability
+from attribution.methods import DEFAULT_METHOD, METHODS, PREVIOUS_DEFAULT
 from generation.benchkit import torch_facts, torch_threads
 from generation.seeds import check_seed
 from ledger.benchkit import host_facts, load_average
@@ -50,6 +55,9 @@ TARGETS: dict[str, float] = {
     "default_minus_dtrak_lds_points": 5.0,
     "query_seconds_10k": 1.0,
     "speedup_vs_tracincp": 100.0,
+    # Credit agreement across projection seeds, mean over generated targets (issue 20).
+    "credit_agreement_item": 0.90,
+    "credit_agreement_artist": 0.95,
 }
 
 # Full: the real measurement (M = 64). Quick: M = 32 on a reduced training set, fewer steps.
@@ -93,6 +101,9 @@ QUICK = BenchPlan(
 SELECTION_RECORD = "docs/attribution.md"
 # D-TRAK as the default's target compares it: its K = 10 entry and the published K = 100.
 DTRAK_BASELINES: tuple[str, ...] = ("d-trak", "d-trak-k100")
+# The credit-stability block: 3 projection seeds, top-10 credit, the default also at k = 2048,
+# 8192, 16384 and 32768, as 4 projections of 2048, and exact; one more noise seed for it.
+STABILITY = StabilityPlan()
 LATENCY_ITEMS = 10_000
 TRACIN_ITEMS = {"full": 128, "quick": 32}
 
@@ -132,13 +143,15 @@ def run(
     plan: BenchPlan | None = None,
     latency: bool = True,
     counterfactual: bool = True,
+    stability: StabilityPlan | None = STABILITY,
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run the attribution bench and return its figures (JSON-ready: NaN as None); prints nothing.
 
     `methods` replaces the default line-up (tracin, trak, d-trak, DEFAULT_METHOD); `plan`
-    replaces the quick/full sizes (tests); `seed` moves every split, subset and seed.
+    replaces the quick/full sizes (tests); `seed` moves every split, subset and seed;
+    `stability` sizes the credit-stability block (None: skip it).
     `threads` sets torch's threads in this process for scoring and timing (restored after;
     retraining workers always use one each): on a busy machine one thread avoids the stalls
     of threads waiting on each other.
@@ -154,6 +167,7 @@ def run(
             plan=plan,
             latency=latency,
             counterfactual=counterfactual,
+            stability=stability,
             progress=progress,
         )
 
@@ -169,6 +183,7 @@ def _run(
     plan: BenchPlan | None,
     latency: bool,
     counterfactual: bool,
+    stability: StabilityPlan | None,
     progress: Callable[[str], None] | None,
 ) -> dict[str, Any]:
     check_seed(seed)
@@ -189,6 +204,7 @@ def _run(
         for a, b in (
             (DEFAULT_METHOD, "d-trak"),
             (DEFAULT_METHOD, "d-trak-k100"),
+            (DEFAULT_METHOD, PREVIOUS_DEFAULT),
             ("d-trak", "trak"),
             ("d-trak-k100", "trak-k100"),
             ("trak", "tracin"),
@@ -226,6 +242,17 @@ def _run(
                 # Training features reused from an earlier row: say so, and what they cost.
                 row["features_shared_with"] = shared[0]
                 row["index_build_s_standalone"] = shared[1] + row["index_build_s"]
+        if stability is not None:
+            # Credit stability on the generated targets: no retraining, only more projections.
+            data["stability"] = measure_stability(
+                model,
+                [BENCH_METHODS[e.name] for e in entries if e.name in BENCH_METHODS],
+                DEFAULT_METHOD,
+                generated,
+                torch.as_tensor(data["generated_class_ids"], dtype=torch.long),
+                stability,
+                progress=progress,
+            )
         results.append(data)
         if latency and latency_figures is None and DEFAULT_METHOD in keep:
             # Latency on the first data set's bench model, with one real generated target.
@@ -288,6 +315,16 @@ def _verdicts(figures: dict[str, Any]) -> dict[str, Any]:
                 "ordering_at_100_timesteps": ordering_k100,
                 "default_minus_dtrak_points": margin,
                 "default_beats_dtrak_by_5": margin is not None and margin >= 5.0,
+            }
+        block = data.get("stability")
+        stable = {r["name"]: r for r in block["rows"]} if block else {}
+        if stable.get(default) is not None:
+            mean = stable[default]["agreement"]["mean"]
+            out[f"{data['name']}/credit_agreement"] = {
+                "item": mean["item"],
+                "artist": mean["artist"],
+                "met": mean["item"] >= TARGETS["credit_agreement_item"]
+                and mean["artist"] >= TARGETS["credit_agreement_artist"],
             }
         cf = data.get("counterfactual")
         if cf is not None:

@@ -79,7 +79,7 @@ def measure_latency(
         "kernel_fit_s": fit_s,
         "query_cold_s": times[0],
         "query_s": warm,
-        "checkpoints": len(index.features),
+        "checkpoints": len(index.checkpoint_hashes),
         "method": method.name,
     }
     # 3. TracInCP on the same query against real items, extrapolated to `items`.

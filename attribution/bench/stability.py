@@ -1,0 +1,248 @@
+"""Credit stability: how much of a generation's credit depends on a seed nobody chose.
+
+Two seeds move a TRAK score: the projection's (which random p → k map) and the noise's (which
+noised copies of each item the K timesteps see). For each method of the line-up, on the data
+set's full model and generated targets, the training and query gradients are computed ONCE
+(with the bench's noise seed) and projected with R independent projection seeds, exactly as
+`Attributor` does (`GradientComputer` → projector → the method's scorer; the equality is
+tested), so the R scorings differ by the projection alone. The same gradients then answer what
+a larger k, an ensemble of projections, or no projection at all (the exact kernel through the
+n × n dual, feasible here because n is small) would agree on, and a second gradient pass with
+another noise seed measures the noise's share for the default method.
+
+Costs are reported from shapes, not guessed: the index's and the kernel's bytes at this n and at
+10,000 items, and the measured time of one query's projection and kernel beside its gradients.
+Pure measurement: prints nothing, asserts no timing.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from attribution.bench.agreement import seed_agreement
+from attribution.bench.plan import BenchModel
+from attribution.gradients import GradientComputer
+from attribution.methods import SCORERS, Method
+from attribution.projector import make_projector
+
+__all__ = ["StabilityPlan", "Variant", "measure_stability", "variants_for"]
+
+ITEMS_AT_SCALE = 10_000
+
+Gradients = list[tuple[torch.Tensor, torch.Tensor]]  # per checkpoint: (train n×p, query m×p)
+
+
+@dataclass(frozen=True)
+class StabilityPlan:
+    """Sizes of the stability block: R projection seeds per variant, the credited top-k, the
+    default's extra projection sizes and ensembles, and whether to measure the noise seed."""
+
+    seeds: int = 3
+    top: int = 10
+    dims: tuple[int, ...] = (2048, 8192, 16384, 32768)
+    ensembles: tuple[tuple[int, int], ...] = ((4, 2048),)  # (R, k) pairs
+    exact: bool = True
+    noise_seeds: bool = True
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row: a method at some k and R (R projections averaged per scoring; 0: exact)."""
+
+    label: str
+    method: Method
+    exact: bool = False
+
+
+def variants_for(method: Method, default: str, plan: StabilityPlan) -> list[Variant]:
+    """The method as registered; for the default also other k, ensembles and exact."""
+    rows = [Variant(method.name, method)]
+    if method.name != default:
+        return rows
+    for dim in plan.dims:
+        if dim != method.dim:
+            rows.append(Variant(f"{method.name} k={dim}", replace(method, dim=dim, projections=1)))
+    for r, dim in plan.ensembles:
+        if (r, dim) != (method.projections, method.dim):
+            label = f"{method.name} R={r}×k={dim}"
+            rows.append(Variant(label, replace(method, dim=dim, projections=r)))
+    if plan.exact:
+        rows.append(Variant(f"{method.name} exact", method, exact=True))
+    return rows
+
+
+def _checkpoints(model: BenchModel, method: Method) -> list[tuple[str, Any]]:
+    saved = list(model.checkpoints)
+    return saved[-method.checkpoints :] if method.checkpoints else saved
+
+
+def gradients(
+    model: BenchModel, method: Method, targets: torch.Tensor, labels: torch.Tensor, seed: int
+) -> tuple[Gradients, float]:
+    """Unprojected train and query gradients at each checkpoint the method uses (noise seed
+    `seed`), and the seconds one query's gradients took (its first target, alone)."""
+    out: Gradients = []
+    one_query = 0.0
+    train = model.train
+    for _, state in _checkpoints(model, method):
+        computers = {}
+        for output in dict.fromkeys((method.output, method.query_output)):
+            net = model.factory()
+            net.load_state_dict(dict(state))
+            computers[output] = GradientComputer(
+                net,
+                model.scheduler,
+                output,
+                method.timesteps,
+                seed,
+                model.batch_size,
+                timestep_groups=method.timestep_groups,
+            )
+        g = computers[method.output].compute(train.images, train.class_ids, None, "train")
+        query = computers[method.query_output]
+        started = time.perf_counter()
+        query.compute(targets[:1], labels[:1], [0], "query")
+        one_query += time.perf_counter() - started
+        out.append((g, query.compute(targets, labels, None, "query")))
+    return out, one_query
+
+
+def _project(grads: Gradients, method: Method, seeds: Sequence[int]) -> list[list[torch.Tensor]]:
+    """[train features per (checkpoint, seed)], [query features likewise], checkpoint-major."""
+    train: list[torch.Tensor] = []
+    query: list[torch.Tensor] = []
+    for g, q in grads:
+        for s in seeds:
+            projector = make_projector(method.projection, g.shape[1], method.dim, s)
+            train.append(projector.project(g))
+            query.append(projector.project(q))
+    return [train, query]
+
+
+def score_projected(grads: Gradients, method: Method, seeds: Sequence[int]) -> np.ndarray:
+    """(m, n) scores of one scoring with projections `seeds` (averaged), as `Attributor`."""
+    train, query = _project(grads, method, seeds)
+    scorer = SCORERS[method.scorer](method.regularisation).fit(train)
+    return scorer.score(query).numpy()
+
+
+def score_exact(grads: Gradients, method: Method) -> np.ndarray:
+    """(m, n) scores with no projection: the method's scorer on the p-dimensional gradients
+    (its n × n dual form, since n < p)."""
+    scorer = SCORERS[method.scorer](method.regularisation).fit([g for g, _ in grads])
+    return scorer.score([q for _, q in grads]).numpy()
+
+
+def _member_seeds(method: Method, base: int, count: int) -> list[tuple[int, ...]]:
+    """`count` independent seed tuples, each of the method's R projections."""
+    return [method.projection_seeds(base + 1000 * (i + 1)) for i in range(count)]
+
+
+def _query_cost(grads: Gradients, method: Method, seeds: Sequence[int]) -> float:
+    """Median seconds to project one query's gradients and apply the kernel (3 runs)."""
+    train, _ = _project(grads, method, seeds)
+    scorer = SCORERS[method.scorer](method.regularisation).fit(train)
+    one = [(g, q[:1]) for g, q in grads]
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        _, query = _project(one, method, seeds)
+        scorer.score(query)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _bytes(method: Method, checkpoints: int, n: int, p: int, exact: bool) -> dict[str, float]:
+    """Index (float32 features) and kernel (float64 k × n weights) MiB, here and at 10,000."""
+    dims = p if exact else method.dim * method.projections
+    mib = 1024.0 * 1024.0
+    return {
+        "index_mib": checkpoints * n * dims * 4 / mib,
+        "kernel_mib": checkpoints * n * dims * 8 / mib,
+        "index_mib_at_10k": checkpoints * ITEMS_AT_SCALE * dims * 4 / mib,
+    }
+
+
+def measure_stability(
+    model: BenchModel,
+    methods: Sequence[Method],
+    default: str,
+    targets: torch.Tensor,
+    labels: torch.Tensor,
+    plan: StabilityPlan,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Per variant: agreement over R projection seeds (mean, smallest, per target) and costs;
+    for the default, agreement over two noise seeds (exact kernel, so noise alone)."""
+    if plan.seeds < 2:
+        raise ValueError("agreement needs at least two projection seeds")
+    train = model.train
+    items = train.items_by_id()
+    rows: list[dict[str, Any]] = []
+    noise: dict[str, Any] | None = None
+    for method in methods:
+        if progress is not None:
+            progress(f"stability: gradients for {method.name}")
+        started = time.perf_counter()
+        grads, gradient_s = gradients(model, method, targets, labels, model.seed)
+        gradients_s = time.perf_counter() - started
+        p = grads[0][0].shape[1]
+        for variant in variants_for(method, default, plan):
+            v = variant.method
+            row: dict[str, Any] = {
+                "name": variant.label,
+                "method": method.name,
+                "dim": None if variant.exact else v.dim,
+                "projections": 0 if variant.exact else v.projections,
+                "checkpoints": len(grads),
+                "gradients_s": gradients_s,
+                "query_gradients_s": gradient_s,
+                **_bytes(v, len(grads), train.images.shape[0], p, variant.exact),
+            }
+            if variant.exact:
+                exact = score_exact(grads, v)
+                row["agreement"] = None  # no projection seed to disagree
+                row["agreement_with_projected"] = seed_agreement(
+                    [exact, score_projected(grads, v, v.projection_seeds(model.seed))],
+                    train.item_ids,
+                    items,
+                    plan.top,
+                )
+                row["query_projection_kernel_s"] = None
+            else:
+                seed_sets = _member_seeds(v, model.seed, plan.seeds)
+                runs = [score_projected(grads, v, seeds) for seeds in seed_sets]
+                row["projection_seeds"] = [list(s) for s in seed_sets]
+                row["agreement"] = seed_agreement(runs, train.item_ids, items, plan.top)
+                row["query_projection_kernel_s"] = _query_cost(grads, v, seed_sets[0])
+            rows.append(row)
+        if method.name == default and plan.noise_seeds:
+            if progress is not None:
+                progress(f"stability: another noise seed for {method.name}")
+            other, _ = gradients(model, method, targets, labels, model.seed + 1)
+            noise = {
+                "method": method.name,
+                "noise_seeds": [model.seed, model.seed + 1],
+                "exact": seed_agreement(
+                    [score_exact(grads, method), score_exact(other, method)],
+                    train.item_ids,
+                    items,
+                    plan.top,
+                ),
+            }
+        del grads
+    return {
+        "top": plan.top,
+        "seeds": plan.seeds,
+        "targets": int(targets.shape[0]),
+        "items": len(train.item_ids),
+        "rows": rows,
+        "noise_seed": noise,
+    }
