@@ -20,8 +20,17 @@ RATE = 20
 @pytest.mark.postgres
 def test_bench_api_quick_reports_every_served_target(tmp_path: Path) -> None:
     done = factories.run_museum(
-        tmp_path / "var", "bench", "api", "--quick", "--duration", "2", "--rates", str(RATE),
-        "--database-url", POSTGRES_ADMIN_URL, "--json",
+        tmp_path / "var",
+        "bench",
+        "api",
+        "--quick",
+        "--duration",
+        "2",
+        "--rates",
+        str(RATE),
+        "--database-url",
+        POSTGRES_ADMIN_URL,
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)
@@ -58,8 +67,12 @@ def test_bench_api_quick_reports_every_served_target(tmp_path: Path) -> None:
 
 def test_bench_api_refuses_an_unreachable_server(tmp_path: Path) -> None:
     done = factories.run_museum(
-        tmp_path / "var", "bench", "api", "--quick",
-        "--database-url", "postgresql://postgres@127.0.0.1:1/postgres",
+        tmp_path / "var",
+        "bench",
+        "api",
+        "--quick",
+        "--database-url",
+        "postgresql://postgres@127.0.0.1:1/postgres",
     )
     assert done.returncode == 6, done.stderr
     assert done.stderr.startswith("error: ")

@@ -77,7 +77,9 @@ def _rate_limit(http: HttpSettings) -> RateLimitConfig:
 def _stores(settings: Settings) -> dict[str, Store]:
     """Rate-limit counts: in the process when embedded, shared in Redis when configured."""
     if settings.redis_url:
-        return {"rate_limit": RedisStore.with_client(url=settings.redis_url, namespace="museum-rate")}
+        return {
+            "rate_limit": RedisStore.with_client(url=settings.redis_url, namespace="museum-rate")
+        }
     return {"rate_limit": MemoryStore()}
 
 

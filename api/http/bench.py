@@ -102,7 +102,12 @@ def seed(ledger: MuseumLedger, artists: int, donations_per_artist: int, reports:
     image = io.BytesIO()
     Image.new("L", (16, 16), 77).save(image, "PNG")
     generation = records.record_generation(
-        job_id="bench-api-gen", run=run, seed=1, steps=5, role="final", emotion="joy",
+        job_id="bench-api-gen",
+        run=run,
+        seed=1,
+        steps=5,
+        role="final",
+        emotion="joy",
         png=image.getvalue(),
     )
     ids = run.item_ids()
@@ -112,8 +117,11 @@ def seed(ledger: MuseumLedger, artists: int, donations_per_artist: int, reports:
     royalties = RoyaltyService(ledger)
     for n in range(reports):
         royalties.report_revenue(
-            generation_id=generation.id, amount_minor=1000 + n, currency="EUR",
-            reference=f"bench print {n}", idempotency_key=f"bench-api-{n}",
+            generation_id=generation.id,
+            amount_minor=1000 + n,
+            currency="EUR",
+            reference=f"bench print {n}",
+            idempotency_key=f"bench-api-{n}",
         )
     integrator = keys.create("integrator", "bench print shop").secret
     return World(generation.id, seeded, donated, integrator, reports)
@@ -161,8 +169,15 @@ def served(settings: Settings, workers: int, log: Path) -> Iterator[str]:
     """`museum serve` in a subprocess until the block ends; yields its base URL."""
     port = _free_port()
     command = [
-        sys.executable, "-c", "from api.cli import main; main()", "serve",
-        "--port", str(port), "--workers", str(workers), "--no-access-log",
+        sys.executable,
+        "-c",
+        "from api.cli import main; main()",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
     ]
     base = f"http://127.0.0.1:{port}"
     with log.open("wb") as sink:
@@ -216,10 +231,28 @@ def drive(
     out = workdir / f"locust-{target}-{rate}.json"
     plan = {"target": target, "per_user_rps": rate / users, "requests": requests}
     command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-        "--host", base, "--users", str(users), "--spawn-rate", str(users),
-        "--run-time", f"{duration}s", "--reset-stats", "--only-summary",
-        "--stop-timeout", "5", "--loglevel", "ERROR", "--exit-code-on-error", "0",
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        base,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--run-time",
+        f"{duration}s",
+        "--reset-stats",
+        "--only-summary",
+        "--stop-timeout",
+        "5",
+        "--loglevel",
+        "ERROR",
+        "--exit-code-on-error",
+        "0",
     ]
     env = dict(os.environ) | {"MUSEUM_BENCH_PLAN": json.dumps(plan), "MUSEUM_BENCH_OUT": str(out)}
     done = subprocess.run(  # noqa: S603 (our own command line)
@@ -253,20 +286,34 @@ def verdicts(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return found["error_count"] == 0 and p99 is not None and p99 <= READ_P99_MS
 
     consent = [c for c in cells if c["target"] == "consent"]
-    consent_met = None if not consent else any(
-        c["error_count"] == 0 and c["achieved_rps"] >= CONSENT_RPS
-        and c["p99_ms"] is not None and c["p99_ms"] <= CONSENT_P99_MS
-        for c in consent
+    consent_met = (
+        None
+        if not consent
+        else any(
+            c["error_count"] == 0
+            and c["achieved_rps"] >= CONSENT_RPS
+            and c["p99_ms"] is not None
+            and c["p99_ms"] <= CONSENT_P99_MS
+            for c in consent
+        )
     )
     return [
-        {"target": f"attribution read p99 ≤ {READ_P99_MS:g} ms at {READ_RATE}/s",
-         "met": read_ok(cell("attribution", READ_RATE))},
-        {"target": f"statement read p99 ≤ {READ_P99_MS:g} ms at {READ_RATE}/s",
-         "met": read_ok(cell("statement", READ_RATE))},
-        {"target": f"consent writes ≥ {CONSENT_RPS:g}/s with p99 ≤ {CONSENT_P99_MS:g} ms",
-         "met": consent_met},
-        {"target": "no error", "met": None if not cells else all(
-            c["error_count"] == 0 for c in cells)},
+        {
+            "target": f"attribution read p99 ≤ {READ_P99_MS:g} ms at {READ_RATE}/s",
+            "met": read_ok(cell("attribution", READ_RATE)),
+        },
+        {
+            "target": f"statement read p99 ≤ {READ_P99_MS:g} ms at {READ_RATE}/s",
+            "met": read_ok(cell("statement", READ_RATE)),
+        },
+        {
+            "target": f"consent writes ≥ {CONSENT_RPS:g}/s with p99 ≤ {CONSENT_P99_MS:g} ms",
+            "met": consent_met,
+        },
+        {
+            "target": "no error",
+            "met": None if not cells else all(c["error_count"] == 0 for c in cells),
+        },
     ]
 
 
@@ -283,15 +330,18 @@ def run_api_bench(
     """Seed, serve, drive every (rate, target) cell; the figures as one JSON-ready dict."""
     unknown = set(targets) - set(TARGETS)
     if unknown:
-        raise ValueError(f"unknown targets {sorted(unknown)}; expected some of {', '.join(TARGETS)}")
+        raise ValueError(
+            f"unknown targets {sorted(unknown)}; expected some of {', '.join(TARGETS)}"
+        )
     if not rates or min(rates) < 1 or duration < 1:
         raise ValueError("rates and the duration must be positive whole numbers")
     say = progress or (lambda _line: None)
     began = time.perf_counter()
     artists, per_artist, reports = (2, 2, 3) if quick else (8, 2, 40)
-    with tempfile.TemporaryDirectory(prefix="museum-bench-api-") as scratch, scratch_database(
-        postgres_url
-    ) as database:
+    with (
+        tempfile.TemporaryDirectory(prefix="museum-bench-api-") as scratch,
+        scratch_database(postgres_url) as database,
+    ):
         workdir = Path(scratch)
         settings = bench_settings(workdir / "var", database.url)
         say(f"seeding {artists} artists, {artists * per_artist} donations on {database.name}")
@@ -320,9 +370,14 @@ def run_api_bench(
         "duration_s": duration,
         "rates": list(rates),
         "per_user_rps": PER_USER_RPS,
-        "seeded": {"artists": artists, "donations": artists * per_artist,
-                   "revenue_reports": world.revenue_reports},
-        "targets": [{"target": t, "skipped": r is not None, "reason": r} for t, r in skipped.items()],
+        "seeded": {
+            "artists": artists,
+            "donations": artists * per_artist,
+            "revenue_reports": world.revenue_reports,
+        },
+        "targets": [
+            {"target": t, "skipped": r is not None, "reason": r} for t, r in skipped.items()
+        ],
         "cells": cells,
         "verdicts": verdicts(cells),
         "machine": host_facts() | {"load_average": load_average()},

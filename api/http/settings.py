@@ -40,7 +40,9 @@ class HttpSettings(BaseSettings):
     @classmethod
     def _rate(cls, value: str) -> str:
         if _RATE.fullmatch(value) is None:
-            raise ValueError("expected COUNT/UNIT, e.g. 600/minute (unit: second, minute, hour, day)")
+            raise ValueError(
+                "expected COUNT/UNIT, e.g. 600/minute (unit: second, minute, hour, day)"
+            )
         return value
 
     @field_validator("public_url")

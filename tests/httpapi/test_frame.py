@@ -25,8 +25,9 @@ from ledger.settings import Settings
 def test_keys_are_issued_listed_and_revoked_from_the_command_line(tmp_path: Path) -> None:
     home = tmp_path / "var"
     env = {"MUSEUM_MASTER_KEY": MasterKey.generate_text()}
-    made = run_museum(home, "keys", "create", "--role", "integrator", "--name", "Print shop",
-                      "--json", env=env)
+    made = run_museum(
+        home, "keys", "create", "--role", "integrator", "--name", "Print shop", "--json", env=env
+    )
     assert made.returncode == 0, made.stderr  # the console script; the rest in-process
     issued = json.loads(made.stdout)
     secret, key_id = issued["secret"], issued["key"]["key_id"]
@@ -36,7 +37,11 @@ def test_keys_are_issued_listed_and_revoked_from_the_command_line(tmp_path: Path
     assert secret not in listed.stdout
     [row] = json.loads(listed.stdout)["keys"]
     assert (row["key_id"], row["role"], row["name"], row["revoked_at"]) == (
-        key_id, "integrator", "Print shop", None)
+        key_id,
+        "integrator",
+        "Print shop",
+        None,
+    )
     assert museum_in_process(home, "keys", "revoke", key_id, env=env).returncode == 0
     again = museum_in_process(home, "keys", "revoke", key_id, env=env)
     assert again.returncode == 4
@@ -61,8 +66,11 @@ def test_the_key_store_keeps_only_a_digest(sqlite_client: TestClient[Litestar]) 
     museum = museum_of(sqlite_client)
     issued = museum.keys.create("compliance", "Auditor")
     with museum.ledger.engine.connect() as connection:
-        stored = [bytes(v) if isinstance(v, bytes | memoryview) else v
-                  for row in connection.exec_driver_sql("SELECT * FROM api_keys") for v in row]
+        stored = [
+            bytes(v) if isinstance(v, bytes | memoryview) else v
+            for row in connection.exec_driver_sql("SELECT * FROM api_keys")
+            for v in row
+        ]
     assert issued.secret.encode() not in b"".join(v for v in stored if isinstance(v, bytes))
     assert all(issued.secret not in str(v) for v in stored)
     assert museum.keys.authenticate(issued.secret) is not None
@@ -91,27 +99,31 @@ def test_rate_limits_are_per_key_and_spare_staff_and_founders(
     keys: Keys = issue_keys(museum_of(limited))
     museum = museum_of(limited)
     second = {"Authorization": f"Bearer {museum.keys.create('integrator', 'Another').secret}"}
-    codes = [limited.get("/api/v1/health", headers=keys["integrator"]).status_code
-             for _ in range(5)]
+    codes = [
+        limited.get("/api/v1/health", headers=keys["integrator"]).status_code for _ in range(5)
+    ]
     assert codes == [200, 200, 200, 429, 429]
     refused = limited.get("/api/v1/health", headers=keys["integrator"])
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["status"] == 429
     assert limited.get("/api/v1/health", headers=second).status_code == 200  # its own budget
     for role in ("compliance", "curator", "visitor"):
-        assert {limited.get("/api/v1/health", headers=keys[role]).status_code
-                for _ in range(5)} == {200}, role
+        assert {
+            limited.get("/api/v1/health", headers=keys[role]).status_code for _ in range(5)
+        } == {200}, role
     # Artists below founding tier are limited; the founding roll's artists are not.
-    assert [limited.get("/api/v1/health", headers=keys["member"]).status_code
-            for _ in range(4)] == [200, 200, 200, 429]
-    assert {limited.get("/api/v1/health", headers=keys["founder"]).status_code
-            for _ in range(5)} == {200}
+    assert [
+        limited.get("/api/v1/health", headers=keys["member"]).status_code for _ in range(4)
+    ] == [200, 200, 200, 429]
+    assert {
+        limited.get("/api/v1/health", headers=keys["founder"]).status_code for _ in range(5)
+    } == {200}
     granted_id = museum.ledger.register_artist(artist("Founder By Grant"))
     museum.ledger.grant_founding(granted_id, "Curator Ada")
-    granted = {"Authorization": "Bearer "
-               + museum.keys.create("artist", "granted", granted_id).secret}
-    assert {limited.get("/api/v1/health", headers=granted).status_code
-            for _ in range(5)} == {200}
+    granted = {
+        "Authorization": "Bearer " + museum.keys.create("artist", "granted", granted_id).secret
+    }
+    assert {limited.get("/api/v1/health", headers=granted).status_code for _ in range(5)} == {200}
 
 
 def test_the_docs_page_loads_nothing_from_elsewhere(sqlite_client: TestClient[Litestar]) -> None:

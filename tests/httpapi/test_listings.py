@@ -89,7 +89,9 @@ def test_the_directory_pages_through_every_artist(
         cursor = body["cursor"]
         if cursor is None:
             break
-    assert seen == [keys.artist_ids[name] for name in ("founder", "artist", "member", "other_artist")]
+    assert seen == [
+        keys.artist_ids[name] for name in ("founder", "artist", "member", "other_artist")
+    ]
     founders = sqlite_client.get(
         f"{API}/artists", headers=keys["compliance"], params={"founding": True}
     ).json()["items"]

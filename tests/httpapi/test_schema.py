@@ -73,15 +73,23 @@ def _seed(client: TestClient[Litestar], keys: Keys) -> dict[str, str]:
     museum.models.record_checkpoint(run.id, 0, 1, "e" * 64, b"weights")
     run = museum.models.complete_run(run.id, 0.2)
     generation = museum.models.record_generation(
-        job_id="schema-gen", run=run, seed=1, steps=5, role="final", emotion="joy",
+        job_id="schema-gen",
+        run=run,
+        seed=1,
+        steps=5,
+        role="final",
+        emotion="joy",
         png=factories.png(7),
     )
     ids = run.item_ids()
     scores = {item: float(len(ids) - n) for n, item in enumerate(ids)}
     museum.attributions.record(generation.id, "trak", {}, "ab" * 32, scores, k=len(ids))
     museum.royalties.report_revenue(
-        generation_id=generation.id, amount_minor=1999, currency="EUR",
-        reference="print", idempotency_key="schema-sale-1",
+        generation_id=generation.id,
+        amount_minor=1999,
+        currency="EUR",
+        reference="print",
+        idempotency_key="schema-sale-1",
     )
     return {
         "generation_id": str(generation.id),
@@ -149,7 +157,9 @@ def test_the_document_is_openapi_3_1_and_lists_its_refusals(served: Served) -> N
             missing.append(f"{method} {path}: 404")
         rule = served.rules[(method, path)]
         if ({} in operation["security"]) != rule.public:
-            missing.append(f"{method} {path}: security says a key is {'not ' * (not rule.public)}needed")
+            missing.append(
+                f"{method} {path}: security says a key is {'not ' * (not rule.public)}needed"
+            )
     assert not missing, missing
 
 

@@ -37,9 +37,7 @@ class ArtistsController(Controller):
         return RegisteredRead(artist=museum.ledger.artist_view(artist_id), key=key)
 
     @get("/{artist_id:uuid}", opt=allow(*EVERYONE), sync_to_thread=True)
-    def profile(
-        self, museum: Museum, principal: Caller, artist_id: FromPath[UUID]
-    ) -> ArtistRead:
+    def profile(self, museum: Museum, principal: Caller, artist_id: FromPath[UUID]) -> ArtistRead:
         """An artist's profile. The artist themself and compliance see it whole; everyone else
         sees only exhibited donations, and no pseudonym for an anonymous artist."""
         return museum.exhibition.artist(artist_id, principal.may_see_artist)

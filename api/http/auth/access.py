@@ -57,7 +57,9 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return user if isinstance(user, Principal) else VISITOR
 
 
-def enforce_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+def enforce_access(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """The app's one guard: 401 for a visitor where a key is needed, 403 for a role the rule
     does not name, and for a route that has no rule."""
     if connection.scope.get("method") == "OPTIONS":

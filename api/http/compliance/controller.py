@@ -29,7 +29,9 @@ After = Annotated[
     str | None,
     QueryParameter(name="after", max_length=128, description="The `next` of the previous page."),
 ]
-Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE, description="Rows per page.")]
+Limit = Annotated[
+    int, QueryParameter(name="limit", ge=1, le=MAX_PAGE, description="Rows per page.")
+]
 
 
 class ComplianceController(Controller):
@@ -38,7 +40,11 @@ class ComplianceController(Controller):
 
     @get("/runs/{run_id:uuid}", opt=allow(*STAFF), sync_to_thread=True)
     def training_run(
-        self, museum: Museum, run_id: FromPath[UUID], after: After = None, limit: Limit = DEFAULT_PAGE
+        self,
+        museum: Museum,
+        run_id: FromPath[UUID],
+        after: After = None,
+        limit: Limit = DEFAULT_PAGE,
     ) -> TrainingRunReportRead:
         """Every item of a training run with the consent event that allowed it and that event's
         inclusion receipt (all receipts of a page under one signed head)."""
@@ -46,7 +52,11 @@ class ComplianceController(Controller):
 
     @get("/runs/{run_id:uuid}/excluded", opt=allow(*STAFF), sync_to_thread=True)
     def run_exclusions(
-        self, museum: Museum, run_id: FromPath[UUID], after: After = None, limit: Limit = DEFAULT_PAGE
+        self,
+        museum: Museum,
+        run_id: FromPath[UUID],
+        after: After = None,
+        limit: Limit = DEFAULT_PAGE,
     ) -> RunExclusionsRead:
         """The donations the run did not train on, and why (never granted, revoked before the
         start, erased artist, donated after the start, granted during the snapshot)."""
@@ -63,7 +73,8 @@ class ComplianceController(Controller):
         self,
         museum: Museum,
         version: Annotated[
-            UUID | None, QueryParameter(name="version", description="A model version; default: deployed.")
+            UUID | None,
+            QueryParameter(name="version", description="A model version; default: deployed."),
         ] = None,
     ) -> TrainingDataSummaryRead:
         """The public summary of what the deployed model was trained on: counts by culture,
@@ -79,6 +90,4 @@ class ComplianceController(Controller):
         method: Annotated[str | None, QueryParameter(name="method", max_length=64)] = None,
     ) -> AttributionConcentrationRead:
         """How concentrated credit is across artists in [start, end): Gini and top-10 share."""
-        return ComplianceReports(museum.ledger).attribution_concentration(
-            start, end, method=method
-        )
+        return ComplianceReports(museum.ledger).attribution_concentration(start, end, method=method)

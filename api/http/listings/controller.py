@@ -52,7 +52,8 @@ class ListingsController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
         founding: Annotated[
-            bool | None, QueryParameter(name="founding", description="Only founding artists, or none.")
+            bool | None,
+            QueryParameter(name="founding", description="Only founding artists, or none."),
         ] = None,
     ) -> Page[ArtistRead]:
         """Every artist in registration order (staff): the public profile, which curators see

@@ -46,7 +46,9 @@ IdempotencyKey = Annotated[
         "one key names one booking, so a retry sends it byte for byte.",
     ),
 ]
-ReportKey = Annotated[str, PathParameter(description="The Idempotency-Key the report was made with.")]
+ReportKey = Annotated[
+    str, PathParameter(description="The Idempotency-Key the report was made with.")
+]
 PageLimit = Annotated[
     int | None,
     QueryParameter(
@@ -60,7 +62,8 @@ Start = Annotated[
     datetime, QueryParameter(name="start", description="Period start, ISO 8601 with a zone.")
 ]
 End = Annotated[
-    datetime, QueryParameter(name="end", description="Period end (exclusive), ISO 8601 with a zone.")
+    datetime,
+    QueryParameter(name="end", description="Period end (exclusive), ISO 8601 with a zone."),
 ]
 REPLAY_HEADERS = [
     ResponseHeader(
