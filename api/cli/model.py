@@ -201,6 +201,20 @@ def attribute(
     out.print(table)
     for credit in credited.credits:
         say(f"credit: {credit.pseudonym} {credit.ppm / 10_000:.2f} %")
+    say(_stability_line(credited.parameters))
+
+
+def _stability_line(parameters: dict[str, Any]) -> str:
+    """How far this method's credit held across projection seeds where the bench measured it."""
+    agreement = parameters.get("agreement")
+    seeds = len(parameters.get("projection_seeds") or [])
+    if not isinstance(agreement, dict):
+        return f"credit stability: not measured at these settings ({seeds} projection seed(s))"
+    return (
+        f"credit stability: across {agreement.get('projection_seeds', '?')} projection seeds "
+        f"the bench's credit agreed {agreement.get('item', float('nan')):.3f} per item and "
+        f"{agreement.get('artist', float('nan')):.3f} per artist"
+    )
 
 
 def worker(
