@@ -79,8 +79,6 @@ class MuseumLedger(MuseumApplication):
 
     name = "museum"
     is_snapshotting_enabled = False
-    # Where each shredding is noted before the key goes (`ledger.runtime` sets it); None: nowhere.
-    shred_list: ShredList | None = None
 
     def __init__(
         self,
@@ -122,6 +120,8 @@ class MuseumLedger(MuseumApplication):
         # What it was opened with (`ledger.runtime`): services above it find the data
         # directory and their own settings here, not in whatever the environment says now.
         self.settings = settings
+        # Where each shredding is noted before the key goes; None (no settings): nowhere.
+        self.shred_list = None if settings is None else ShredList(settings.shred_list_path)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Save, and sign a tree head when an event's notification id is a multiple of

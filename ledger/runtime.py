@@ -26,7 +26,6 @@ from ledger.sealing import (
     SealedSQLiteApplicationRecorder,
 )
 from ledger.settings import Settings
-from ledger.shred_list import ShredList
 from ledger.store import make_engine
 
 
@@ -184,7 +183,7 @@ def open_ledger(settings: Settings) -> MuseumLedger:
         settings.blob_dir.mkdir(parents=True, exist_ok=True)
 
         def ledger_with(key: MasterKey) -> MuseumLedger:
-            ledger = MuseumLedger(
+            return MuseumLedger(
                 # The tables exist now: the application must not race to create them again.
                 env=env | {"CREATE_TABLE": "no"},
                 master=key,
@@ -194,8 +193,6 @@ def open_ledger(settings: Settings) -> MuseumLedger:
                 retrain_window=settings.retrain_window,
                 settings=settings,
             )
-            ledger.shred_list = ShredList(settings.shred_list_path)
-            return ledger
 
         try:
             return ledger_with(master)

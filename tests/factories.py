@@ -140,30 +140,33 @@ def run_museum(
     )
 
 
+def main_in_process(args: list[str]) -> tuple[int, str, str]:
+    """`api.cli.main(args)` under the caller's environment: exit code, stdout, stderr."""
+    from api.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
+
+
 def museum_in_process(
     home: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`run_museum`, in this process: `api.cli.main` is the entry point the console script
     calls, so a refusal is the same one line, without a subprocess start-up (seconds each
     with torch) where a test runs many."""
-    from api.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
+    with pytest.MonkeyPatch.context() as patch:
         for name in [k for k in os.environ if k.startswith("MUSEUM_")]:
             patch.delenv(name)
         for name, value in ({"MUSEUM_HOME": str(home)} | (env or {})).items():
             patch.setenv(name, value)
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+        code, out, err = main_in_process(list(args))
+    return subprocess.CompletedProcess(list(args), code, out, err)
 
 
 def recorded_version(ledger: MuseumLedger, checkpoint: str, *, retraining: bool = False) -> UUID:

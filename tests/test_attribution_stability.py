@@ -21,7 +21,7 @@ from attribution.bench.stability import (
     score_projected,
 )
 from attribution.front import Attributor
-from attribution.methods import METHODS, Method, build_attributor
+from attribution.methods import METHODS, Method
 from attribution.scoring import PRIMAL_MAX_DIM, CosineTrakScorer, TrakScorer
 from attribution.store import IndexStore
 from generation.model import build_unet, checkpoint_hash
@@ -119,18 +119,7 @@ def _method(**overrides: object) -> Method:
 
 
 def _attributor(model: BenchModel, method: Method, store: IndexStore | None = None) -> Attributor:
-    return build_attributor(
-        method,
-        model_factory=model.factory,
-        checkpoints=model.checkpoints,
-        scheduler=model.scheduler,
-        item_ids=model.train.item_ids,
-        images=model.train.images,
-        class_ids=model.train.class_ids,
-        seed=model.seed,
-        store=store,
-        batch_size=model.batch_size,
-    )
+    return model.attributor(method, store)
 
 
 def test_ensemble_of_projections_is_the_mean_of_its_members_and_round_trips(

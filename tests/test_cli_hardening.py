@@ -3,13 +3,12 @@ one `error:` line and a documented exit code, never a traceback, and record noth
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.cli import main
 from ledger.crypto import MasterKey
 from ledger.errors import ProofError
 from ledger.receipt import verify_receipt
@@ -318,15 +316,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
         get_royalty_settings.cache_clear()
 
 
-def run_main(args: list[str]) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with redirect_stdout(stdout), redirect_stderr(stderr):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, stdout.getvalue(), stderr.getvalue()
+run_main = factories.main_in_process
 
 
 def check(world: World, args: list[str], env: dict[str, str]) -> None:

@@ -4,29 +4,17 @@ refusals with their documented codes."""
 
 from __future__ import annotations
 
-import io
 import json
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from factories import recorded_version, seed_collection
+from factories import main_in_process, recorded_version, seed_collection
 
-from api.cli import main
 from ledger.crypto import MasterKey
 from ledger.runtime import opened_ledger
 from ledger.settings import Settings
 
-
-def run(args: list[str]) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with redirect_stdout(stdout), redirect_stderr(stderr):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, stdout.getvalue(), stderr.getvalue()
+run = main_in_process
 
 
 @pytest.fixture

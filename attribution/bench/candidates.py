@@ -23,7 +23,6 @@ from attribution.methods import (
     PREVIOUS_DEFAULT,
     Method,
     bench_method,
-    build_attributor,
 )
 
 __all__ = [
@@ -104,17 +103,7 @@ def _trak_family(method: Method, keep: dict[Any, Any]) -> Callable[[BenchModel],
             method.projection,
             method.timestep_groups,
         )
-        attributor = build_attributor(
-            method,
-            model_factory=model.factory,
-            checkpoints=model.checkpoints,
-            scheduler=model.scheduler,
-            item_ids=model.train.item_ids,
-            images=model.train.images,
-            class_ids=model.train.class_ids,
-            seed=model.seed,
-            batch_size=model.batch_size,
-        )
+        attributor = model.attributor(method)
         donor = keep.get(signature)
         if donor is None:
             # 1. First method with these features: compute them (the timed index build).

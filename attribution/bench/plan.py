@@ -16,6 +16,9 @@ from attribution.bench.data import BenchData
 from attribution.bench.train import (
     Recipe,
 )
+from attribution.front import Attributor
+from attribution.methods import Method, build_attributor
+from attribution.store import IndexStore
 from generation.model import build_unet, training_scheduler
 from generation.presets import ModelConfig, TrainConfig
 
@@ -93,6 +96,21 @@ class BenchModel:
     @property
     def scheduler(self) -> Any:
         return training_scheduler(self.model_config)
+
+    def attributor(self, method: Method, store: IndexStore | None = None) -> Attributor:
+        """`method` over this model's checkpoints and training set (index not built yet)."""
+        return build_attributor(
+            method,
+            model_factory=self.factory,
+            checkpoints=self.checkpoints,
+            scheduler=self.scheduler,
+            item_ids=self.train.item_ids,
+            images=self.train.images,
+            class_ids=self.train.class_ids,
+            seed=self.seed,
+            store=store,
+            batch_size=self.batch_size,
+        )
 
 
 @dataclass(frozen=True)
