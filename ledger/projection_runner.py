@@ -20,6 +20,8 @@ unchanged there, sharing the tracking record with the commands.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 from uuid import UUID
@@ -34,6 +36,7 @@ from ledger.tracked_view import Raced, TrackedView
 
 PAGE = 1000
 ATTEMPTS = 20  # tries lost in a row, while the position stands still, before "busy"
+PAUSE_MAX = 0.25  # seconds: the cap of the jittered, doubling pause after a lost try
 
 ViewT = TypeVar("ViewT", bound=TrackedView)
 
@@ -100,6 +103,9 @@ def catch_up(
             if lost >= attempts:
                 label = what or f"the {projection.name} projection"
                 raise Conflict(f"{label} is busy; try again") from None
+            # A loaded machine can keep the winner's transaction open longer than a tight
+            # loop of retries lasts: back off (jittered, so two losers do not collide again).
+            time.sleep(random.uniform(0, min(PAUSE_MAX, 0.002 * 2**lost)))  # noqa: S311
             continue
         written += open_page.rows
 
