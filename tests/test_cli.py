@@ -67,14 +67,14 @@ def test_verify_head_proof_and_offline_receipt(seeded: Path, tmp_path: Path) -> 
     assert figures["ok"]
     assert figures["events"] > 20
 
-    head = json.loads(museum(seeded, "ledger", "head", "--json").stdout)
+    head = json.loads(museum_in_process(seeded, "ledger", "head", "--json").stdout)
     assert head["tree_size"] == figures["events"]
 
-    proof = museum(seeded, "ledger", "proof", "3")
+    proof = museum_in_process(seeded, "ledger", "proof", "3")
     assert proof.returncode == 0, proof.stderr
     receipt_file = tmp_path / "receipt.json"
     receipt_file.write_text(proof.stdout)
-    checked = museum(
+    checked = museum_in_process(
         seeded, "ledger", "check-receipt", str(receipt_file), "--public-key", head["public_key"]
     )
     assert checked.returncode == 0, checked.stderr
@@ -82,7 +82,7 @@ def test_verify_head_proof_and_offline_receipt(seeded: Path, tmp_path: Path) -> 
     receipt = json.loads(proof.stdout)
     receipt["event"]["originator_version"] += 1
     receipt_file.write_text(json.dumps(receipt))
-    forged = museum(
+    forged = museum_in_process(
         seeded, "ledger", "check-receipt", str(receipt_file), "--public-key", head["public_key"]
     )
     assert forged.returncode != 0
@@ -280,33 +280,37 @@ def test_credentials_show_reads_an_exhibit_and_refuses_what_is_not_the_museums(
     seeded: Path, tmp_path: Path
 ) -> None:
     image = sorted((seeded / "exhibition").glob("*.png"))[0]
-    shown = museum(seeded, "credentials", "show", str(image))
+    shown = museum_in_process(seeded, "credentials", "show", str(image))
     assert shown.returncode == 0, shown.stderr
     assert f"{image}: trusted" in shown.stdout
     assert "trained algorithmic media (AI-generated); 2 manifest version(s)" in shown.stdout
     assert re.search(r"^  .+: \d+\.\d\d %$", shown.stdout, re.MULTILINE)  # the credit lines
     assert "ai_generative_training notAllowed" in shown.stdout
-    checked = json.loads(museum(seeded, "credentials", "show", str(image), "--json").stdout)
+    checked = json.loads(
+        museum_in_process(seeded, "credentials", "show", str(image), "--json").stdout
+    )
     assert checked["verdict"] == "trusted"
     assert sum(line["ppm"] for line in checked["credits"]) == 1_000_000
     # Without its manifest the file is reported as such: one line on stderr, exit 1.
     stripped = tmp_path / "stripped.png"
     stripped.write_bytes(_without_manifest(image.read_bytes()))
-    refused = museum(seeded, "credentials", "show", str(stripped))
+    refused = museum_in_process(seeded, "credentials", "show", str(stripped))
     assert refused.returncode == 1
     assert refused.stderr.count("\n") == 1
     assert "content credentials missing" in refused.stderr
     # Elsewhere, without the museum's root, the file is intact but untrusted until given it.
     elsewhere = tmp_path / "elsewhere"
-    untrusted = museum(elsewhere, "credentials", "show", str(image))
+    untrusted = museum_in_process(elsewhere, "credentials", "show", str(image))
     assert untrusted.returncode == 1
     assert "untrusted" in untrusted.stderr
     root = seeded / "content-credentials" / "root.pem"
-    trusted = museum(elsewhere, "credentials", "show", str(image), "--trust-anchor", str(root))
+    trusted = museum_in_process(
+        elsewhere, "credentials", "show", str(image), "--trust-anchor", str(root)
+    )
     assert trusted.returncode == 0, trusted.stderr
     # Export writes the newest version of a generation.
     generation = checked["generation_id"]
     out = tmp_path / "export.png"
-    exported = museum(seeded, "credentials", "export", generation, "--out", str(out))
+    exported = museum_in_process(seeded, "credentials", "export", generation, "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     assert out.read_bytes() == image.read_bytes()

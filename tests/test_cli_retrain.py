@@ -11,7 +11,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from factories import museum_in_process, run_museum
+from factories import museum_in_process
 from retraining_world import deploy_recorded_version, donor_in_shard
 
 from ledger.crypto import MasterKey
@@ -156,11 +156,11 @@ def test_the_window_is_configurable_and_a_due_batch_takes_every_request(
 
 
 def test_the_new_commands_have_help(tmp_path: Path) -> None:
-    refused = run_museum(tmp_path, "erasures", "--at", "yesterday")
+    refused = museum_in_process(tmp_path, "erasures", "--at", "yesterday")
     assert refused.returncode != 0
     assert refused.stderr.startswith("error: ")
     assert refused.stderr.count("\n") == 1
     for command in ("retrain", "erasures"):
-        result = run_museum(tmp_path, command, "--help")
+        result = museum_in_process(tmp_path, command, "--help")
         assert result.returncode == 0, result.stderr
         assert "Usage:" in result.stdout
