@@ -1,0 +1,193 @@
+"""The process continuation model: pairs of consented stages in, proposals with parents out."""
+
+from __future__ import annotations
+
+import hashlib
+from uuid import UUID, uuid4
+
+import factories
+import pytest
+
+from generation.process.model import next_role
+from generation.process.proposals import ContinueRequest, propose
+from generation.process.service import train_continuation_run
+from generation.service import train_run
+from ledger.application import MuseumLedger
+from ledger.domain.model import CONTINUATION, STAGE
+from ledger.errors import Conflict, InvalidImage, InvalidInput, NotFound
+from ledger.model_records import ModelRecords
+from ledger.process_records import ProcessRecords
+
+STEPS = 40
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+def _generations(ledger: MuseumLedger) -> int:
+    return len(ModelRecords(ledger).generations())
+
+
+@sqlite_only
+def test_trains_on_consented_pairs_and_deploys_beside_the_stage_model(ledger: MuseumLedger) -> None:
+    factories.seed_collection(ledger, artists=2)
+    artist = ledger.register_artist(factories.artist("No Train"))
+    untrained = ledger.donate(factories.donation(artist, consents=("exhibit",))).donation_id
+    stage = train_run(ledger, job_id="stage-run", steps=5)
+    run = train_continuation_run(ledger, job_id="cont-run", seed=3, steps=STEPS)
+    assert (run.state, run.variant, stage.variant) == ("completed", CONTINUATION, STAGE)
+    pairs = ProcessRecords(ledger).consent_pairs().items
+    assert {p.item_id for p in pairs} == set(run.item_ids())
+    # A pair is its next stage, shown the stage before it, of a donation with train consent.
+    for item in run.items:
+        donation = ledger.get_donation(UUID(item["donation_id"]))
+        assert item["previous_stage_index"] == item["stage_index"] - 1
+        assert item["failure_type"] == donation.failure_type
+        assert donation.consent_holds("train")
+    assert str(untrained) not in {item["donation_id"] for item in run.items}
+    registry = ModelRecords(ledger).registry()
+    assert registry.deployed == stage.id  # the stage model still generates
+    assert registry.deployed_variants == {CONTINUATION: run.id}
+    assert len(run.final_checkpoints()) == 1
+    assert len(run.final_checkpoints()[0]["hash"]) == 64
+    assert len(run.losses) == 2
+    assert run.losses[-1]["loss"] < run.losses[0]["loss"]
+    again = train_continuation_run(ledger, job_id="cont-run-2", seed=3, steps=STEPS)
+    assert again.final_checkpoints()[0]["hash"] == run.final_checkpoints()[0]["hash"]
+    ledger.integrity.verify()
+
+
+@pytest.fixture
+def trained(ledger: MuseumLedger) -> MuseumLedger:
+    factories.seed_collection(ledger, artists=2)
+    train_continuation_run(ledger, job_id="cont", seed=1, steps=8)
+    return ledger
+
+
+@sqlite_only
+def test_proposals_of_a_donated_stage_are_generations_with_their_parent(
+    trained: MuseumLedger,
+) -> None:
+    ledger = trained
+    donation_id = ModelRecords(ledger).donation_ids()[0]
+    donation = ledger.get_donation(donation_id)
+    read = propose(
+        ledger,
+        job_id="p1",
+        request=ContinueRequest(donation_id=donation_id, stage_index=0, count=3, steps=4),
+    )
+    assert [len(s) for s in read.series] == [1, 1, 1]
+    proposals = [s[0] for s in read.series]
+    assert len({p.output_sha256 for p in proposals}) == 3  # three seeds, three ways on
+    assert len({p.seed for p in proposals}) == 3
+    for proposal in proposals:
+        assert proposal.parent is not None
+        assert proposal.parent.kind == "stage"
+        assert proposal.parent.donation_id == str(donation_id)
+        assert proposal.parent.stage_index == 0
+        assert proposal.parent.fingerprint == donation.stages[0].fingerprint
+        assert proposal.role == next_role(donation.stages[0].role)
+        assert proposal.failure_type == donation.failure_type
+        generation = ModelRecords(ledger).get_generation(UUID(proposal.generation_id))
+        png = ledger.blobs.get(generation.blob_id)
+        assert hashlib.sha256(png).hexdigest() == proposal.output_sha256
+    # The same job again is the same proposals, recorded once.
+    before = _generations(ledger)
+    same = propose(
+        ledger,
+        job_id="p1",
+        request=ContinueRequest(donation_id=donation_id, stage_index=0, count=3, steps=4),
+    )
+    assert [s[0].generation_id for s in same.series] == [p.generation_id for p in proposals]
+    assert _generations(ledger) == before
+
+
+@sqlite_only
+def test_a_roll_out_reaches_a_final_each_stage_the_parent_of_the_next(
+    trained: MuseumLedger,
+) -> None:
+    ledger = trained
+    upload = factories.png(90)
+    read = propose(
+        ledger,
+        job_id="roll",
+        request=ContinueRequest(
+            image=upload,
+            role="failure",
+            failure_type="colour",
+            emotion="grief",
+            count=2,
+            to_final=True,
+            steps=3,
+        ),
+    )
+    assert read.parent.kind == "upload"
+    assert read.parent.sha256 == hashlib.sha256(upload).hexdigest()
+    for series in read.series:
+        assert [g.role for g in series] == ["revision", "final"]
+        assert series[1].parent is not None
+        assert series[0].parent is not None
+        assert series[1].parent.kind == "generation"
+        assert series[1].parent.generation_id == series[0].generation_id
+        assert series[1].parent.output_sha256 == series[0].output_sha256
+        assert {g.failure_type for g in series} == {"colour"}
+
+
+@sqlite_only
+def test_bad_requests_are_refused_and_record_nothing(trained: MuseumLedger) -> None:
+    ledger = trained
+    records = ModelRecords(ledger)
+    donation_id = records.donation_ids()[0]
+    last = len(ledger.get_donation(donation_id).stages) - 1
+    artist = ledger.register_artist(factories.artist("Private Hand"))
+    hidden = ledger.donate(factories.donation(artist, consents=("train",))).donation_id
+    before = _generations(ledger)
+    blobs = sorted(p.name for p in (ledger.settings.home).rglob("*") if p.is_file())
+    cases = [
+        (NotFound, ContinueRequest(donation_id=uuid4(), stage_index=0)),
+        (NotFound, ContinueRequest(donation_id=donation_id, stage_index=99)),
+        (Conflict, ContinueRequest(donation_id=hidden, stage_index=0)),
+        (InvalidInput, ContinueRequest(donation_id=donation_id, stage_index=0, count=0)),
+        (InvalidInput, ContinueRequest(donation_id=donation_id, stage_index=0, count=17)),
+        (InvalidInput, ContinueRequest(donation_id=donation_id, stage_index=last, to_final=True)),
+        (
+            InvalidImage,
+            ContinueRequest(
+                image=b"not an image", role="failure", failure_type="colour", emotion="joy"
+            ),
+        ),
+        (
+            InvalidImage,
+            ContinueRequest(
+                image=b"\x89PNG" + b"0" * (10 * 1024 * 1024),
+                role="failure",
+                failure_type="colour",
+                emotion="joy",
+            ),
+        ),
+        (
+            InvalidInput,
+            ContinueRequest(
+                image=factories.png(5), role="failure", failure_type="no-such", emotion="joy"
+            ),
+        ),
+    ]
+    for error, request in cases:
+        with pytest.raises(error):
+            propose(ledger, job_id="bad", request=request)
+    assert _generations(ledger) == before
+    assert sorted(p.name for p in ledger.settings.home.rglob("*") if p.is_file()) == blobs
+
+
+@sqlite_only
+def test_no_pairs_no_run(ledger: MuseumLedger) -> None:
+    artist = ledger.register_artist(factories.artist())
+    ledger.donate(factories.donation(artist, stages=factories.stages("final")))
+    with pytest.raises(InvalidInput, match="no step from one stage to the next"):
+        train_continuation_run(ledger, job_id="none", steps=2)
+    with pytest.raises(NotFound, match="no continuation model"):
+        propose(
+            ledger,
+            job_id="x",
+            request=ContinueRequest(
+                image=factories.png(3), role="sketch", failure_type="colour", emotion="joy"
+            ),
+        )
