@@ -326,9 +326,8 @@ class ModelRecords:
         if version is None:
             if deployed is None:
                 how = "museum train" + ("" if variant == STAGE else f" --variant {variant}")
-                raise NotFound(
-                    f"no {variant} model version is deployed yet: train one first ({how})"
-                )
+                what = "model" if variant == STAGE else f"{variant} model"
+                raise NotFound(f"no {what} version is deployed yet: train one first ({how})")
             return self.get_run(deployed)  # the deployed version serves until it is replaced
         run = self.get_run(version)
         if run.state != "completed":

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import factories
 import pytest
 
+from api.attribute import AttributeRequest, attribute
 from generation.process.model import next_role
 from generation.process.proposals import ContinueRequest, propose
 from generation.process.service import train_continuation_run
 from generation.service import train_run
 from ledger.application import MuseumLedger
+from ledger.domain.attribution import PPM
 from ledger.domain.model import CONTINUATION, STAGE
 from ledger.errors import Conflict, InvalidImage, InvalidInput, NotFound
 from ledger.model_records import ModelRecords
-from ledger.process_records import ProcessRecords
+from ledger.process_records import ProcessRecords, StagePair, stage_parent
 
 STEPS = 40
+SMALL = {"timesteps": 2, "dim": 64}
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
@@ -183,7 +187,7 @@ def test_no_pairs_no_run(ledger: MuseumLedger) -> None:
     ledger.donate(factories.donation(artist, stages=factories.stages("final")))
     with pytest.raises(InvalidInput, match="no step from one stage to the next"):
         train_continuation_run(ledger, job_id="none", steps=2)
-    with pytest.raises(NotFound, match="no continuation model"):
+    with pytest.raises(NotFound, match="no continuation model version"):
         propose(
             ledger,
             job_id="x",
@@ -191,3 +195,41 @@ def test_no_pairs_no_run(ledger: MuseumLedger) -> None:
                 image=factories.png(3), role="sketch", failure_type="colour", emotion="joy"
             ),
         )
+
+
+@sqlite_only
+def test_a_proposal_is_credited_to_the_pairs_its_run_learned_from(
+    ledger: MuseumLedger, tmp_path: Path
+) -> None:
+    factories.seed_collection(ledger, artists=3)
+    run = train_continuation_run(ledger, job_id="cont", seed=1, steps=STEPS)
+    records = ModelRecords(ledger)
+    # A "proposal" that is exactly one training pair's next stage, shown its previous stage:
+    # its own pair must lead the credit (the index sees the previous image and the labels).
+    pair = StagePair.from_dict(run.items[1])
+    donation = ledger.get_donation(pair.donation_id)
+    own = records.record_generation(
+        job_id="own",
+        run=run,
+        seed=0,
+        steps=1,
+        role=pair.role,
+        emotion=pair.emotion,
+        failure_type=pair.failure_type,
+        png=ledger.stage_image(pair.donation_id, pair.stage_index),
+        parent=stage_parent(donation, pair.previous_stage_index),
+    )
+    result = attribute(ledger, tmp_path, AttributeRequest(own.id, method="d-trak", top=3, **SMALL))
+    assert result.top_k[0].item_id == pair.item_id
+    assert sum(line.ppm for line in result.shares_ppm) == PPM
+    assert {i.item_id for i in result.top_k} <= set(run.item_ids())
+    # A real proposal is attributed the same way, to next stages of the run's pairs.
+    read = propose(
+        ledger,
+        job_id="p",
+        request=ContinueRequest(donation_id=donation.id, stage_index=0, count=1, steps=3),
+    )
+    proposal = UUID(read.series[0][0].generation_id)
+    credited = attribute(ledger, tmp_path, AttributeRequest(proposal, method="d-trak", **SMALL))
+    assert {i.item_id for i in credited.top_k} <= set(run.item_ids())
+    assert sum(line.ppm for line in credited.credits) == PPM
