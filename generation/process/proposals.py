@@ -14,14 +14,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import torch
 
 from generation.model import images_to_tensor
 from generation.process.model import continuation_class, next_role
+from generation.process.request import MAX_COUNT, ContinueRequest
 from generation.process.service import pipeline_of
-from generation.sampling import MAX_INFERENCE_STEPS, MAX_SEED
+from generation.sampling import MAX_SEED
 from ledger.application import MuseumLedger
 from ledger.domain.model import CONTINUATION, Generation
 from ledger.errors import InvalidInput
@@ -32,51 +32,7 @@ from ledger.model_views import ProposalsRead
 from ledger.process_records import ProcessRecords, generation_parent, stage_parent, upload_parent
 from ledger.vocabulary import Emotion, FailureType, Purpose, StageRole, parse
 
-__all__ = ["MAX_COUNT", "ContinueRequest", "propose"]
-
-MAX_COUNT = 16
-
-
-@dataclass(frozen=True)
-class ContinueRequest:
-    """What to continue (a donated stage, or an uploaded image with its labels) and how."""
-
-    donation_id: UUID | None = None
-    stage_index: int | None = None
-    image: bytes | None = None
-    role: str | None = None
-    failure_type: str | None = None
-    emotion: str | None = None
-    next_role: str | None = None
-    count: int = 4
-    to_final: bool = False
-    seed: int = 0
-    steps: int = 50
-    version: UUID | None = None
-
-    def check(self) -> None:
-        """Refuse what needs no ledger to refuse."""
-        if isinstance(self.count, bool) or not 1 <= self.count <= MAX_COUNT:
-            raise InvalidInput(f"count must be between 1 and {MAX_COUNT}, got {self.count}")
-        if not 1 <= self.steps <= MAX_INFERENCE_STEPS:
-            raise InvalidInput(f"steps must be between 1 and {MAX_INFERENCE_STEPS}")
-        if not 0 <= self.seed <= MAX_SEED - MAX_COUNT:
-            raise InvalidInput(f"the seed must be between 0 and {MAX_SEED - MAX_COUNT}")
-        if (self.donation_id is None) == (self.image is None):
-            raise InvalidInput("continue either a donated stage or an uploaded image, not both")
-        if self.donation_id is not None and self.stage_index is None:
-            raise InvalidInput("name the stage of the donation to continue (--stage N)")
-        if self.image is not None:
-            labels = (
-                (self.role, "role"),
-                (self.failure_type, "failure type"),
-                (self.emotion, "emotion"),
-            )
-            for value, what in labels:
-                if value is None:
-                    raise InvalidInput(f"an uploaded image needs its {what}")
-        if self.to_final and self.next_role is not None:
-            raise InvalidInput("a roll-out to a final follows the process order: no next role")
+__all__ = ["ContinueRequest", "propose"]
 
 
 @dataclass(frozen=True)
