@@ -13,6 +13,7 @@ from api.attribute import AttributeRequest, attribute
 from generation.process.model import next_role
 from generation.process.proposals import ContinueRequest, propose
 from generation.process.service import train_continuation_run
+from generation.retraining import retrain
 from generation.service import train_run
 from ledger.application import MuseumLedger
 from ledger.domain.attribution import PPM
@@ -233,3 +234,40 @@ def test_a_proposal_is_credited_to_the_pairs_its_run_learned_from(
     credited = attribute(ledger, tmp_path, AttributeRequest(proposal, method="d-trak", **SMALL))
     assert {i.item_id for i in credited.top_k} <= set(run.item_ids())
     assert sum(line.ppm for line in credited.credits) == PPM
+
+
+@sqlite_only
+def test_an_erasure_withdraws_the_continuation_model_and_retraining_reaches_it(
+    ledger: MuseumLedger,
+) -> None:
+    artists = factories.seed_collection(ledger, artists=2)
+    train_run(ledger, job_id="stage", steps=4)
+    first = train_continuation_run(ledger, job_id="cont", seed=2, steps=4)
+    records = ModelRecords(ledger)
+    erased = artists[0]
+    theirs = {str(d) for d in ledger.get_artist(erased).donation_ids}
+    assert theirs & {item["donation_id"] for item in first.items}
+    # 1. The erasure reaches the continuation model at once: it is withdrawn, not deployed.
+    status = records.erase_artist(erased, "withdrawn by the donor")
+    registry = records.registry()
+    assert CONTINUATION not in registry.deployed_variants
+    assert registry.withdrawn_variants == {CONTINUATION: first.id}
+    assert not status.completed  # the stage model still holds the stages
+    with pytest.raises(NotFound, match="no continuation model version"):
+        propose(ledger, job_id="late", request=ContinueRequest(
+            image=factories.png(3), role="sketch", failure_type="colour", emotion="joy"))  # fmt: skip
+    # 2. Retraining serves the stage model's batch and trains the continuation model again,
+    # with the withdrawn version's budget and seed, on the pairs consent still allows.
+    outcome = retrain(ledger, job_id="retrain-1", now=True)
+    assert outcome.run is not None
+    assert outcome.run.state == "completed"
+    successor = outcome.continuation
+    assert successor is not None
+    assert (successor.state, successor.variant, successor.seed) == ("completed", CONTINUATION, 2)
+    assert not theirs & {item["donation_id"] for item in successor.items}
+    assert successor.items
+    assert records.registry().deployed_variants == {CONTINUATION: successor.id}
+    assert records.registry().withdrawn_variants == {}
+    assert records.erasure_status(erased).completed
+    # 3. Nothing withdrawn any more: a second retraining leaves the continuation model alone.
+    assert retrain(ledger, job_id="retrain-2", now=True).continuation is None

@@ -69,6 +69,8 @@ class RetrainJobResult(View, frozen=True, kw_only=True):
     next_due_at: str | None
     erasures_certified: list[str]
     tries: int
+    # The continuation model trained again after an erasure withdrew it (`reach_continuation`).
+    continuation_run_id: str | None = None
 
 
 class GenerateJobResult(View, frozen=True, kw_only=True):

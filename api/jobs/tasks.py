@@ -222,12 +222,16 @@ async def retrain_job(ctx: Ctx, now: bool = False) -> RetrainJobResult:
         ledger: MuseumLedger, on_progress: Callable[[RunProgress], None]
     ) -> RetrainJobResult:
         idle = nothing_due(ledger, ctx["job_id"], now=now)
-        if idle is not None:  # answered before torch loads
+        registry = ModelRecords(ledger).registry()
+        owed = CONTINUATION in registry.withdrawn_variants  # an erasure withdrew it
+        if idle is not None and not owed:  # answered before torch loads
             return retrain_result(ctx, ledger, None, [], idle)
         from generation.retraining import retrain as serve_schedule
 
         outcome = serve_schedule(ledger, job_id=ctx["job_id"], now=now, on_progress=on_progress)
-        return retrain_result(ctx, ledger, outcome.run, outcome.requests, outcome.reason)
+        return retrain_result(
+            ctx, ledger, outcome.run, outcome.requests, outcome.reason, outcome.continuation
+        )
 
     def settled(ledger: MuseumLedger, run: TrainingRun) -> RetrainJobResult:
         if run.retraining is None:

@@ -277,6 +277,8 @@ class ModelRegistry(Aggregate):
         self.deployed: UUID | None = None
         # Models of other variants than the stage model, deployed apart from it (by variant).
         self.deployed_variants: dict[str, UUID] = {}
+        # The version of a variant withdrawn (for an erasure), until one of it is deployed again.
+        self.withdrawn_variants: dict[str, UUID] = {}
 
     def begin(self, run_id: UUID) -> None:
         if self.active_run is not None and self.active_run != run_id:
@@ -339,6 +341,7 @@ class ModelRegistry(Aggregate):
     @event("ModelVariantDeployed")
     def _deploy_variant(self, variant: str, run_id: UUID) -> None:
         self.deployed_variants[variant] = run_id
+        self.withdrawn_variants.pop(variant, None)
 
     def withdraw_variant(self, variant: str, run_id: UUID, reason: str) -> None:
         """The deployed model of `variant` serves no more (e.g. it learned from an erased
@@ -350,6 +353,7 @@ class ModelRegistry(Aggregate):
     @event("ModelVariantWithdrawn")
     def _withdraw_variant(self, variant: str, run_id: UUID, reason: str) -> None:
         del self.deployed_variants[variant]
+        self.withdrawn_variants[variant] = run_id
 
 
 class Generation(Aggregate):
