@@ -17,7 +17,7 @@ from generation.retraining import retrain
 from generation.service import train_run
 from ledger.application import MuseumLedger
 from ledger.domain.attribution import PPM
-from ledger.domain.model import CONTINUATION, STAGE
+from ledger.domain.model import CONTINUATION, STAGE, Generation, TrainingRun
 from ledger.errors import Conflict, InvalidImage, InvalidInput, NotFound
 from ledger.model_records import ModelRecords
 from ledger.process_records import ProcessRecords, StagePair, stage_parent
@@ -171,6 +171,12 @@ def test_bad_requests_are_refused_and_record_nothing(trained: MuseumLedger) -> N
         (
             InvalidInput,
             ContinueRequest(
+                image=factories.png(6), role="final", failure_type="colour", emotion="joy"
+            ),
+        ),
+        (
+            InvalidInput,
+            ContinueRequest(
                 image=factories.png(5), role="failure", failure_type="no-such", emotion="joy"
             ),
         ),
@@ -271,3 +277,33 @@ def test_an_erasure_withdraws_the_continuation_model_and_retraining_reaches_it(
     assert records.erasure_status(erased).completed
     # 3. Nothing withdrawn any more: a second retraining leaves the continuation model alone.
     assert retrain(ledger, job_id="retrain-2", now=True).continuation is None
+
+
+def test_events_recorded_before_variants_and_parents_still_load() -> None:
+    """A run started, or a generation made, before the fields existed replays with defaults."""
+    run = TrainingRun.start(
+        job_id="old",
+        config={},
+        seed=0,
+        shards=1,
+        items=[{"item_id": "a:0", "fingerprint": "f"}],
+        consents_relied_on=[],
+        feedback_used=[],
+    )
+    made = Generation(
+        model_version=uuid4(),
+        checkpoint_hashes=[],
+        seed=0,
+        steps=1,
+        conditioning={"role": "final", "emotion": "joy"},
+        blob_id="b",
+        output_sha256="0" * 64,
+        job_id="j",
+    )
+    for aggregate, field in ((run, "variant"), (made, "parent")):
+        (created,) = aggregate.collect_events()
+        stored = object.__new__(type(created))  # as eventsourcing rebuilds a stored event
+        stored.__dict__.update({k: v for k, v in created.__dict__.items() if k != field})
+        assert field not in stored.__dict__
+        replayed = stored.mutate(None)
+        assert getattr(replayed, field) == {"variant": STAGE, "parent": None}[field]

@@ -53,5 +53,7 @@ class ContinueRequest:
             for value, what in labels:
                 if value is None:
                     raise InvalidInput(f"an uploaded image needs its {what}")
+        if self.image is not None and self.role == "final" and self.next_role is None:
+            raise InvalidInput("the stage is already a final: nothing follows it in a process")
         if self.to_final and self.next_role is not None:
             raise InvalidInput("a roll-out to a final follows the process order: no next role")

@@ -54,6 +54,9 @@ def test_continue_over_http(sqlite_client: TestClient[Litestar], keys: Keys) -> 
     image = client.get(f"{done['result']}/image")
     assert image.status_code == 200
     assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+    credentials = client.get(f"{done['result']}/credentials")  # C2PA, as for any generation
+    assert credentials.status_code == 200, credentials.text
+    assert credentials.json()["versions"]
     made = client.get(f"{API}/generations").json()["items"]
     assert len(made) == 2
     no_personal_data(first)
@@ -120,6 +123,15 @@ def test_continuation_refusals(sqlite_client: TestClient[Litestar], keys: Keys) 
             headers=member,
         )
         assert refused.status_code == status, refused.text
+    final = json.dumps({"role": "final", "failure_type": "colour", "emotion": "joy"})
+    refused = client.post(
+        f"{API}/continuations/upload",
+        data={"continuation": final},
+        files={"image": ("a.png", factories.png(4), "image/png")},
+        headers=member,
+    )
+    assert refused.status_code == 422, refused.text
+    assert "already a final" in refused.text
     bad_labels = client.post(f"{API}/continuations/upload", data={"continuation": "{}"},
                              files={"image": ("a.png", factories.png(4), "image/png")}, headers=member)  # fmt: skip
     assert bad_labels.status_code == 422, bad_labels.text

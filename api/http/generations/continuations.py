@@ -28,6 +28,7 @@ from api.http.generations.continuation_schemas import (
 from api.http.generations.controller import MAKERS
 from api.http.jobs.responses import LOCATION, IdempotencyKey, accepted
 from api.http.jobs.schemas import JobRead
+from api.jobs.tasks import validate
 from ledger.domain.model import CONTINUATION
 from ledger.errors import InvalidInput
 from ledger.images import MAX_IMAGE_BYTES, inspect_image
@@ -93,19 +94,18 @@ class ContinuationController(Controller):
         if len(image) > MAX_IMAGE_BYTES:
             raise RequestEntityTooLarge(f"the image is over the limit of {MAX_IMAGE_BYTES} bytes")
 
+        arguments = {
+            "role": labels.role.value,
+            "failure_type": labels.failure_type.value,
+            "emotion": labels.emotion.value,
+        } | labels.arguments()
+
         def keep() -> str:
+            validate("continue", upload_blob_id="pending", **arguments)  # before it is kept
             inspect_image(image, "the uploaded image")
             museum.models.model_version(labels.version, variant=CONTINUATION)
             return museum.ledger.blobs.put(image)[0]
 
-        blob_id = await anyio.to_thread.run_sync(keep)
-        arguments = {
-            "upload_blob_id": blob_id,
-            "role": labels.role.value,
-            "failure_type": labels.failure_type.value,
-            "emotion": labels.emotion.value,
-        }
-        job = await museum.jobs.submit(
-            "continue", arguments | labels.arguments(), principal, idempotency_key
-        )
+        arguments["upload_blob_id"] = await anyio.to_thread.run_sync(keep)
+        job = await museum.jobs.submit("continue", arguments, principal, idempotency_key)
         return accepted(job)
