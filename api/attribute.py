@@ -76,10 +76,11 @@ def attribute(ledger: MuseumLedger, home: Path, request: AttributeRequest) -> At
     records = ModelRecords(ledger)
     generation = records.get_generation(request.generation_id)
     run = records.get_run(generation.model_version)
-    from attribution.runs import RunAttribution  # deferred: torch loads only for real work
+    from attribution.continuation import attribution_of  # deferred: torch loads for real work
 
-    # 2. Score every training item of the run (building the run's index on first use).
-    scored = RunAttribution(ledger, run, method, index_root(home), seed=request.seed).score(
+    # 2. Score every training item of the run (building the run's index on first use); a
+    # proposal of the continuation model against the stage pairs its run learned from.
+    scored = attribution_of(ledger, run, method, index_root(home), seed=request.seed).score(
         generation
     )
     # 3. Record the top-k and its exact shares; a retry returns the recorded attribution.

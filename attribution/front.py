@@ -40,6 +40,9 @@ class Attributor:
     of R projections: each gradient is computed once and projected R times, the index holds
     R feature matrices per checkpoint (checkpoint-major), and a score is the mean over
     checkpoints and projections, so no single projection seed decides a credit.
+
+    `context_channels` (`GradientComputer`): the images' trailing channels are conditioning,
+    e.g. the previous stage a continuation model was shown beside each training item.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class Attributor:
         projection: str = "gaussian",
         timestep_groups: int = 1,
         projection_seeds: Sequence[int] | None = None,
+        context_channels: int = 0,
     ) -> None:
         # Validate eagerly: a bad argument must fail here, not minutes into build_index().
         if not callable(model_factory):
@@ -119,6 +123,7 @@ class Attributor:
         self.query_output = query_output if query_output is not None else output
         self.projection = projection
         self.timestep_groups = timestep_groups
+        self.context_channels = context_channels
         self.timesteps = tuple(timesteps)
         self.dim = dim
         self.seed = check_seed(seed)
@@ -152,6 +157,7 @@ class Attributor:
                 self.seed,
                 self.batch_size,
                 timestep_groups=self.timestep_groups,
+                context_channels=self.context_channels,
             )
         return self._computers[key]
 
@@ -205,6 +211,8 @@ class Attributor:
             extra["timestep_groups"] = self.timestep_groups
         if self.projection_seeds != (self.seed,):  # likewise absent for one seed-seeded one
             extra["projection_seeds"] = list(self.projection_seeds)
+        if self.context_channels:  # a continuation model's index; absent for a stage model's
+            extra["context_channels"] = self.context_channels
         return extra
 
     def build_index(self) -> AttributionIndex:

@@ -108,6 +108,9 @@ class GradientComputer:
     magnitude between timesteps, so a plain mean is ruled by a few of them (Diffusion-ReTrac's
     timestep bias, Xie et al. 2024); the noise is the same as with G = 1.
     The model is put in eval mode (no dropout) and its weights are read, never changed.
+    With `context_channels` c > 0 the last c channels of each image are conditioning (the
+    previous stage, for the continuation model): they are concatenated, un-noised, to the
+    noisy first channels as the model's input, and the output compares only the first ones.
     """
 
     def __init__(
@@ -120,8 +123,14 @@ class GradientComputer:
         batch_size: int = 16,
         max_samples: int = 160,
         timestep_groups: int = 1,
+        context_channels: int = 0,
     ) -> None:
         self.output_function = resolve_output(output)
+        if isinstance(context_channels, bool) or not isinstance(context_channels, int):
+            raise ValueError(f"context_channels must be an integer, got {context_channels!r}")
+        if context_channels < 0:
+            raise ValueError(f"context_channels must not be negative, got {context_channels}")
+        self.context_channels = context_channels
         self.seed = check_seed(seed)
         for name, value in (("batch_size", batch_size), ("max_samples", max_samples)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -155,8 +164,13 @@ class GradientComputer:
     ) -> torch.Tensor:
         """Mean output over `steps` for one example (the function vmap(grad) wraps)."""
         a = self._alphas.to(image.device)[steps].view(-1, 1, 1, 1)
-        # 1. Noise the one image at its timesteps, as DDPMScheduler.add_noise does.
-        noisy = a.sqrt() * image.unsqueeze(0) + (1.0 - a).sqrt() * noise
+        # 1. Noise the one image at its timesteps, as DDPMScheduler.add_noise does; trailing
+        # context channels (a continuation model's previous stage) are shown as they are.
+        split = image.shape[0] - self.context_channels
+        target, context = image[:split], image[split:]
+        noisy = a.sqrt() * target.unsqueeze(0) + (1.0 - a).sqrt() * noise
+        if self.context_channels:
+            noisy = torch.cat([noisy, context.unsqueeze(0).expand(noisy.shape[0], -1, -1, -1)], 1)
         # 2. Predict the noise with the weights given (functional call: vmap/grad can trace it).
         labels = label.expand(steps.shape[0])
         state = {**self.buffers, **params}
@@ -193,9 +207,10 @@ class GradientComputer:
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             # 1. Fixed noise for each example of the batch, from its own seeded generator.
-            noise = torch.stack(
-                [self.noise_for(i, images.shape[1:], stream) for i in idx[start:stop]]
-            ).to(device)
+            shape = (images.shape[1] - self.context_channels, *images.shape[2:])
+            noise = torch.stack([self.noise_for(i, shape, stream) for i in idx[start:stop]]).to(
+                device
+            )
             batch = images[start:stop].to(device, torch.float32)
             batch_labels = labels[start:stop].to(device)
             row = torch.zeros((stop - start, self.num_params), device=device)

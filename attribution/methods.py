@@ -283,6 +283,7 @@ def build_attributor(
     seed: int = 0,
     store: IndexStore | None = None,
     batch_size: int = 16,
+    context_channels: int = 0,
 ) -> Attributor:
     """An `Attributor` configured by `method` (its roles: computer, projector, scorer, store)."""
     return Attributor(
@@ -304,4 +305,5 @@ def build_attributor(
         projection=method.projection,
         timestep_groups=method.timestep_groups,
         projection_seeds=method.projection_seeds(seed),
+        context_channels=context_channels,
     )

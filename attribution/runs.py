@@ -130,17 +130,44 @@ class RunAttribution:
             for c in self._saved(shard)
         ]
 
-    def _readable(self, members: list[TrainingItem]) -> tuple[list[TrainingItem], list[bytes]]:
-        """Members whose stage images can still be decrypted, and those images."""
+    # --- what the model sees: the stage model's; `attribution.continuation` overrides these --
+
+    context_channels = 0
+
+    def _shape(self) -> tuple[int, int, int]:
+        """Shape of one item's (or query's) input to the gradient computer."""
+        size = self.config.resolution
+        return (self.config.channels + self.context_channels, size, size)
+
+    def _model(self) -> torch.nn.Module:
+        return build_unet(self.config)
+
+    def _read(self, item: TrainingItem) -> list[bytes]:
+        """The images of one item, decrypted (KeyShredded once its artist is erased)."""
+        return [self.ledger.stage_image(item.donation_id, item.stage_index)]
+
+    def _class_ids(self, members: list[TrainingItem]) -> list[int]:
+        return [label_to_class(item.role, item.emotion) for item in members]
+
+    def _query(self, generation: Generation) -> tuple[torch.Tensor, list[int]]:
+        """The generated image and the class it was conditioned on."""
+        query = images_to_tensor([self.ledger.blobs.get(generation.blob_id)], self.config)
+        role, emotion = generation.conditioning["role"], generation.conditioning["emotion"]
+        return query, [label_to_class(role, emotion)]
+
+    def _readable(self, members: list[TrainingItem]) -> tuple[list[TrainingItem], torch.Tensor]:
+        """Members whose images can still be decrypted, and those images (channels stacked)."""
         kept: list[TrainingItem] = []
-        images: list[bytes] = []
+        rows: list[torch.Tensor] = []
         for item in members:
             try:
-                images.append(self.ledger.stage_image(item.donation_id, item.stage_index))
+                images = self._read(item)
             except KeyShredded:
                 continue
             kept.append(item)
-        return kept, images
+            rows.append(torch.cat(list(images_to_tensor(images, self.config)), dim=0))
+        stacked = torch.stack(rows) if rows else torch.zeros((0, *self._shape()))
+        return kept, stacked
 
     def _attributor(self, shard: int) -> tuple[Attributor | None, list[str]]:
         """The shard's attributor with its index loaded (or built), and the excluded ids; no
@@ -149,7 +176,7 @@ class RunAttribution:
             return self._attributors[shard]
         members = self.shards[shard]
         store = IndexStore(self.index_directory(shard))
-        shape = (self.config.channels, self.config.resolution, self.config.resolution)
+        shape = self._shape()
         if store.exists():
             # 1. A stored index needs no images: it is checked against the run, then used. It
             # may lack items (erased before it was built), never hold others.
@@ -162,25 +189,25 @@ class RunAttribution:
             images = torch.zeros((len(members), *shape))
         else:
             # 2. Otherwise decrypt what can still be read and build it.
-            members, pngs = self._readable(members)
+            members, images = self._readable(members)
             excluded = sorted(
                 {i.item_id for i in self.shards[shard]} - {i.item_id for i in members}
             )
             if not members:
                 self._attributors[shard] = (None, excluded)  # every item of it was erased
                 return self._attributors[shard]
-            images = images_to_tensor(pngs, self.config)
         attributor = build_attributor(
             self.method,
-            model_factory=lambda: build_unet(self.config),
+            model_factory=self._model,
             checkpoints=self._checkpoints(shard),
             scheduler=training_scheduler(self.config),
             item_ids=[item.item_id for item in members],
             images=images,
-            class_ids=[label_to_class(item.role, item.emotion) for item in members],
+            class_ids=self._class_ids(members),
             seed=self.seed,
             store=store,
             batch_size=self.batch_size,
+            context_channels=self.context_channels,
         )
         try:
             if store.exists():
@@ -232,11 +259,8 @@ class RunAttribution:
             )
         index_hash = self.build()
         started = time.perf_counter()
-        # 1. The query: the generated image and the class it was conditioned on.
-        query = images_to_tensor([self.ledger.blobs.get(generation.blob_id)], self.config)
-        label = [
-            label_to_class(generation.conditioning["role"], generation.conditioning["emotion"])
-        ]
+        # 1. The query: the generated image and what it was conditioned on.
+        query, label = self._query(generation)
         scores: dict[str, float] = {}
         excluded: list[str] = []
         for shard in self.live_shards:

@@ -21,7 +21,7 @@ from generation.presets import ModelConfig, TrainConfig
 from generation.sampling import MAX_SEED
 from generation.service import RunProgress, train_shard
 from ledger.application import MuseumLedger
-from ledger.domain.model import TrainingRun
+from ledger.domain.model import CONTINUATION, TrainingRun
 from ledger.erasures import Erasures
 from ledger.errors import Conflict, KeyShredded, NotFound
 from ledger.model_records import ConsentSnapshot, ModelRecords
@@ -90,11 +90,13 @@ def _relied_on(plan: RetrainingPlan) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class RetrainingOutcome:
-    """The run (None when nothing needed retraining) and the requests it served."""
+    """The run (None when nothing needed retraining) and the requests it served; and the
+    continuation model's run, when one withdrawn for an erasure was trained again."""
 
     run: TrainingRun | None
     requests: list[int]
     reason: str
+    continuation: TrainingRun | None = None
 
 
 def retrain(
@@ -104,7 +106,51 @@ def retrain(
     now: bool = False,
     on_progress: Callable[[RunProgress], None] | None = None,
 ) -> RetrainingOutcome:
-    """Serve the scheduled requests (those due; all pending with `now`) with one run."""
+    """Serve the scheduled requests (those due; all pending with `now`) with one run, then
+    train the continuation model again if an erasure withdrew it (`reach_continuation`)."""
+    outcome = _serve_schedule(ledger, job_id=job_id, now=now, on_progress=on_progress)
+    continuation = reach_continuation(ledger, job_id=job_id, on_progress=on_progress)
+    return dataclasses.replace(outcome, continuation=continuation)
+
+
+def reach_continuation(
+    ledger: MuseumLedger,
+    *,
+    job_id: str,
+    on_progress: Callable[[RunProgress], None] | None = None,
+) -> TrainingRun | None:
+    """An erasure withdraws the deployed continuation model at once (`Erasures.request`); here
+    its successor is trained, with the withdrawn version's preset, seed and budget, on the
+    stage pairs whose `train` consent holds now, and deployed. None when nothing was withdrawn
+    or no pair is left to learn from (then no continuation model serves)."""
+    from generation.process.service import train_continuation_run
+    from ledger.process_records import ProcessRecords
+
+    records = ModelRecords(ledger)
+    registry = records.registry()
+    withdrawn = registry.withdrawn_variants.get(CONTINUATION)
+    if withdrawn is None or CONTINUATION in registry.deployed_variants:
+        return None
+    if not ProcessRecords(ledger).consent_pairs().items:
+        return None
+    base = records.get_run(withdrawn)
+    return train_continuation_run(
+        ledger,
+        job_id=f"{job_id}:continuation",
+        preset_name=str(base.config.get("preset", "tiny")),
+        seed=base.seed,
+        steps=int(base.config["train"]["steps"]),
+        on_progress=on_progress,
+    )
+
+
+def _serve_schedule(
+    ledger: MuseumLedger,
+    *,
+    job_id: str,
+    now: bool,
+    on_progress: Callable[[RunProgress], None] | None,
+) -> RetrainingOutcome:
     records = ModelRecords(ledger)
     retraining = RetrainingRecords(ledger)
     # 1. A retried job finds its run and trains what it planned, whatever is pending now.

@@ -16,7 +16,7 @@ import msgspec
 
 from ledger.application import MuseumLedger
 from ledger.domain import Artist, Donation
-from ledger.domain.model import ModelRegistry, TrainingRun
+from ledger.domain.model import CONTINUATION, ModelRegistry, TrainingRun
 from ledger.erasure_certificate import build_certificate
 from ledger.validation import aware
 from ledger.views import ErasureRead, erasure_read
@@ -31,10 +31,35 @@ class Erasures:
     # --- asking ---------------------------------------------------------------------------
 
     def request(self, artist_id: UUID, reason: str) -> ErasureRead:
-        """Erase the artist (a repeat is refused), and complete now if no model holds them."""
+        """Erase the artist (a repeat is refused), withdraw the continuation model at once if
+        it learned from their stages (`withdraw_continuation`), and complete now if no model
+        holds them."""
         self.ledger.erase_artist(artist_id, reason)
+        self.withdraw_continuation(artist_id)
         self.settle(artist_id)
         return self.status(artist_id)
+
+    def withdraw_continuation(self, artist_id: UUID) -> UUID | None:
+        """The deployed continuation model stops serving if it learned from the artist's
+        stages; `museum retrain` trains the next one on the pairs consent still allows
+        (`generation.retraining`). The version withdrawn, if any."""
+        fingerprints = self._fingerprints(self.ledger.get_artist(artist_id))
+
+        def withdraw() -> UUID | None:
+            registry = self.ledger.find(ModelRegistry.REGISTRY_ID, ModelRegistry)
+            version = None if registry is None else registry.deployed_variants.get(CONTINUATION)
+            if registry is None or version is None:
+                return None
+            run = self.ledger.get_aggregate(version, TrainingRun, "model version")
+            if not run.fingerprints() & fingerprints:
+                return None
+            registry.withdraw_variant(
+                CONTINUATION, version, f"learned from stages of erased artist {artist_id}"
+            )
+            self.ledger.save(registry)
+            return version
+
+        return self.ledger.retry(withdraw, "the model registry")
 
     # --- where it stands ------------------------------------------------------------------
 
@@ -50,6 +75,21 @@ class Erasures:
         if registry is None or registry.deployed is None:
             return None
         return self.ledger.get_aggregate(registry.deployed, TrainingRun, "model version")
+
+    def _held(self) -> set[str]:
+        """Fingerprints of every stage a deployed model (of any variant) learned from."""
+        registry = self.ledger.find(ModelRegistry.REGISTRY_ID, ModelRegistry)
+        if registry is None:
+            return set()
+        versions = [registry.deployed, *registry.deployed_variants.values()]
+        return {
+            fingerprint
+            for version in versions
+            if version is not None
+            for fingerprint in self.ledger.get_aggregate(
+                version, TrainingRun, "model version"
+            ).fingerprints()
+        }
 
     def status(self, artist_id: UUID, now: datetime | None = None) -> ErasureRead:
         """The erasure with its time left, and what it waits for while open."""
@@ -102,8 +142,7 @@ class Erasures:
     def settle(self, artist_id: UUID | None = None) -> list[UUID]:
         """Certify every open erasure (or the one named) whose stages no deployed model holds;
         the ids certified now. Safe to repeat and to run beside another settle."""
-        deployed = self._deployed()
-        held = deployed.fingerprints() if deployed is not None else set()
+        held = self._held()
         certified = []
         for candidate in [artist_id] if artist_id is not None else self.open_ids():
             artist = self.ledger.get_artist(candidate)

@@ -8,6 +8,7 @@ page never shifts when new runs start meanwhile.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from ledger.application import MuseumLedger
@@ -18,12 +19,20 @@ from ledger.model_views import (
     CheckpointRead,
     GenerationRead,
     ModelVersionRead,
+    ParentRead,
     ProgressRead,
     RunRead,
 )
 from ledger.topics import stored_topics
 
 MAX_CURSOR_DIGITS = 19
+
+
+def parent_read(parent: dict[str, Any] | None) -> ParentRead | None:
+    """The view of a generation's recorded parent (an upload's blob id stays inside)."""
+    if parent is None:
+        return None
+    return ParentRead(**{k: v for k, v in parent.items() if k != "blob_id"})
 
 
 def _iso(moment: datetime) -> str:
@@ -103,10 +112,11 @@ class ModelReads:
                 CheckpointRead(shard=c["shard"], step=c["step"], sha256=c["hash"])
                 for c in run.checkpoints
             ],
-            deployed=registry.deployed == run.id,
+            deployed=run.id in (registry.deployed, *registry.deployed_variants.values()),
             started_at=_iso(run.created_on),
             updated_at=_iso(run.modified_on),
             failure=run.failure,
+            variant=run.variant,
         )
 
     def runs(self, cursor: str | None, limit: int) -> tuple[list[RunRead], str | None]:
@@ -130,7 +140,8 @@ class ModelReads:
             shards=run.shards,
             final_loss=run.final_loss,
             completed_at=_iso(run.modified_on),
-            deployed=registry.deployed == run.id,
+            deployed=run.id in (registry.deployed, *registry.deployed_variants.values()),
+            variant=run.variant,
         )
 
     def versions(self, cursor: str | None, limit: int) -> tuple[list[ModelVersionRead], str | None]:
@@ -164,6 +175,8 @@ class ModelReads:
             steps=generation.steps,
             output_sha256=generation.output_sha256,
             made_at=_iso(generation.created_on),
+            failure_type=generation.conditioning.get("failure_type"),
+            parent=parent_read(generation.parent),
         )
 
     def generations(

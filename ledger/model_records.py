@@ -17,14 +17,14 @@ from eventsourcing.domain import DomainEvent
 from ledger.application import MuseumLedger
 from ledger.domain import Donation, Feedback
 from ledger.domain.donation import consent_at
-from ledger.domain.model import Generation, ModelRegistry, TrainingRun
+from ledger.domain.model import STAGE, Generation, ModelRegistry, TrainingRun
 from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.model_views import ItemConsentRead
 from ledger.shards import assign_shards
 from ledger.validation import key
 from ledger.views import ErasureRead
-from ledger.vocabulary import Emotion, Purpose, StageRole, parse
+from ledger.vocabulary import Emotion, FailureType, Purpose, StageRole, parse
 
 FEEDBACK_WEIGHT_STEP = 0.5
 FEEDBACK_WEIGHT_CAP = 3.0
@@ -164,14 +164,23 @@ class ModelRecords:
         return self.ledger.find(ModelRegistry.REGISTRY_ID, ModelRegistry) or ModelRegistry()
 
     def start_run(
-        self, *, job_id: str, config: dict[str, Any], seed: int, shards: int
+        self,
+        *,
+        job_id: str,
+        config: dict[str, Any],
+        seed: int,
+        shards: int,
+        variant: str = STAGE,
+        snapshot: ConsentSnapshot | None = None,
     ) -> TrainingRun:
-        """Snapshot consented items and take the training slot; a retried job gets its run back."""
+        """Snapshot consented items (or take the `snapshot` given: a continuation run's stage
+        pairs, `ledger.process_records`) and take the training slot; a retried job gets its run
+        back."""
         job_id = key(job_id, "job id")
         existing = self.ledger.find(TrainingRun.create_id(job_id), TrainingRun)
         if existing is not None:
             return existing
-        snapshot = self.consent_snapshot()
+        snapshot = self.consent_snapshot() if snapshot is None else snapshot
 
         def start() -> TrainingRun:
             raced = self.ledger.find(TrainingRun.create_id(job_id), TrainingRun)
@@ -185,6 +194,7 @@ class ModelRecords:
                 items=[item.as_dict() for item in assign_shards(snapshot.items, shards)],
                 consents_relied_on=snapshot.consents_relied_on,
                 feedback_used=snapshot.feedback_used,
+                variant=variant,
             )
             registry = self.registry()
             registry.begin(run.id)
@@ -258,7 +268,9 @@ class ModelRecords:
             registry.end(run_id, completed=True)
             schedule = self.ledger.retraining_schedule()
             changed = schedule.settle_run(str(run_id), served=True)
-            if deploy:
+            if deploy and run.variant != STAGE:
+                registry.deploy_variant(run.variant, run_id)
+            elif deploy:
                 registry.deploy(run_id)
                 revoked = [
                     d
@@ -293,24 +305,36 @@ class ModelRecords:
 
         def deploy() -> None:
             registry = self.registry()
-            if run_id in registry.versions and registry.deployed != run_id:
+            variant = self.get_run(run_id).variant if run_id in registry.versions else STAGE
+            deployed = registry.deployed_variants.get(variant, registry.deployed)
+            if run_id in registry.versions and deployed != run_id:
                 self.check_not_retired(self.get_run(run_id))
-            registry.deploy(run_id)
+            if variant == STAGE:
+                registry.deploy(run_id)
+            else:  # a continuation model is deployed beside the stage model, not instead
+                registry.deploy_variant(variant, run_id)
             self.ledger.save(registry)
 
         self.ledger.retry(deploy, "the model registry")
 
-    def model_version(self, version: UUID | None = None) -> TrainingRun:
-        """A completed run by id, or the deployed one."""
+    def model_version(self, version: UUID | None = None, *, variant: str = STAGE) -> TrainingRun:
+        """A completed run of `variant` by id, or the deployed one of that variant."""
+        registry = self.registry()
+        deployed = (
+            registry.deployed if variant == STAGE else registry.deployed_variants.get(variant)
+        )
         if version is None:
-            version = self.registry().deployed
-            if version is None:
-                raise NotFound("no model version is deployed yet: train one first (museum train)")
-            return self.get_run(version)  # the deployed version serves until it is replaced
+            if deployed is None:
+                how = "museum train" + ("" if variant == STAGE else f" --variant {variant}")
+                what = "model" if variant == STAGE else f"{variant} model"
+                raise NotFound(f"no {what} version is deployed yet: train one first ({how})")
+            return self.get_run(deployed)  # the deployed version serves until it is replaced
         run = self.get_run(version)
         if run.state != "completed":
             raise InvalidInput(f"run {version} is {run.state}, not a usable model version")
-        if version != self.registry().deployed:
+        if run.variant != variant:
+            raise InvalidInput(f"run {version} is a {run.variant} model, not a {variant} model")
+        if version != deployed:
             self.check_not_retired(run)
         return run
 
@@ -361,7 +385,11 @@ class ModelRecords:
         role: str,
         emotion: str,
         png: bytes,
+        failure_type: str | None = None,
+        parent: dict[str, Any] | None = None,
     ) -> Generation:
+        """Record an image; a proposal of the continuation model also names the failure type
+        it was conditioned on and its `parent` (`ledger.process_records`)."""
         job_id = key(job_id, "job id")
         existing = self.find_generation(job_id)
         if existing is not None:
@@ -370,6 +398,8 @@ class ModelRecords:
             "role": parse(StageRole, role, "stage role"),
             "emotion": parse(Emotion, emotion, "emotion"),
         }
+        if failure_type is not None:
+            conditioning["failure_type"] = parse(FailureType, failure_type, "failure type")
         blob_id, _ = self.ledger.blobs.put(png)
 
         def record() -> Generation:
@@ -385,6 +415,7 @@ class ModelRecords:
                 conditioning=conditioning,
                 blob_id=blob_id,
                 output_sha256=hashlib.sha256(png).hexdigest(),
+                parent=parent,
             )
             self.ledger.save(generation)
             return generation

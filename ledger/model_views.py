@@ -104,6 +104,7 @@ class RunRead(View, frozen=True, kw_only=True):
     started_at: str
     updated_at: str
     failure: str | None
+    variant: str = "stage"
 
 
 class ModelVersionRead(View, frozen=True, kw_only=True):
@@ -116,10 +117,26 @@ class ModelVersionRead(View, frozen=True, kw_only=True):
     final_loss: float | None
     completed_at: str
     deployed: bool
+    variant: str = "stage"
+
+
+class ParentRead(View, frozen=True, kw_only=True):
+    """What a proposal of the continuation model continues: a donated stage (`donation_id`,
+    `stage_index`, the stage's content `fingerprint`), an earlier proposal (`generation_id`,
+    its `output_sha256`) or an uploaded image (its `sha256`)."""
+
+    kind: str
+    donation_id: str | None = None
+    stage_index: int | None = None
+    fingerprint: str | None = None
+    generation_id: str | None = None
+    output_sha256: str | None = None
+    sha256: str | None = None
 
 
 class GenerationRead(View, frozen=True, kw_only=True):
-    """A generated image's record: model version, conditioning, seed and output digest.
+    """A generated image's record: model version, conditioning, seed and output digest; for a
+    proposal of the continuation model also its failure type and its parent.
 
     Nothing personal: the credit of the image is its attribution."""
 
@@ -132,6 +149,8 @@ class GenerationRead(View, frozen=True, kw_only=True):
     steps: int
     output_sha256: str
     made_at: str
+    failure_type: str | None = None
+    parent: ParentRead | None = None
 
 
 class CredentialVersionRead(View, frozen=True, kw_only=True):
@@ -141,3 +160,13 @@ class CredentialVersionRead(View, frozen=True, kw_only=True):
     manifest_label: str
     sha256: str
     attribution_id: str | None
+
+
+class ProposalsRead(View, frozen=True, kw_only=True):
+    """Next stages the continuation model proposed for one parent: `series` holds one list per
+    seed, one proposal long, or (rolled out to a final) a whole proposed series, each
+    generation's parent the one before it."""
+
+    parent: ParentRead
+    model_version: str
+    series: list[list[GenerationRead]]

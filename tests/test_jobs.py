@@ -22,10 +22,11 @@ from factories import seed_home
 from retraining_world import deploy_recorded_version
 
 from api import jobs
-from api.jobs.results import RetrainJobResult
+from api.jobs.results import ContinueJobResult, RetrainJobResult, TrainJobResult
 from generation.credentials.service import ContentCredentialService
 from ledger.application import MuseumLedger
 from ledger.attribution_records import AttributionRecords
+from ledger.credential_records import CredentialRecords
 from ledger.crypto import MasterKey
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import NotFound
@@ -389,5 +390,44 @@ def test_a_retraining_job_runs_on_a_worker_once(
         assert jobs.wait_for_result(job_id) == result
         assert ledger.recorder.max_notification_id() == before
         ledger.integrity.verify()
+    finally:
+        _kill(worker, signal.SIGTERM)
+
+
+def test_the_continuation_model_trains_and_proposes_on_a_worker(
+    queue: dict[str, str], ledger: MuseumLedger, tmp_path: Path
+) -> None:
+    """`museum train --variant continuation` and `museum continue` as a worker runs them."""
+    log = tmp_path / "worker.log"
+    worker = _start_worker(queue, log)
+    train_id, continue_id = f"{queue['tag']}-cont", f"{queue['tag']}-next"
+    try:
+        assert jobs.submit(
+            "train", train_id, preset="tiny", seed=0, shards=1, steps=8, variant="continuation"
+        ).created
+        trained = jobs.wait_for_result(train_id, timeout=240, poll_interval=0.2)
+        assert isinstance(trained, TrainJobResult), log.read_text()[-2000:]
+        assert (trained.variant, trained.state, trained.deployed) == (
+            "continuation",
+            "completed",
+            True,
+        )
+        donation = ModelRecords(ledger).donation_ids()[0]
+        assert jobs.submit(
+            "continue", continue_id, donation_id=str(donation), stage=0, count=2, steps=2
+        ).created
+        made = jobs.wait_for_result(continue_id, timeout=240, poll_interval=0.2)
+        assert isinstance(made, ContinueJobResult), log.read_text()[-2000:]
+        assert [len(series) for series in made.series] == [1, 1]
+        assert made.parent.donation_id == str(donation)
+        for series in made.series:
+            generation = ModelRecords(ledger).get_generation(UUID(series[0].generation_id))
+            assert generation.parent == {
+                "kind": "stage",
+                "donation_id": str(donation),
+                "stage_index": 0,
+                "fingerprint": ledger.get_donation(donation).stages[0].fingerprint,
+            }
+            assert CredentialRecords(ledger).find(generation.id) is not None  # signed by the job
     finally:
         _kill(worker, signal.SIGTERM)

@@ -20,6 +20,7 @@ from api.cli.demo import demo
 from api.cli.ledger import ledger_app, migrate
 from api.cli.ledger_c2sp import COMMANDS as LEDGER_C2SP_COMMANDS
 from api.cli.model import attribute, generate, train, worker
+from api.cli.process import continue_
 from api.cli.retraining import erasures, retrain
 from api.cli.royalties import royalties_app
 from api.cli.service import keys_app, serve
@@ -48,6 +49,7 @@ app.command()(train)
 app.command()(retrain)
 app.command()(erasures)
 app.command()(generate)
+app.command("continue")(continue_)
 app.command()(attribute)
 app.command()(worker)
 app.command()(migrate)

@@ -29,6 +29,13 @@ def train(
     steps: Annotated[
         int | None, typer.Option(min=1, help="Optimiser steps per shard (default: the preset's).")
     ] = None,
+    variant: Annotated[
+        str,
+        typer.Option(
+            help="stage (each stage given its labels) or continuation (the next stage given "
+            "the previous one: consented stage pairs; deployed beside the stage model)."
+        ),
+    ] = "stage",
     job_id: Annotated[str | None, typer.Option("--job-id", help=JOB_ID_HELP)] = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="With a job queue: submit, print the ids, exit.")
@@ -44,7 +51,11 @@ def train(
 
     job = make_job_id(job_id)
     arguments: dict[str, Any] = {"preset": preset, "seed": seed, "shards": shards, "steps": steps}
+    if variant != "stage":  # absent for the stage model: a worker of before variants runs it
+        arguments["variant"] = variant
     intro = f"training job {job} (run {TrainingRun.create_id(job)}), preset {preset}"
+    if variant != "stage":
+        intro += f", {variant} model"
     result = run_training_job(
         "train", job, arguments, as_json=as_json, no_wait=no_wait, intro=intro
     )
@@ -61,7 +72,8 @@ def train(
         f"run {trained.run_id} {trained.state}: {trained.items} items, "
         f"{trained.shards} shard(s) × {trained.steps} steps"
     )
-    say(f"model version: {trained.run_id}{deployed}")
+    kind = "" if trained.variant == "stage" else f" ({trained.variant} model)"
+    say(f"model version: {trained.run_id}{kind}{deployed}")
     say(f"final loss: {trained.final_loss:.6f}")
 
 

@@ -10,6 +10,7 @@ from api.http.consent.controller import ConsentController
 from api.http.donations.controller import DonationsController
 from api.http.erasure.controller import ErasureController
 from api.http.feedback.controller import FeedbackController
+from api.http.generations.continuations import ContinuationController
 from api.http.generations.controller import GenerationController
 from api.http.health.controller import HealthController, MetricsController
 from api.http.jobs.controller import JobController
@@ -37,6 +38,7 @@ ROUTE_HANDLERS: list[Any] = [
     RetrainingController,
     ModelController,
     GenerationController,
+    ContinuationController,
     JobController,
     RevenueController,
     PayoutController,

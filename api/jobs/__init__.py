@@ -58,7 +58,16 @@ from api.jobs.blocking import status, submit, wait_for_result
 from api.jobs.client import Submission
 from api.jobs.inline import run_job_inline
 from api.jobs.settings import JobFailed, JobSettings, job_settings, redis_settings
-from api.jobs.tasks import JOBS, attribute_job, generate_job, retrain_job, train_job, validate
+from api.jobs.tasks import (
+    JOBS,
+    attribute_job,
+    continue_job,
+    continue_request,
+    generate_job,
+    retrain_job,
+    train_job,
+    validate,
+)
 from api.jobs.worker import WorkerSettings, on_shutdown, on_startup, run_worker
 
 __all__ = [
@@ -69,6 +78,8 @@ __all__ = [
     "WorkerSettings",
     "attribute_job",
     "client",
+    "continue_job",
+    "continue_request",
     "generate_job",
     "job_settings",
     "on_shutdown",

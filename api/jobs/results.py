@@ -14,8 +14,11 @@ from ledger.errors import Conflict
 from ledger.model_views import (
     AttributionRead,
     CreditLineRead,
+    GenerationRead,
     ItemShareRead,
     KeyedShareRead,
+    ParentRead,
+    ProposalsRead,
     ScoredItemRead,
 )
 from ledger.views import View
@@ -38,6 +41,7 @@ class TrainJobResult(View, frozen=True, kw_only=True):
     items: int
     deployed: bool
     tries: int
+    variant: str = "stage"
 
 
 class RetrainJobResult(View, frozen=True, kw_only=True):
@@ -65,6 +69,8 @@ class RetrainJobResult(View, frozen=True, kw_only=True):
     next_due_at: str | None
     erasures_certified: list[str]
     tries: int
+    # The continuation model trained again after an erasure withdrew it (`reach_continuation`).
+    continuation_run_id: str | None = None
 
 
 class GenerateJobResult(View, frozen=True, kw_only=True):
@@ -113,12 +119,31 @@ class AttributeJobResult(View, frozen=True, kw_only=True, omit_defaults=True):
         )
 
 
-JobResult = TrainJobResult | RetrainJobResult | GenerateJobResult | AttributeJobResult
+class ContinueJobResult(View, frozen=True, kw_only=True):
+    """Proposals of the continuation model (`ProposalsRead`'s fields) under the job that made
+    them: the parent, the model version, one list of generations per seed."""
+
+    job: str = "continue"
+    job_id: str
+    state: str
+    parent: ParentRead
+    model_version: str
+    series: list[list[GenerationRead]]
+
+    @classmethod
+    def of(cls, job_id: str, proposals: ProposalsRead) -> ContinueJobResult:
+        return cls(job_id=job_id, state="completed", **msgspec.structs.asdict(proposals))
+
+
+JobResult = (
+    TrainJobResult | RetrainJobResult | GenerateJobResult | AttributeJobResult | ContinueJobResult
+)
 RESULT_TYPES: dict[str, type[JobResult]] = {
     "train": TrainJobResult,
     "retrain": RetrainJobResult,
     "generate": GenerateJobResult,
     "attribute": AttributeJobResult,
+    "continue": ContinueJobResult,
 }
 
 

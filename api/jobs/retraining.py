@@ -30,7 +30,12 @@ def nothing_due(ledger: MuseumLedger, job_id: str, *, now: bool) -> str | None:
 
 
 def retrain_result(
-    ctx: Ctx, ledger: MuseumLedger, run: TrainingRun | None, requests: list[int], reason: str
+    ctx: Ctx,
+    ledger: MuseumLedger,
+    run: TrainingRun | None,
+    requests: list[int],
+    reason: str,
+    continuation: TrainingRun | None = None,
 ) -> RetrainJobResult:
     """What the job did: its run's shards and version, and the erasures it completed.
 
@@ -65,4 +70,5 @@ def retrain_result(
         next_due_at=None if due is None else due.isoformat(),
         erasures_certified=certified,
         tries=int(ctx.get("job_try", 1)),
+        continuation_run_id=None if continuation is None else str(continuation.id),
     )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.attribute import AttributeRequest, attribute, parse_generation_id
 from api.jobs.results import (
     AttributeJobResult,
+    ContinueJobResult,
     GenerateJobResult,
     JobResult,
     RetrainJobResult,
@@ -36,8 +37,9 @@ from api.jobs.running import (
     with_ledger,
 )
 from api.jobs.settings import Ctx, job_settings
+from generation.process.request import ContinueRequest
 from ledger.application import MuseumLedger
-from ledger.domain.model import Generation, TrainingRun
+from ledger.domain.model import CONTINUATION, STAGE, VARIANTS, Generation, TrainingRun
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger.model_records import ModelRecords
 from ledger.settings import get_settings
@@ -63,7 +65,21 @@ def validate(name: str, **kwargs: Any) -> None:
         if name == "train":
             from generation.presets import run_config  # torch-free: refused before torch loads
 
-            run_config(kwargs["preset"], steps=kwargs.get("steps"))
+            variant = kwargs.get("variant", STAGE)
+            if variant not in VARIANTS:
+                raise InvalidInput(
+                    f"unknown model variant {variant!r}; expected one of: stage, continuation"
+                )
+            if variant == CONTINUATION:
+                from generation.process.config import continuation_run_config
+
+                continuation_run_config(kwargs["preset"], steps=kwargs.get("steps"))
+                if kwargs.get("shards", 1) != 1:
+                    raise InvalidInput("the continuation model trains as one shard: --shards 1")
+            else:
+                run_config(kwargs["preset"], steps=kwargs.get("steps"))
+        elif name == "continue":
+            continue_request(**kwargs).check()
         elif name == "retrain":
             if not isinstance(kwargs.get("now", False), bool):
                 raise InvalidInput(f"now must be true or false, got {kwargs['now']!r}")
@@ -145,10 +161,11 @@ async def _training(
 
 
 async def train_job(
-    ctx: Ctx, preset: str, seed: int, shards: int, steps: int | None
+    ctx: Ctx, preset: str, seed: int, shards: int, steps: int | None, variant: str = STAGE
 ) -> TrainJobResult:
-    """Train a model version on the consented collection (`generation.service.train_run`)."""
-    validate("train", preset=preset, steps=steps)
+    """Train a model version on the consented collection (`generation.service.train_run`), or
+    the continuation model on its consented stage pairs (`generation.process.service`)."""
+    validate("train", preset=preset, steps=steps, variant=variant, shards=shards)
 
     def result(ledger: MuseumLedger, run: TrainingRun) -> TrainJobResult:
         return TrainJobResult(
@@ -162,11 +179,24 @@ async def train_job(
             shards=run.shards,
             steps=run.config.get("train", {}).get("steps"),
             items=len(run.items),
-            deployed=ModelRecords(ledger).registry().deployed == run.id,
+            deployed=run.id in _deployed(ModelRecords(ledger)),
             tries=int(ctx.get("job_try", 1)),
+            variant=run.variant,
         )
 
     def train(ledger: MuseumLedger, on_progress: Callable[[RunProgress], None]) -> TrainJobResult:
+        if variant == CONTINUATION:
+            from generation.process.service import train_continuation_run
+
+            trained = train_continuation_run(
+                ledger,
+                job_id=ctx["job_id"],
+                preset_name=preset,
+                seed=seed,
+                steps=steps,
+                on_progress=on_progress,
+            )
+            return result(ledger, trained)
         from generation.service import train_run
 
         run = train_run(
@@ -192,12 +222,16 @@ async def retrain_job(ctx: Ctx, now: bool = False) -> RetrainJobResult:
         ledger: MuseumLedger, on_progress: Callable[[RunProgress], None]
     ) -> RetrainJobResult:
         idle = nothing_due(ledger, ctx["job_id"], now=now)
-        if idle is not None:  # answered before torch loads
+        registry = ModelRecords(ledger).registry()
+        owed = CONTINUATION in registry.withdrawn_variants  # an erasure withdrew it
+        if idle is not None and not owed:  # answered before torch loads
             return retrain_result(ctx, ledger, None, [], idle)
         from generation.retraining import retrain as serve_schedule
 
         outcome = serve_schedule(ledger, job_id=ctx["job_id"], now=now, on_progress=on_progress)
-        return retrain_result(ctx, ledger, outcome.run, outcome.requests, outcome.reason)
+        return retrain_result(
+            ctx, ledger, outcome.run, outcome.requests, outcome.reason, outcome.continuation
+        )
 
     def settled(ledger: MuseumLedger, run: TrainingRun) -> RetrainJobResult:
         if run.retraining is None:
@@ -314,11 +348,77 @@ async def attribute_job(ctx: Ctx, generation_id: str, **options: Any) -> Attribu
     return await in_thread(ctx, threading.Event(), lambda: with_ledger(ctx, work))
 
 
+def _deployed(records: ModelRecords) -> set[UUID | None]:
+    registry = records.registry()
+    return {registry.deployed, *registry.deployed_variants.values()}
+
+
+def _uuid(value: str | None, what: str) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"{what} {value!r} is not an id (a UUID)") from None
+
+
+def continue_request(
+    donation_id: str | None = None,
+    stage: int | None = None,
+    upload_blob_id: str | None = None,
+    image: bytes | None = None,
+    **options: Any,
+) -> ContinueRequest:
+    """The job's arguments as a request: a donated stage, or an upload already checked and
+    kept in the blob store (`upload_blob_id`; `image` its bytes once read)."""
+    known = {"role", "failure_type", "emotion", "next_role", "count", "to_final", "seed", "steps"}
+    unknown = sorted(set(options) - known - {"version"})
+    if unknown:
+        raise InvalidInput(f"unknown continue option(s): {', '.join(unknown)}")
+    version = options.pop("version", None)
+    if image is None and upload_blob_id is not None:
+        image = b"\x00"  # a placeholder for the checks that need no blob store
+    return ContinueRequest(
+        donation_id=_uuid(donation_id, "donation"),
+        stage_index=stage,
+        image=image,
+        version=_version(version),
+        **options,
+    )
+
+
+async def continue_job(ctx: Ctx, **arguments: Any) -> ContinueJobResult:
+    """Propose next stages (or whole series) with the continuation model and record each
+    proposal with its parent (`generation.process.proposals.propose`)."""
+    job_id: str = ctx["job_id"]
+    continue_request(**arguments).check()
+
+    def work(ledger: MuseumLedger) -> ContinueJobResult:
+        give_up_if_tried_out(ctx, None, ledger)
+        blob_id = arguments.get("upload_blob_id")
+        image = None if blob_id is None else ledger.blobs.get(str(blob_id))
+        request = continue_request(**{**arguments, "image": image})
+        from generation.process.proposals import propose
+
+        try:
+            proposals = propose(ledger, job_id=job_id, request=request)
+        except ValueError as exc:
+            raise _invalid(exc) from None
+        signer = credentials(ledger)
+        for series in proposals.series:  # each image leaves with its signed manifest
+            for generation in series:
+                signer.current(UUID(generation.generation_id))
+        return ContinueJobResult.of(job_id, proposals)
+
+    return await in_thread(ctx, threading.Event(), lambda: with_ledger(ctx, work))
+
+
 JOBS: dict[str, JobFunction] = {
     "train": train_job,
     "retrain": retrain_job,
     "generate": generate_job,
     "attribute": attribute_job,
+    "continue": continue_job,
 }
 
 

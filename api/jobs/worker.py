@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from api.jobs.running import open_ledger
 from api.jobs.settings import Ctx, job_settings, redis_settings, unreachable
-from api.jobs.tasks import attribute_job, generate_job, retrain_job, train_job
+from api.jobs.tasks import attribute_job, continue_job, generate_job, retrain_job, train_job
 from api.observe.jobs import observed
 from api.observe.logs import configure_json_logging
 from api.observe.metrics import LedgerCollector, exposition, redis_queue_depth
@@ -99,6 +99,7 @@ class WorkerSettings:
         func(observed("retrain", retrain_job), name="retrain", timeout=_training),
         func(observed("generate", generate_job), name="generate", timeout=_jobs.job_timeout),
         func(observed("attribute", attribute_job), name="attribute", timeout=_jobs.job_timeout),
+        func(observed("continue", continue_job), name="continue", timeout=_jobs.job_timeout),
     ]
     redis_settings = _optional_redis_settings()
     queue_name = _jobs.queue_name

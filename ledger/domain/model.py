@@ -11,6 +11,12 @@ from ledger.domain.artist import MUSEUM_NAMESPACE
 from ledger.errors import Conflict, InvalidInput
 
 RUN_STATES = ("running", "completed", "failed")
+# What a run trains: the stage model (each stage an image given its labels) or the process
+# continuation model (the next stage given the previous one and the labels). Runs recorded
+# before variants existed are stage runs.
+STAGE = "stage"
+CONTINUATION = "continuation"
+VARIANTS = (STAGE, CONTINUATION)
 
 
 class TrainingRun(Aggregate):
@@ -28,6 +34,7 @@ class TrainingRun(Aggregate):
         consents_relied_on: list[dict[str, Any]]
         feedback_used: list[str]
         job_id: str
+        variant: str = STAGE  # absent from events recorded before variants: a stage run
 
     @staticmethod
     def create_id(job_id: str) -> UUID:
@@ -43,7 +50,9 @@ class TrainingRun(Aggregate):
         consents_relied_on: list[dict[str, Any]],
         feedback_used: list[str],
         job_id: str,
+        variant: str = STAGE,
     ) -> None:
+        self.variant = variant
         self.config = config
         self.seed = seed
         self.shards = shards
@@ -73,9 +82,19 @@ class TrainingRun(Aggregate):
         consents_relied_on: list[dict[str, Any]],
         feedback_used: list[str],
         keeps_shards: bool = False,
+        variant: str = STAGE,
     ) -> TrainingRun:
         """`keeps_shards`: a retraining run keeps its base version's shard count (and so every
-        item's shard), even when fewer items than shards remain."""
+        item's shard), even when fewer items than shards remain. `variant`: `VARIANTS`."""
+        if variant not in VARIANTS:
+            raise InvalidInput(
+                f"unknown model variant {variant!r}; expected one of: {', '.join(VARIANTS)}"
+            )
+        if not items and variant == CONTINUATION:
+            raise InvalidInput(
+                "no donation with training consent has two stages: there is no step from one "
+                "stage to the next to learn"
+            )
         if not items:
             raise InvalidInput(
                 "no donated stage has training consent: there is nothing to train on"
@@ -92,6 +111,7 @@ class TrainingRun(Aggregate):
             items=items,
             consents_relied_on=consents_relied_on,
             feedback_used=feedback_used,
+            variant=variant,
         )
 
     def check_running(self) -> None:
@@ -234,8 +254,11 @@ class TrainingRun(Aggregate):
         return [item["item_id"] for item in self.items]
 
     def fingerprints(self) -> set[str]:
-        """Content fingerprints of every stage the run's models learned from."""
-        return {item["fingerprint"] for item in self.items}
+        """Content fingerprints of every stage the run's models learned from (for a continuation
+        run both stages of each pair: the one it was shown and the one it learned to make)."""
+        return {item["fingerprint"] for item in self.items} | {
+            item["previous_fingerprint"] for item in self.items if "previous_fingerprint" in item
+        }
 
 
 class ModelRegistry(Aggregate):
@@ -252,6 +275,10 @@ class ModelRegistry(Aggregate):
         self.active_run: UUID | None = None
         self.versions: list[UUID] = []
         self.deployed: UUID | None = None
+        # Models of other variants than the stage model, deployed apart from it (by variant).
+        self.deployed_variants: dict[str, UUID] = {}
+        # The version of a variant withdrawn (for an erasure), until one of it is deployed again.
+        self.withdrawn_variants: dict[str, UUID] = {}
 
     def begin(self, run_id: UUID) -> None:
         if self.active_run is not None and self.active_run != run_id:
@@ -299,6 +326,35 @@ class ModelRegistry(Aggregate):
     def _withdraw(self, run_id: UUID, reason: str) -> None:
         self.deployed = None
 
+    def deploy_variant(self, variant: str, run_id: UUID) -> None:
+        """Deploy a model of another variant than the stage model (`VARIANTS`); the stage
+        model's deployment is untouched."""
+        if variant not in VARIANTS or variant == STAGE:
+            raise InvalidInput(f"deploy_variant is for {', '.join(VARIANTS[1:])}, not {variant!r}")
+        if run_id not in self.versions:
+            raise InvalidInput(
+                f"unknown model version {run_id}: only completed runs can be deployed"
+            )
+        if self.deployed_variants.get(variant) != run_id:
+            self._deploy_variant(variant=variant, run_id=run_id)
+
+    @event("ModelVariantDeployed")
+    def _deploy_variant(self, variant: str, run_id: UUID) -> None:
+        self.deployed_variants[variant] = run_id
+        self.withdrawn_variants.pop(variant, None)
+
+    def withdraw_variant(self, variant: str, run_id: UUID, reason: str) -> None:
+        """The deployed model of `variant` serves no more (e.g. it learned from an erased
+        donor's stages); proposals wait for the next training of that variant."""
+        if self.deployed_variants.get(variant) != run_id:
+            raise Conflict(f"model version {run_id} is not the deployed {variant} model")
+        self._withdraw_variant(variant=variant, run_id=run_id, reason=reason[:500])
+
+    @event("ModelVariantWithdrawn")
+    def _withdraw_variant(self, variant: str, run_id: UUID, reason: str) -> None:
+        del self.deployed_variants[variant]
+        self.withdrawn_variants[variant] = run_id
+
 
 class Generation(Aggregate):
     """An image the museum's model made, and everything needed to make it again."""
@@ -312,6 +368,8 @@ class Generation(Aggregate):
         blob_id: str
         output_sha256: str
         job_id: str
+        # What a proposal continues (`ledger.model_records.parent_*`); absent before proposals.
+        parent: dict[str, Any] | None = None
 
     @staticmethod
     def create_id(job_id: str) -> UUID:
@@ -328,7 +386,9 @@ class Generation(Aggregate):
         blob_id: str,
         output_sha256: str,
         job_id: str,
+        parent: dict[str, Any] | None = None,
     ) -> None:
+        self.parent = parent
         self.model_version = model_version
         self.checkpoint_hashes = checkpoint_hashes
         self.seed = seed

@@ -20,6 +20,7 @@ from api.http.jobs.runners import Arguments, JobRunner, JobState
 from api.http.jobs.schemas import JobProblemRead, JobRead
 from api.jobs.results import (
     AttributeJobResult,
+    ContinueJobResult,
     GenerateJobResult,
     JobResult,
     RetrainJobResult,
@@ -66,6 +67,9 @@ def result_link(result: JobResult) -> tuple[str, str | None]:
         return f"{API}/runs/{result.run_id}", result.run_id
     if isinstance(result, GenerateJobResult):
         return f"{API}/generations/{result.generation_id}", result.generation_id
+    if isinstance(result, ContinueJobResult):  # the first proposal; each names its parent
+        first = result.series[0][0].generation_id
+        return f"{API}/generations/{first}", first
     attribution: AttributeJobResult = result
     return (
         f"{API}/generations/{attribution.generation_id}/attributions",
@@ -119,6 +123,8 @@ class JobService:
         generation = self.ledger.find(Generation.create_id(job_id), Generation)
         if generation is not None:
             return JobState(job_id, "generate", "complete")
+        if self.ledger.find(Generation.create_id(f"{job_id}:0:0"), Generation) is not None:
+            return JobState(job_id, "continue", "complete")  # its first proposal is recorded
         raise NotFound(f"no job {job_id}")
 
     def _read(self, state: JobState) -> JobRead:
@@ -130,8 +136,9 @@ class JobService:
             if state.state == "complete" and progress is not None:
                 run_id = str(TrainingRun.create_id(state.job_id))
                 link = (f"{API}/runs/{run_id}", run_id)
-        elif state.kind == "generate" and state.state == "complete":
-            generation_id = str(Generation.create_id(state.job_id))
+        elif state.kind in ("generate", "continue") and state.state == "complete":
+            suffix = ":0:0" if state.kind == "continue" else ""
+            generation_id = str(Generation.create_id(state.job_id + suffix))
             link = (f"{API}/generations/{generation_id}", generation_id)
         if state.result is not None:
             link = result_link(state.result)

@@ -44,7 +44,8 @@ class RunController(Controller):
         An unknown preset is a 422 before anything is queued; poll the job for progress."""
         job = await museum.jobs.submit(
             "train",
-            {"preset": data.preset, "seed": data.seed, "shards": data.shards, "steps": data.steps},
+            {"preset": data.preset, "seed": data.seed, "shards": data.shards, "steps": data.steps}
+            | ({} if data.variant == "stage" else {"variant": data.variant}),
             principal,
             idempotency_key,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -20,6 +20,9 @@ class RunCreate(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] = 0
     shards: Annotated[int, msgspec.Meta(ge=1, le=MAX_SHARDS)] = 1
     steps: Annotated[int, msgspec.Meta(ge=1, le=MAX_STEPS)] | None = None
+    # stage: each stage given its labels; continuation: the next stage given the previous one
+    # (trained on consented stage pairs, one shard, deployed beside the stage model).
+    variant: Literal["stage", "continuation"] = "stage"
 
 
 class RetrainingCreate(View, frozen=True, kw_only=True, forbid_unknown_fields=True):

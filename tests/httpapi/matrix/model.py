@@ -25,6 +25,8 @@ RULES = {
     ("GET", GENERATION + "/attribution"): EVERYONE,
     ("GET", GENERATION + "/attributions"): EVERYONE,
     ("POST", GENERATION + "/attributions"): MAKERS,
+    ("POST", "/api/v1/continuations"): MAKERS,
+    ("POST", "/api/v1/continuations/upload"): MAKERS,
     ("GET", "/api/v1/jobs/{job_id:uuid}"): rule(
         "curator", "integrator", "compliance", "artist", members_only=True
     ),
