@@ -88,6 +88,7 @@ class Claims:
         for run in self.cert.retraining:
             self._run(run)
         self._model()
+        self._continuation()
 
     def _request(self) -> None:
         whose = f"artist {self.artist}"
@@ -247,6 +248,32 @@ class Claims:
         deployed = self._all("ModelRegistry.ModelDeployed", ModelRegistry.REGISTRY_ID)
         if not any(fact.state.get("run_id") == str(version) for fact in deployed):
             raise ProofError(f"missing proof: no ModelDeployed event of {whose}")
+
+    def _continuation(self) -> None:
+        part = self.cert.continuation_model
+        if part is None:
+            return
+        withdrawals = self._all("ModelRegistry.ModelVariantWithdrawn", ModelRegistry.REGISTRY_ID)
+        for version in part.withdrawn:
+            if not any(fact.state.get("run_id") == _id(version) for fact in withdrawals):
+                raise ProofError(
+                    f"missing proof: no ModelVariantWithdrawn event of continuation model {version}"
+                )
+        if part.version is None:
+            return
+        version_id = UUID(part.version)
+        whose = f"continuation model {version_id}"
+        if part.holds_erased_fingerprints:
+            raise ProofError(f"the certificate says {whose} still holds erased stages")
+        _, items = self._training_set(version_id, whose)
+        previous = {str(item.get("previous_fingerprint", "")).lower() for item in items}
+        if self.erased & previous:
+            raise ProofError(f"{whose} was shown an erased stage as a previous stage")
+        if len(items) != part.training_items:
+            raise ProofError(f"the item count of {whose} is not the one it recorded")
+        deployed = self._all("ModelRegistry.ModelVariantDeployed", ModelRegistry.REGISTRY_ID)
+        if not any(fact.state.get("run_id") == str(version_id) for fact in deployed):
+            raise ProofError(f"missing proof: no ModelVariantDeployed event of {whose}")
 
 
 def _final_by_shard(checkpoints: Iterable[Any], whose: str) -> dict[int, dict[str, Any]]:

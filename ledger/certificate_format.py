@@ -33,6 +33,9 @@ ROLES: dict[str, str] = {
     "reused checkpoint trained": "TrainingRun.TrainingRunStarted",
     "model version trained": "TrainingRun.TrainingRunStarted",
     "model version deployed": "ModelRegistry.ModelDeployed",
+    "continuation model withdrawn": "ModelRegistry.ModelVariantWithdrawn",
+    "continuation model trained": "TrainingRun.TrainingRunStarted",
+    "continuation model deployed": "ModelRegistry.ModelVariantDeployed",
 }
 
 
@@ -86,6 +89,16 @@ class ModelPart(Part):
     holds_erased_fingerprints: bool
 
 
+class ContinuationPart(Part):
+    """The process continuation model at issue: the versions this erasure withdrew, and the
+    one deployed then (if any), whose recorded stage pairs hold none of the erased stages."""
+
+    withdrawn: Annotated[list[IdText], Field(max_length=MANY)]
+    version: IdText | None
+    training_items: Count | None
+    holds_erased_fingerprints: bool
+
+
 class ProvenPart(Part):
     shows: str
     event: EventPart
@@ -103,6 +116,7 @@ class CertificateDocument(Part):
     retraining_runs: Annotated[list[IdText], Field(max_length=MANY)]
     retraining: Annotated[list[RunPart], Field(max_length=MANY)]
     model_version: ModelPart | None
+    continuation_model: ContinuationPart | None = None  # certificates before the variant: none
     events: Annotated[list[ProvenPart], Field(min_length=1, max_length=MANY)]
     tree_head: HeadPart
     public_key: str

@@ -98,6 +98,16 @@ class CertifiedModelRead(View, frozen=True, kw_only=True, forbid_unknown_fields=
     holds_erased_fingerprints: bool
 
 
+class CertifiedContinuationRead(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The process continuation model at issue: the versions this erasure withdrew, and the one
+    deployed then (None when none was), whose stage pairs hold none of the erased stages."""
+
+    withdrawn: list[str]
+    version: str | None
+    training_items: int | None
+    holds_erased_fingerprints: bool
+
+
 class ProvenEventRead(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One event behind a claim: what it shows, its stored bytes and its inclusion path."""
 
@@ -106,7 +116,9 @@ class ProvenEventRead(View, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     inclusion: InclusionRead
 
 
-class ErasureCertificateRead(View, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ErasureCertificateRead(
+    View, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     """The signed certificate of a completed erasure (`ledger.erasure_certificate`), every field
     as signed, so the download verifies offline: `museum ledger check-certificate FILE
     --public-key HEX`. It holds no personal data: ids, fingerprints and the events' stored
@@ -123,6 +135,8 @@ class ErasureCertificateRead(View, frozen=True, kw_only=True, forbid_unknown_fie
     retraining: list[RetrainingSummaryRead]
     model_version: CertifiedModelRead | None
     events: list[ProvenEventRead]
+    # Absent from certificates issued before the continuation model (left out, as signed).
+    continuation_model: CertifiedContinuationRead | None = None
     tree_head: HeadRead
     public_key: str
     signature: str

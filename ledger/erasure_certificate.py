@@ -24,7 +24,7 @@ from eventsourcing.domain import DomainEvent
 from ledger.application import MuseumLedger
 from ledger.certificate_format import CERTIFICATE_KIND, ROLES, SIGNATURE_CONTEXT, signed_bytes
 from ledger.domain import Donation
-from ledger.domain.model import ModelRegistry, TrainingRun
+from ledger.domain.model import CONTINUATION, ModelRegistry, TrainingRun
 from ledger.errors import Conflict, IntegrityViolation
 
 __all__ = [
@@ -132,6 +132,7 @@ class CertificateBuilder:
                 "training_items": len(deployed.items),
                 "holds_erased_fingerprints": False,
             }
+        continuation = self._continuation(registry, fingerprints, started)
         # 4. One signed head over every event named, each with its inclusion path.
         notification_ids = []
         for _, aggregate_id, version in self.proved:
@@ -152,6 +153,7 @@ class CertificateBuilder:
             "retraining_runs": [str(r) for r in retraining_runs],
             "retraining": runs,
             "model_version": model,
+            "continuation_model": continuation,
             "events": [
                 {
                     "shows": role,
@@ -165,6 +167,53 @@ class CertificateBuilder:
         }
         signature = ledger.master.signing_key.sign(signed_bytes(body))
         return body | {"signature": signature.hex()}
+
+    def _continuation(
+        self, registry: ModelRegistry | None, fingerprints: set[str], started: set[UUID]
+    ) -> dict[str, Any]:
+        """The continuation model: each version withdrawn for this erasure (its
+        `ModelVariantWithdrawn`), and the one deployed now, shown to hold none of the stages."""
+        ledger = self.ledger
+        withdrawn: list[UUID] = []
+        if registry is not None:
+            for domain_event in ledger.events.get(ModelRegistry.REGISTRY_ID):
+                if type(domain_event).__name__ != "ModelVariantWithdrawn":
+                    continue
+                if str(self.artist_id) in str(getattr(domain_event, "reason", "")):
+                    run_id = UUID(str(getattr(domain_event, "run_id", "")))
+                    withdrawn.append(run_id)
+                    self.proved.append(
+                        (
+                            "continuation model withdrawn",
+                            ModelRegistry.REGISTRY_ID,
+                            domain_event.originator_version,
+                        )
+                    )
+        version = None if registry is None else registry.deployed_variants.get(CONTINUATION)
+        items: int | None = None
+        if version is not None:
+            deployed = ledger.get_aggregate(version, TrainingRun, "model version")
+            held = fingerprints & deployed.fingerprints()
+            if held:
+                raise Conflict(
+                    f"continuation model {version} still holds {len(held)} of the erased "
+                    "stages: retrain before certifying"
+                )
+            if version not in started:
+                self._prove("continuation model trained", version)
+            self._prove(
+                "continuation model deployed",
+                ModelRegistry.REGISTRY_ID,
+                variant=CONTINUATION,
+                run_id=version,
+            )
+            items = len(deployed.items)
+        return {
+            "withdrawn": [str(w) for w in withdrawn],
+            "version": None if version is None else str(version),
+            "training_items": items,
+            "holds_erased_fingerprints": False,
+        }
 
 
 def _run_summary(run: TrainingRun) -> dict[str, Any]:

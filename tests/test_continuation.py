@@ -16,9 +16,10 @@ from generation.process.service import train_continuation_run
 from generation.retraining import retrain
 from generation.service import train_run
 from ledger.application import MuseumLedger
+from ledger.certificate_check import verify_certificate
 from ledger.domain.attribution import PPM
 from ledger.domain.model import CONTINUATION, STAGE, Generation, TrainingRun
-from ledger.errors import Conflict, InvalidImage, InvalidInput, NotFound
+from ledger.errors import Conflict, InvalidImage, InvalidInput, NotFound, ProofError
 from ledger.model_records import ModelRecords
 from ledger.process_records import ProcessRecords, StagePair, stage_parent
 
@@ -275,6 +276,23 @@ def test_an_erasure_withdraws_the_continuation_model_and_retraining_reaches_it(
     assert records.registry().deployed_variants == {CONTINUATION: successor.id}
     assert records.registry().withdrawn_variants == {}
     assert records.erasure_status(erased).completed
+    # The certificate proves the withdrawal (no continuation model held the stages when it was
+    # issued: the successor trains after the stage model settles the erasure) ...
+    certificate = records.erasure_status(erased).certificate
+    assert certificate is not None
+    assert certificate["continuation_model"] == {
+        "withdrawn": [str(first.id)],
+        "version": None,
+        "training_items": None,
+        "holds_erased_fingerprints": False,
+    }
+    key = ledger.integrity.public_key_hex
+    assert verify_certificate(certificate, key).artist_id == str(erased)
+    # ... and the offline checker refuses a withdrawal the log does not hold.
+    forged = certificate | {"continuation_model": certificate["continuation_model"] | {
+        "withdrawn": [str(uuid4())]}}  # fmt: skip
+    with pytest.raises(ProofError, match="no ModelVariantWithdrawn event"):
+        verify_certificate(forged, key)
     # 3. Nothing withdrawn any more: a second retraining leaves the continuation model alone.
     assert retrain(ledger, job_id="retrain-2", now=True).continuation is None
 
