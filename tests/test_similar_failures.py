@@ -4,6 +4,7 @@ and how their donors moved on. The tiny model, a few steps, 16×16 stages, the S
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,6 +12,7 @@ from uuid import UUID
 
 import factories
 import pytest
+from factories import museum_in_process
 from PIL import Image
 
 from collection import donation_request, founding_collection
@@ -25,6 +27,7 @@ from ledger.runtime import opened_ledger
 from ledger.settings import Settings
 
 STEPS = 20
+MASTER_KEY = MasterKey.generate_text()
 
 
 @dataclass
@@ -41,7 +44,7 @@ def _failure(ledger: MuseumLedger, donation_id: UUID) -> int:
 
 
 def _world(home: Path) -> Iterator[World]:
-    with opened_ledger(Settings(home=home, master_key=MasterKey.generate_text())) as ledger:
+    with opened_ledger(Settings(home=home, master_key=MASTER_KEY)) as ledger:
         donations = []
         for draft in founding_collection(n_artists=5, donations_per_artist=1, size=16, seed=3):
             artist_id = ledger.register_artist(draft.artist)
@@ -199,3 +202,53 @@ def test_revoked_and_erased_donors_leave_the_answer_and_the_index(tmp_path: Path
         (renewed,) = index_root(world.home).iterdir()
         assert renewed != folder
         assert renewed.name.startswith(again.model_version)
+
+
+def test_the_command_answers_both_ways_and_refuses_bad_input_in_one_line(
+    world: World, tmp_path: Path
+) -> None:
+    ledger = world.ledger
+    query = world.donations[0]
+    env = {"MUSEUM_MASTER_KEY": MASTER_KEY}
+    before = ledger.recorder.max_notification_id()
+
+    def museum(*args: str) -> tuple[int, str, str]:
+        done = museum_in_process(world.home, "similar-failures", *args, env=env)
+        return done.returncode, done.stdout, done.stderr
+
+    index = _failure(ledger, query)
+    code, out, err = museum(str(query), "--stage", str(index), "--count", "2", "--json")
+    assert (code, err) == (0, "")
+    answer = json.loads(out)
+    direct = world.service.for_stage(query, index, count=2)
+    assert answer == direct.as_builtins()
+    code, out, _ = museum(str(query), "--stage", str(index))
+    assert code == 0
+    assert "how others moved on" in out
+    assert direct.matches[0].pseudonym in out
+
+    upload = tmp_path / "mine.png"
+    upload.write_bytes(ledger.stage_image(query, index))
+    code, out, _ = museum("--image", str(upload), "--role", "failure", "--failure-type", "colour")
+    assert code == 0
+    assert "failures like the image" in out
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    refusals = {
+        (str(query), "--stage", "0", "--count", "17"): 2,
+        (str(query), "--stage", "0", "--image", str(upload)): 2,
+        (str(query),): 2,
+        ("--image", str(upload), "--role", "failure"): 2,
+        ("--image", str(text), "--role", "failure", "--failure-type", "colour"): 2,
+        ("--image", str(tmp_path / "gone.png"), "--role", "failure", "--failure-type", "colour"): 7,
+        (str(UUID(int=5)), "--stage", "0"): 3,
+        ("not-a-uuid", "--stage", "0"): 2,
+        (str(query), "--stage", "42"): 3,
+    }
+    for args, want in refusals.items():
+        code, out, err = museum(*args)
+        assert code == want, (args, err)
+        assert err.startswith("error: "), (args, err)
+        assert err.count("\n") == 1, (args, err)
+    assert ledger.recorder.max_notification_id() == before

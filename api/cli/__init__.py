@@ -23,6 +23,7 @@ from api.cli.model import attribute, generate, train, worker
 from api.cli.retraining import erasures, retrain
 from api.cli.royalties import royalties_app
 from api.cli.service import keys_app, serve
+from api.cli.similar import similar_failures
 from api.cli.upkeep import backup, doctor, restore
 from api.cli.witness import witness_app
 
@@ -49,6 +50,7 @@ app.command()(retrain)
 app.command()(erasures)
 app.command()(generate)
 app.command()(attribute)
+app.command("similar-failures")(similar_failures)
 app.command()(worker)
 app.command()(migrate)
 app.command()(serve)
