@@ -21,6 +21,11 @@ class TrainingRun(Aggregate):
     """
 
     class TrainingRunStarted(Aggregate.Created):
+        """Version 2 adds `feedback_effects` (`ledger.feedback_effects`): which feedback moved
+        which donation's weight, and its share of the draws against the unweighted baseline.
+        A version 1 event (recorded before) is read with none."""
+
+        class_version = 2
         config: dict[str, Any]
         seed: int
         shards: int
@@ -28,6 +33,11 @@ class TrainingRun(Aggregate):
         consents_relied_on: list[dict[str, Any]]
         feedback_used: list[str]
         job_id: str
+        feedback_effects: list[dict[str, Any]]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["feedback_effects"] = []
 
     @staticmethod
     def create_id(job_id: str) -> UUID:
@@ -43,6 +53,7 @@ class TrainingRun(Aggregate):
         consents_relied_on: list[dict[str, Any]],
         feedback_used: list[str],
         job_id: str,
+        feedback_effects: list[dict[str, Any]],
     ) -> None:
         self.config = config
         self.seed = seed
@@ -51,6 +62,7 @@ class TrainingRun(Aggregate):
         self.consents_relied_on = consents_relied_on
         self.feedback_used = feedback_used
         self.job_id = job_id
+        self.feedback_effects = feedback_effects
         self.state = "running"
         self.last_progress_step: dict[int, int] = {}
         self.losses: list[dict[str, Any]] = []
@@ -72,10 +84,12 @@ class TrainingRun(Aggregate):
         items: list[dict[str, Any]],
         consents_relied_on: list[dict[str, Any]],
         feedback_used: list[str],
+        feedback_effects: list[dict[str, Any]] | None = None,
         keeps_shards: bool = False,
     ) -> TrainingRun:
         """`keeps_shards`: a retraining run keeps its base version's shard count (and so every
-        item's shard), even when fewer items than shards remain."""
+        item's shard), even when fewer items than shards remain. `feedback_effects`: what the
+        feedback relied on changed (`ledger.feedback_effects`); none when no weight moved."""
         if not items:
             raise InvalidInput(
                 "no donated stage has training consent: there is nothing to train on"
@@ -92,6 +106,7 @@ class TrainingRun(Aggregate):
             items=items,
             consents_relied_on=consents_relied_on,
             feedback_used=feedback_used,
+            feedback_effects=list(feedback_effects or []),
         )
 
     def check_running(self) -> None:
