@@ -63,7 +63,7 @@ def similar_failures(
     holds now are shown. Records nothing.
     """
     from api.cli.ledger import configured_ledger
-    from generation.similar.service import SimilarFailures, check_count, index_root
+    from generation.similar.limits import check_count
     from ledger.settings import get_settings
 
     check_count(count)
@@ -76,6 +76,8 @@ def similar_failures(
     if image is not None and (role is None or failure_type is None or stage is not None):
         raise InvalidInput("--image needs --role and --failure-type (and takes no --stage)")
     uploaded = None if image is None else _read_image(image)
+    from generation.similar.service import SimilarFailures, index_root  # torch loads here
+
     with configured_ledger() as ledger:
         service = SimilarFailures(ledger, index_root(get_settings().home))
         if donation is not None:

@@ -24,6 +24,7 @@ from api.http.royalties.controller import (
     RevenueController,
     StatementController,
 )
+from api.http.similar.controller import SimilarStageController, SimilarUploadController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
@@ -37,6 +38,8 @@ ROUTE_HANDLERS: list[Any] = [
     RetrainingController,
     ModelController,
     GenerationController,
+    SimilarStageController,
+    SimilarUploadController,
     JobController,
     RevenueController,
     PayoutController,

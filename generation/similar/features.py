@@ -12,7 +12,9 @@ The choice, and why:
   late in denoising, and the same image always gives the same vector on the same CPU setup.
 - **Average pooling to a 2×2 grid**, flattened and L2-normalised per shard: position survives
   coarsely, a shard ensemble concatenates its members (each counts alike), and similarity is
-  the cosine after centring on the mean of the indexed stages (`generation.similar.index`).
+  the cosine between the vectors taken from the mean of the indexed stages (from an empty
+  page's, `blank_page`, while fewer than two are indexed): what the model answers to any image
+  is left out of the comparison.
 
 Pure: tensors in, tensors out; no ledger, no files.
 """
@@ -33,7 +35,7 @@ from generation.model import label_to_class, training_scheduler
 from generation.presets import ModelConfig
 from ledger.vocabulary import Emotion, StageRole
 
-__all__ = ["FEATURE_SETTINGS", "FeatureSettings", "failure_features"]
+__all__ = ["FEATURE_SETTINGS", "FeatureSettings", "blank_page", "failure_features"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +127,8 @@ def failure_features(
     if n == 0:
         return torch.empty((0, 0), dtype=torch.float32)
     return F.normalize(torch.cat(parts, dim=1), dim=1).contiguous()
+
+
+def blank_page(config: ModelConfig) -> torch.Tensor:
+    """An empty white page, (1, C, R, R) in [-1, 1]: the origin similarities are measured from."""
+    return torch.ones((1, config.channels, config.resolution, config.resolution))

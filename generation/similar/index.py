@@ -11,8 +11,8 @@ features of newly eligible stages and drops those that left (consent revoked, do
 key shredded), rewriting the file, so features derived from an erased donor's images do not
 outlive the next query.
 
-Also here, pure: `nearest`, the ranking (cosine after centring on the index's mean, ties by
-item id).
+Also here, pure: `nearest`, the ranking (cosine from the indexed stages' mean, `origin_of`;
+ties by item id).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from safetensors.torch import save
 
 from ledger.blobs import write_whole
 
-__all__ = ["FailureIndex", "FailureIndexStore", "nearest"]
+__all__ = ["FailureIndex", "FailureIndexStore", "nearest", "origin_of"]
 
 _FILE = "features.safetensors"
 
@@ -51,24 +51,37 @@ class FailureIndex:
 
 
 def nearest(
-    query: torch.Tensor, index: FailureIndex, candidates: Sequence[str], count: int
+    query: torch.Tensor,
+    index: FailureIndex,
+    candidates: Sequence[str],
+    count: int,
+    *,
+    origin: torch.Tensor | None = None,
 ) -> list[tuple[str, float]]:
     """The `count` candidates most similar to the (D,) `query`: (item id, cosine), most
     similar first, equal similarities by item id. Candidates not in the index are skipped.
 
-    Vectors are centred on the mean of the whole index before the cosine: what every stage
-    shares (the model's response to any image at that noise level) would otherwise make every
-    pair look alike (cosines of 0.99 and more)."""
+    With `origin`, vectors are taken from it before the cosine (`origin_of`): what the model
+    answers to any image at that noise level would otherwise make every pair look alike
+    (cosines of 0.99 and more)."""
     rows = {item_id: row for row, item_id in enumerate(index.item_ids)}
     wanted = [c for c in dict.fromkeys(candidates) if c in rows]
     if not wanted or count < 1:
         return []
-    centre = index.features.mean(dim=0)
+    centre = torch.zeros_like(query) if origin is None else origin.to(query.dtype)
     matrix = F.normalize(index.features[[rows[c] for c in wanted]] - centre, dim=1)
-    target = F.normalize(query.to(matrix.dtype) - centre, dim=0)
+    target = F.normalize(query - centre, dim=0)
     similarity = (matrix @ target).tolist()
     ranked = sorted(zip(wanted, similarity, strict=True), key=lambda pair: (-pair[1], pair[0]))
     return [(item_id, float(score)) for item_id, score in ranked[:count]]
+
+
+def origin_of(index: FailureIndex, blank: torch.Tensor) -> torch.Tensor:
+    """Where similarities are measured from: the mean of the indexed stages (what they share),
+    or, with fewer than two indexed, the features of an empty page (`blank`)."""
+    if len(index.item_ids) < 2:
+        return blank
+    return index.features.mean(dim=0)
 
 
 def folder_name(version: str, checkpoint_hashes: Sequence[str], settings: dict[str, object]) -> str:

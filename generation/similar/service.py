@@ -23,12 +23,25 @@ import torch
 
 # Imported from their modules: the package root re-exports dummies under type checking.
 from diffusers.models.unets.unet_2d import UNet2DModel
+from safetensors import SafetensorError
 
 from generation.model import images_to_tensor
 from generation.presets import ModelConfig
 from generation.service import load_version
-from generation.similar.features import FEATURE_SETTINGS, FeatureSettings, failure_features
-from generation.similar.index import FailureIndex, FailureIndexStore, folder_name, nearest
+from generation.similar.features import (
+    FEATURE_SETTINGS,
+    FeatureSettings,
+    blank_page,
+    failure_features,
+)
+from generation.similar.index import (
+    FailureIndex,
+    FailureIndexStore,
+    folder_name,
+    nearest,
+    origin_of,
+)
+from generation.similar.limits import DEFAULT_COUNT, MAX_COUNT, check_count
 from generation.similar.views import (
     NextStageRead,
     SimilarFailureRead,
@@ -38,27 +51,18 @@ from generation.similar.views import (
 from ledger.application import MuseumLedger
 from ledger.domain import Donation
 from ledger.domain.model import TrainingRun
-from ledger.errors import Conflict, InvalidInput, KeyShredded, NotFound
+from ledger.errors import Conflict, KeyShredded, NotFound
 from ledger.exhibition import Exhibition, Viewer, exhibited, nobody
 from ledger.images import inspect_image
 from ledger.model_records import ModelRecords
 from ledger.vocabulary import Emotion, FailureType, StageRole, parse
 
-__all__ = ["DEFAULT_COUNT", "MAX_COUNT", "SimilarFailures", "index_root"]
-
-DEFAULT_COUNT = 4
-MAX_COUNT = 16
+__all__ = ["DEFAULT_COUNT", "MAX_COUNT", "SimilarFailures", "check_count", "index_root"]
 
 
 def index_root(home: Path) -> Path:
     """Failure-stage indexes sit beside the blob store, like the attribution indexes."""
     return home / "similar-failures"
-
-
-def check_count(count: int) -> int:
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-        raise InvalidInput(f"count must be between 1 and {MAX_COUNT}, got {count!r}")
-    return count
 
 
 @dataclass(frozen=True)
@@ -152,14 +156,13 @@ class SimilarFailures:
             eligible = self._eligible()
             index = self._index(run, config, unets, eligible)
             # 3. The query's own features, under the same settings.
-            vector = failure_features(
-                unets, config, images_to_tensor([image], config), self.settings
-            )[0]
+            query_and_origin = torch.cat([images_to_tensor([image], config), blank_page(config)])
+            vector, blank = failure_features(unets, config, query_and_origin, self.settings)
         # 4. Rank: the same failure type first (and, when asked, the same emotion), then the
         #    other failures; nearest first within each tier, equal ones by item id.
         candidates = [c for c in eligible if c.donation.id != exclude]
         by_id = {c.item_id: c for c in candidates}
-        scored = nearest(vector, index, list(by_id), len(by_id))
+        scored = nearest(vector, index, list(by_id), len(by_id), origin=origin_of(index, blank))
         ranked = sorted(scored, key=lambda pair: (self._tier(query, by_id[pair[0]]), -pair[1]))
         # 5. How each of them moved on.
         return SimilarFailuresRead(
@@ -186,7 +189,13 @@ class SimilarFailures:
 
     def _loaded(self, run: TrainingRun) -> tuple[ModelConfig, list[UNet2DModel]]:
         if self._model is None or self._model[0] != run.id:
-            config, unets = load_version(self.ledger, run)
+            try:
+                config, unets = load_version(self.ledger, run)
+            except (KeyError, ValueError, TypeError, RuntimeError, SafetensorError) as exc:
+                raise Conflict(
+                    f"the deployed model version {run.id} has no loadable weights "
+                    f"({type(exc).__name__}): it cannot compare stages; train one (museum train)"
+                ) from None
             self._model = (run.id, config, unets)
         return self._model[1], self._model[2]
 
