@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from generation.service import train_run
+from httpapi.accessibility import problems
 from httpapi.conftest import Keys, museum_of
 from ledger.images import MAX_IMAGE_BYTES
 
@@ -44,6 +45,9 @@ def test_a_stage_or_an_upload_finds_how_others_moved_on(sqlite_client: Client, k
     )
     refused = sqlite_client.get(_stage_path(mine, 1))
     assert "no model version is deployed" in str(_problem(refused, 404)["detail"])
+    waiting = sqlite_client.get(f"/donations/{mine}/stages/1/similar-failures")
+    assert waiting.status_code == 200
+    assert "cannot compare stages right now: no model version is deployed" in waiting.text
     train_run(ledger, job_id="similar-api", steps=20)
     before = ledger.recorder.max_notification_id()
 
@@ -72,6 +76,24 @@ def test_a_stage_or_an_upload_finds_how_others_moved_on(sqlite_client: Client, k
     assert [s["role"] for s in match["next_stages"]] == ["final"]
     assert match["failure_note"] == "I kept fixing the boats and forgot the horizon."
     assert "Ana Lucía Ruiz" not in found.text
+
+    # On the donation's page: a panel per failure stage, filled in by htmx (or a page of its own).
+    donation_page = sqlite_client.get(f"/donations/{mine}")
+    assert '<h2 id="how-others">How others moved on</h2>' in donation_page.text
+    fragment_url = f"/donations/{mine}/stages/1/similar-failures"
+    assert f'hx-get="{fragment_url}" hx-trigger="load"' in donation_page.text
+    fragment = sqlite_client.get(fragment_url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text
+    assert f'<a href="/donations/{theirs}">Harbour at dusk</a> by Pseudonym other_artist' in (
+        fragment.text
+    )
+    assert "“I kept fixing the boats and forgot the horizon.”" in fragment.text
+    assert f'href="/donations/{third}/stages/2/image">revision</a>' in fragment.text
+    whole = sqlite_client.get(fragment_url)
+    assert "<h1>How others moved on</h1>" in whole.text
+    assert problems(whole.text) == []
+    assert problems(donation_page.text) == []
 
     image = ledger.stage_image(UUID(theirs), 1)
     form = {"role": "failure", "failure_type": "colour", "count": "3"}
