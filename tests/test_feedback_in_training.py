@@ -6,7 +6,9 @@ here: the record is made when a run starts (the weights it trains with are the i
 from __future__ import annotations
 
 import dataclasses
+import json
 from fractions import Fraction
+from pathlib import Path
 from uuid import UUID
 
 import factories
@@ -15,10 +17,13 @@ import pytest
 from ledger.application import MuseumLedger
 from ledger.atelier import Atelier
 from ledger.compliance import ComplianceReports
+from ledger.crypto import MasterKey
 from ledger.domain.model import TrainingRun
 from ledger.feedback_effects import feedback_effects
 from ledger.model_reads import ModelReads
 from ledger.model_records import ModelRecords
+from ledger.runtime import opened_ledger
+from ledger.settings import Settings
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -134,3 +139,20 @@ def test_a_run_recorded_before_the_record_still_loads(ledger: MuseumLedger) -> N
     assert rebuilt.feedback_effects == []
     assert rebuilt.feedback_used == run.feedback_used
     assert rebuilt.items == run.items
+
+
+def test_museum_train_says_what_feedback_changed(tmp_path: Path) -> None:
+    key = MasterKey.generate_text()
+    home = tmp_path / "var"
+    factories.seed_home(home, key, artists=2)
+    with opened_ledger(Settings(home=home, master_key=key)) as ledger:
+        donation_id = ModelRecords(ledger).donation_ids()[0]
+        ledger.give_feedback("donation", donation_id, 0, "tried a wash", "", "Visitor")
+    env = {"MUSEUM_MASTER_KEY": key, "OMP_NUM_THREADS": "1"}
+    args = ("train", "--preset", "tiny", "--steps", "2")
+    done = factories.museum_in_process(home, *args, "--job-id", "fed", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    trained = json.loads(done.stdout.splitlines()[-1])
+    assert (trained["feedback_notes"], trained["feedback_donations"]) == (1, 1)
+    again = factories.museum_in_process(home, *args, "--job-id", "fed", env=env)
+    assert "feedback: 1 note(s) drew the stages of 1 donation(s) more often" in again.stdout

@@ -26,7 +26,7 @@ from ledger.images import MAX_IMAGE_BYTES
 from ledger.runtime import opened_ledger
 from ledger.settings import Settings
 
-STEPS = 20
+STEPS = 10
 MASTER_KEY = MasterKey.generate_text()
 
 

@@ -164,6 +164,8 @@ async def train_job(
             items=len(run.items),
             deployed=ModelRecords(ledger).registry().deployed == run.id,
             tries=int(ctx.get("job_try", 1)),
+            feedback_notes=sum(len(e["feedback"]) for e in run.feedback_effects),
+            feedback_donations=len(run.feedback_effects),
         )
 
     def train(ledger: MuseumLedger, on_progress: Callable[[RunProgress], None]) -> TrainJobResult:
