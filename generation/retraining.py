@@ -189,6 +189,9 @@ def _serve_schedule(
             items=plan.items,
             consents_relied_on=_relied_on(plan),
             feedback_used=plan.snapshot.feedback_used,
+            # Only the retrained shards learn under today's weights; a reused shard's stand in
+            # the run that trained it.
+            feedback_effects=plan.snapshot.feedback_effects(plan.items, plan.retrained),
             requests=requests,
             retrained=plan.retrained,
             reused=plan.reused,

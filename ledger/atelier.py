@@ -82,10 +82,24 @@ class RetrainingRead(View, frozen=True, kw_only=True):
     reused: list[int]
 
 
+class FeedbackInfluenceRead(View, frozen=True, kw_only=True):
+    """How visitor feedback moved one donation's place in the run, as the Atelier shows it:
+    no donation or feedback id (those are compliance's report), only the shard, how many
+    stages and notes, the weight, and the share of the shard's draws against the baseline."""
+
+    shard: int
+    stages: int
+    notes: int
+    weight: float
+    share_ppm: int
+    baseline_share_ppm: int
+
+
 class AtelierRunRead(View, frozen=True, kw_only=True):
     """A run as the Atelier shows it, as recorded now (`frame` None) or cut at a replay frame.
     `step`/`total` count steps over all shards; `loss` is the latest loss shown; `frames` is
-    how many progress records the run has (the replay's length)."""
+    how many progress records the run has (the replay's length); `feedback` what visitors'
+    feedback changed in what the run saw (`FeedbackInfluenceRead`; empty when nothing)."""
 
     run: RunRead
     step: int
@@ -97,6 +111,7 @@ class AtelierRunRead(View, frozen=True, kw_only=True):
     retraining: RetrainingRead | None
     frame: int | None
     frames: int
+    feedback: list[FeedbackInfluenceRead]
 
 
 class RunsChangedRead(View, frozen=True, kw_only=True):
@@ -203,6 +218,17 @@ class Atelier:
             ),
             frame=frame,
             frames=frames,
+            feedback=[
+                FeedbackInfluenceRead(
+                    shard=int(effect["shard"]),
+                    stages=int(effect["stages"]),
+                    notes=len(effect["feedback"]),
+                    weight=float(effect["weight"]),
+                    share_ppm=int(effect["share_ppm"]),
+                    baseline_share_ppm=int(effect["baseline_share_ppm"]),
+                )
+                for effect in run.feedback_effects
+            ],
         )
 
     def changed_after(self, position: int, run_id: UUID | None = None) -> RunsChangedRead:

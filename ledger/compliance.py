@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from eventsourcing.domain import DomainEvent
 
 from ledger import concentration
@@ -29,6 +30,7 @@ from ledger.compliance_views import (
     ErasureReportLineRead,
     ErasuresReportRead,
     ExcludedDonationRead,
+    FeedbackEffectRead,
     RunExclusionsRead,
     RunItemRead,
     TrainingDataSummaryRead,
@@ -214,6 +216,9 @@ class ComplianceReports:
             ],
             consent_events=evidence,
             next=page[-1]["item_id"] if first + limit < len(items) else None,
+            feedback_effects=[
+                msgspec.convert(effect, FeedbackEffectRead) for effect in run.feedback_effects
+            ],
         )
 
     def run_exclusions(

@@ -60,11 +60,38 @@ class RunItemRead(View, frozen=True, kw_only=True):
     train_consent_at_start: bool
 
 
+class FeedbackGivenRead(View, frozen=True, kw_only=True):
+    """A feedback event a run's weights relied on: its id, the stage it was on, when."""
+
+    feedback_id: str
+    stage_index: int | None
+    at: str
+
+
+class FeedbackEffectRead(View, frozen=True, kw_only=True):
+    """What visitor feedback changed for one donation in a run (`ledger.feedback_effects`):
+    the feedback relied on, its stages' weight against the unweighted baseline (1), and its
+    share of its shard's draws, weighted against the baseline (ppm and exact fractions)."""
+
+    donation_id: str
+    shard: int
+    feedback: list[FeedbackGivenRead]
+    stages: int
+    weight: float
+    baseline_weight: float
+    share_ppm: int
+    baseline_share_ppm: int
+    share: str
+    baseline_share: str
+
+
 class TrainingRunReportRead(View, frozen=True, kw_only=True):
     """A page of a run's items with the consent each relied on, proven against one signed head.
 
     `next` is the cursor (an item id) to pass as `after` for the following page; None on the
-    last page. The items keep the run's own order, which never changes.
+    last page. The items keep the run's own order, which never changes. `feedback_effects`
+    (on every page, whole): which feedback changed which donation's weight; empty when none did
+    (and for runs recorded before runs kept it).
     """
 
     run_id: str
@@ -77,6 +104,7 @@ class TrainingRunReportRead(View, frozen=True, kw_only=True):
     items: list[RunItemRead]
     consent_events: list[ConsentEvidenceRead]
     next: str | None
+    feedback_effects: list[FeedbackEffectRead]
 
 
 class ExcludedDonationRead(View, frozen=True, kw_only=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from ledger.domain.donation import consent_at
 from ledger.domain.model import STAGE, Generation, ModelRegistry, TrainingRun
 from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.feedback_effects import feedback_effects
 from ledger.model_views import ItemConsentRead
 from ledger.shards import assign_shards
 from ledger.validation import key
@@ -77,9 +78,21 @@ class TrainingItem:
 
 @dataclass(frozen=True)
 class ConsentSnapshot:
+    """`feedback_given`: donation id → the feedback events its weight relies on, each
+    `{"feedback_id", "stage_index", "at"}` (what `ledger.feedback_effects` records)."""
+
     items: list[TrainingItem]
     consents_relied_on: list[dict[str, Any]]
     feedback_used: list[str]
+    feedback_given: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def feedback_effects(
+        self, items: list[TrainingItem], trained_shards: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """What the feedback changed for these (sharded) items of the snapshot."""
+        return feedback_effects(
+            [item.as_dict() for item in items], self.feedback_given, trained_shards=trained_shards
+        )
 
 
 def feedback_weight(feedback_count: int) -> float:
@@ -98,12 +111,19 @@ class ModelRecords:
     def donation_ids(self) -> list[UUID]:
         return self.ledger.ids_with_topic(Donation.DonationMade)
 
-    def _feedback_by_donation(self) -> dict[UUID, list[str]]:
-        by_donation: dict[UUID, list[str]] = {}
+    def _feedback_by_donation(self) -> dict[UUID, list[dict[str, Any]]]:
+        """Each donation's feedback events, oldest first: id, stage and when it was given."""
+        by_donation: dict[UUID, list[dict[str, Any]]] = {}
         for feedback_id in self.ledger.ids_with_topic(Feedback.FeedbackGiven):
             feedback: object = self.ledger.repository.get(feedback_id)
             if isinstance(feedback, Feedback) and feedback.target_kind == "donation":
-                by_donation.setdefault(feedback.target_id, []).append(str(feedback_id))
+                by_donation.setdefault(feedback.target_id, []).append(
+                    {
+                        "feedback_id": str(feedback_id),
+                        "stage_index": feedback.stage_index,
+                        "at": feedback.created_on.isoformat(),
+                    }
+                )
         return by_donation
 
     def consent_snapshot(self) -> ConsentSnapshot:
@@ -112,13 +132,16 @@ class ModelRecords:
         items: list[TrainingItem] = []
         relied: list[dict[str, Any]] = []
         used: list[str] = []
+        given: dict[str, list[dict[str, Any]]] = {}
         for donation_id in self.donation_ids():
             donation = self.ledger.get_donation(donation_id)
             if not donation.consent_holds(Purpose.TRAIN):
                 continue
             relied.append(self._consent_event(donation_id))
             notes = feedback.get(donation_id, [])
-            used += notes
+            used += [note["feedback_id"] for note in notes]
+            if notes:
+                given[str(donation_id)] = notes
             for stage in donation.stages:
                 items.append(
                     TrainingItem(
@@ -133,7 +156,7 @@ class ModelRecords:
                         weight=feedback_weight(len(notes)),
                     )
                 )
-        return ConsentSnapshot(items, relied, sorted(used))
+        return ConsentSnapshot(items, relied, sorted(used), given)
 
     def _consent_event(self, donation_id: UUID) -> dict[str, Any]:
         """The last event that made `train` consent hold: what the run relies on."""
@@ -186,14 +209,16 @@ class ModelRecords:
             raced = self.ledger.find(TrainingRun.create_id(job_id), TrainingRun)
             if raced is not None:
                 return raced  # a concurrent copy of this job started it
+            sharded = assign_shards(snapshot.items, shards)
             run = TrainingRun.start(
                 job_id=job_id,
                 config=config,
                 seed=seed,
                 shards=shards,
-                items=[item.as_dict() for item in assign_shards(snapshot.items, shards)],
+                items=[item.as_dict() for item in sharded],
                 consents_relied_on=snapshot.consents_relied_on,
                 feedback_used=snapshot.feedback_used,
+                feedback_effects=snapshot.feedback_effects(sharded),
                 variant=variant,
             )
             registry = self.registry()

@@ -34,6 +34,7 @@ class RetrainingRecords:
         retrained: list[int],
         reused: list[dict[str, Any]],
         emptied: list[int],
+        feedback_effects: list[dict[str, Any]] | None = None,
     ) -> TrainingRun:
         """Start a retraining run in one save: its snapshot, its plan (shards retrained, and
         checkpoints reused from `base`), its empty shards dropped, the training slot and the
@@ -52,6 +53,7 @@ class RetrainingRecords:
                 items=[item.as_dict() for item in items],
                 consents_relied_on=consents_relied_on,
                 feedback_used=feedback_used,
+                feedback_effects=feedback_effects,
                 keeps_shards=True,
             )
             run.plan_retraining(

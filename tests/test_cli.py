@@ -150,6 +150,7 @@ def test_every_subcommand_has_help(seeded: Path) -> None:
         ("bench", "royalties", "--help"),
         ("bench", "erasure", "--help"),
         ("attribute", "--help"),
+        ("similar-failures", "--help"),
         ("retrain", "--help"),
         ("erasures", "--help"),
         ("royalties", "--help"),

@@ -358,6 +358,7 @@ COMMANDS = [
     ["retrain", "--no-such-option"],
     ["generate", "--role", "x", "--emotion", "y", "--seed", HUGE],
     ["attribute"],
+    ["similar-failures"],
     ["worker", "--no-such-option"],
     ["bench", "ledger", "--events", "1"],
     ["bench", "royalties", "--reports", "0"],

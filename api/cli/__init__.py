@@ -24,6 +24,7 @@ from api.cli.process import continue_
 from api.cli.retraining import erasures, retrain
 from api.cli.royalties import royalties_app
 from api.cli.service import keys_app, serve
+from api.cli.similar import similar_failures
 from api.cli.upkeep import backup, doctor, restore
 from api.cli.witness import witness_app
 
@@ -51,6 +52,7 @@ app.command()(erasures)
 app.command()(generate)
 app.command("continue")(continue_)
 app.command()(attribute)
+app.command("similar-failures")(similar_failures)
 app.command()(worker)
 app.command()(migrate)
 app.command()(serve)

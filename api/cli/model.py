@@ -75,6 +75,14 @@ def train(
     kind = "" if trained.variant == "stage" else f" ({trained.variant} model)"
     say(f"model version: {trained.run_id}{kind}{deployed}")
     say(f"final loss: {trained.final_loss:.6f}")
+    if trained.feedback_donations:
+        say(
+            f"feedback: {trained.feedback_notes} note(s) drew the stages of "
+            f"{trained.feedback_donations} donation(s) more often (which, and by how much: "
+            f"the compliance report of run {trained.run_id})"
+        )
+    else:
+        say("feedback: none changed what the run saw")
 
 
 def generate(

@@ -8,8 +8,10 @@ started after the ledger opens (`started`) and stopped before it closes (`shutdo
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import anyio.to_thread
@@ -32,6 +34,9 @@ from ledger.publication import LogPublication, log_publication
 from ledger.runtime import close_ledger, open_ledger
 from ledger.settings import Settings, get_settings
 from royalties.service import RoyaltyService
+
+if TYPE_CHECKING:
+    from generation.similar.service import SimilarFailures
 
 
 @dataclass
@@ -97,6 +102,9 @@ class MuseumServices:
     credentials: ContentCredentialService = field(init=False)
 
     def __post_init__(self) -> None:
+        # Not fields: the server's dependency types are inspected, and this one loads torch.
+        self._similar: SimilarFailures | None = None
+        self._similar_lock = threading.Lock()
         self.credentials = ContentCredentialService(self.ledger, self.settings)
         self.membership = Membership(self.ledger, self.http.key_cache_seconds)
         self.exhibition = Exhibition(self.ledger)
@@ -104,6 +112,16 @@ class MuseumServices:
         self.exhibits = Exhibits(self.attributions, self.model_reads, self.exhibition)
         self.publication = log_publication(self.ledger, self.settings.log_origin)
         self.tiles = LogTiles(self.ledger.integrity)
+
+    def similar_failures(self) -> SimilarFailures:
+        """The similar-failures service, made on first use: it loads torch and the deployed
+        model, which nothing else in the server needs, so the app starts without them."""
+        with self._similar_lock:
+            if self._similar is None:
+                from generation.similar.service import SimilarFailures, index_root
+
+                self._similar = SimilarFailures(self.ledger, index_root(self.settings.home))
+            return self._similar
 
     @classmethod
     def open(

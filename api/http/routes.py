@@ -25,6 +25,7 @@ from api.http.royalties.controller import (
     RevenueController,
     StatementController,
 )
+from api.http.similar.controller import SimilarStageController, SimilarUploadController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
@@ -39,6 +40,8 @@ ROUTE_HANDLERS: list[Any] = [
     ModelController,
     GenerationController,
     ContinuationController,
+    SimilarStageController,
+    SimilarUploadController,
     JobController,
     RevenueController,
     PayoutController,

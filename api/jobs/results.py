@@ -27,7 +27,9 @@ ResultT = TypeVar("ResultT", bound=View)
 
 
 class TrainJobResult(View, frozen=True, kw_only=True):
-    """A training job's run: its state, loss, size, and whether it is the deployed version."""
+    """A training job's run: its state, loss, size, and whether it is the deployed version;
+    how many feedback notes moved the weight of how many donations (the run's
+    `feedback_effects`; the compliance report has each one)."""
 
     job: str = "train"
     job_id: str
@@ -41,6 +43,8 @@ class TrainJobResult(View, frozen=True, kw_only=True):
     items: int
     deployed: bool
     tries: int
+    feedback_notes: int = 0
+    feedback_donations: int = 0
     variant: str = "stage"
 
 

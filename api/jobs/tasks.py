@@ -181,6 +181,8 @@ async def train_job(
             items=len(run.items),
             deployed=run.id in _deployed(ModelRecords(ledger)),
             tries=int(ctx.get("job_try", 1)),
+            feedback_notes=sum(len(e["feedback"]) for e in run.feedback_effects),
+            feedback_donations=len(run.feedback_effects),
             variant=run.variant,
         )
 

@@ -27,6 +27,11 @@ class TrainingRun(Aggregate):
     """
 
     class TrainingRunStarted(Aggregate.Created):
+        """Version 2 adds `feedback_effects` (`ledger.feedback_effects`): which feedback moved
+        which donation's weight, and its share of the draws against the unweighted baseline.
+        A version 1 event (recorded before) is read with none."""
+
+        class_version = 2
         config: dict[str, Any]
         seed: int
         shards: int
@@ -34,7 +39,12 @@ class TrainingRun(Aggregate):
         consents_relied_on: list[dict[str, Any]]
         feedback_used: list[str]
         job_id: str
+        feedback_effects: list[dict[str, Any]]
         variant: str = STAGE  # absent from events recorded before variants: a stage run
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["feedback_effects"] = []
 
     @staticmethod
     def create_id(job_id: str) -> UUID:
@@ -50,6 +60,7 @@ class TrainingRun(Aggregate):
         consents_relied_on: list[dict[str, Any]],
         feedback_used: list[str],
         job_id: str,
+        feedback_effects: list[dict[str, Any]],
         variant: str = STAGE,
     ) -> None:
         self.variant = variant
@@ -60,6 +71,7 @@ class TrainingRun(Aggregate):
         self.consents_relied_on = consents_relied_on
         self.feedback_used = feedback_used
         self.job_id = job_id
+        self.feedback_effects = feedback_effects
         self.state = "running"
         self.last_progress_step: dict[int, int] = {}
         self.losses: list[dict[str, Any]] = []
@@ -81,11 +93,14 @@ class TrainingRun(Aggregate):
         items: list[dict[str, Any]],
         consents_relied_on: list[dict[str, Any]],
         feedback_used: list[str],
+        feedback_effects: list[dict[str, Any]] | None = None,
         keeps_shards: bool = False,
         variant: str = STAGE,
     ) -> TrainingRun:
         """`keeps_shards`: a retraining run keeps its base version's shard count (and so every
-        item's shard), even when fewer items than shards remain. `variant`: `VARIANTS`."""
+        item's shard), even when fewer items than shards remain. `feedback_effects`: what the
+        feedback relied on changed (`ledger.feedback_effects`); none when no weight moved.
+        `variant`: `VARIANTS`."""
         if variant not in VARIANTS:
             raise InvalidInput(
                 f"unknown model variant {variant!r}; expected one of: {', '.join(VARIANTS)}"
@@ -111,6 +126,7 @@ class TrainingRun(Aggregate):
             items=items,
             consents_relied_on=consents_relied_on,
             feedback_used=feedback_used,
+            feedback_effects=list(feedback_effects or []),
             variant=variant,
         )
 

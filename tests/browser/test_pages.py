@@ -216,3 +216,43 @@ def test_a_one_time_link_signs_in_once(site: Site, new_page: NewPage) -> None:
     assert answer is not None
     assert answer.status == 410
     expect(again.locator("main")).to_contain_text("signs nobody in")
+
+
+def test_a_donation_shows_how_others_moved_on_from_its_failure(
+    site: Site, new_page: NewPage
+) -> None:
+    from ledger.runtime import opened_ledger
+    from ledger.settings import Settings
+
+    # Another donor's failure, of its own look, and a model of its own that has seen it.
+    settings = Settings(home=site.env["MUSEUM_HOME"], master_key=site.env["MUSEUM_MASTER_KEY"])
+    with opened_ledger(settings) as ledger:
+        moth = ledger.register_artist(factories.artist("Lantern Moth"))
+        ledger.donate(
+            factories.donation(
+                moth,
+                stages=factories.stages("sketch", "failure", "revision", "final", shade=200),
+                label=factories.label(title="Moth at the window", failure_note="Too much glow."),
+            )
+        )
+    trained = subprocess.run(
+        museum_command("train", "--preset", "tiny", "--steps", "10", "--job-id", "browser-similar"),
+        env=site.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert trained.returncode == 0, trained.stderr
+
+    page = new_page()
+    page.goto(f"{site.url}/donations/{site.donations['member']}")
+    expect(page.get_by_role("heading", name="How others moved on")).to_be_visible()
+    moved_on = page.locator(".how-others ol.moved-on > li")  # swapped in by htmx on load
+    moth_line = moved_on.filter(has_text="Lantern Moth")
+    expect(moth_line).to_have_count(1, timeout=60_000)
+    expect(moth_line).to_contain_text("“Too much glow.”")
+    expect(moth_line).to_contain_text("revision")
+    expect(moth_line.locator("img")).to_be_visible()
+    shoot(page, "donation-how-others-moved-on")
+    moth_line.get_by_role("link", name="Moth at the window").click()
+    expect(page.locator("h1")).to_have_text("Moth at the window")

@@ -47,7 +47,10 @@ class ComplianceController(Controller):
         limit: Limit = DEFAULT_PAGE,
     ) -> TrainingRunReportRead:
         """Every item of a training run with the consent event that allowed it and that event's
-        inclusion receipt (all receipts of a page under one signed head)."""
+        inclusion receipt (all receipts of a page under one signed head), and which visitor
+        feedback changed what the run saw (`feedback_effects`: the feedback events relied on,
+        each donation's weight and share of its shard's draws against the unweighted
+        baseline; empty when none did)."""
         return ComplianceReports(museum.ledger).training_run(run_id, after=after, limit=limit)
 
     @get("/runs/{run_id:uuid}/excluded", opt=allow(*STAFF), sync_to_thread=True)

@@ -25,8 +25,9 @@ from api.http.ledger.controller import may_see_receipt
 from api.http.museum import MuseumServices
 from api.web.donations.form import DEFAULT_STAGES, DonateForm, StageFields, close
 from api.web.rendering import menu, page
+from api.web.requests import is_htmx
 from ledger.domain.donation import MAX_STAGES
-from ledger.errors import InvalidInput, LedgerError, NotFound
+from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger.schemas import RIGHTS_STATEMENT_V1
 from ledger.views import ReceiptRead
 from ledger.vocabulary import Emotion, FailureType, Purpose, StageRole
@@ -121,6 +122,39 @@ class DonationPagesController(Controller):
         if not may_see_receipt(principal, receipt, museum):
             raise NotFound(f"no donation {donation_id}")
         return receipt
+
+    @get("/stages/{index:int}/similar-failures", opt=allow(*EVERYONE), sync_to_thread=True)
+    def similar_failures(
+        self,
+        request: Request[Any, Any, Any],
+        museum: Museum,
+        principal: Caller,
+        donation_id: FromPath[UUID],
+        index: FromPath[int],
+    ) -> Template:
+        """How others moved on from a failure like this stage (`generation.similar`): the
+        fragment htmx swaps into the donation's page, or a page of its own. The donation is
+        shown by the exhibition's rule; while the model cannot compare (none deployed yet, or
+        no loadable weights) the fragment says so."""
+        donation = museum.exhibition.donation(donation_id, principal.may_see_artist)
+        if not 0 <= index < len(donation.stages):
+            raise NotFound(f"donation {donation_id} has no stage {index}")
+        found, reason = None, None
+        try:
+            found = museum.similar_failures().for_stage(
+                donation_id, index, sees_all=principal.may_see_artist
+            )
+        except NotFound as exc:
+            reason = str(exc)  # no model deployed yet
+        except Conflict as exc:
+            reason = str(exc)  # no exhibit consent (its own artist), or no loadable weights
+        return page(
+            "_similar" if is_htmx(request) else "similar",
+            found=found,
+            reason=reason,
+            donation_id=str(donation_id),
+            index=index,
+        )
 
     @get(
         "/stages/{index:int}/image", opt=allow(*EVERYONE), sync_to_thread=True, media_type="image/*"

@@ -18,6 +18,7 @@ RULES = {
     ("GET", D): EVERYONE,
     ("GET", f"{D}/receipt.json"): rule("artist", "compliance", "curator"),
     ("GET", f"{D}/stages/{{index:int}}/image"): EVERYONE,
+    ("GET", f"{D}/stages/{{index:int}}/similar-failures"): EVERYONE,
     ("GET", "/sign-in"): EVERYONE,
     ("POST", "/sign-in"): EVERYONE,
     ("GET", "/sign-in/link"): EVERYONE,
