@@ -140,8 +140,9 @@ def test_job_results_keep_their_keys_and_read_old_dicts() -> None:
     typed = as_result(TRAIN)
     assert isinstance(typed, TrainJobResult)
     # An old worker's dict reads back; keys added since come last, with their defaults.
-    assert typed.as_builtins() == TRAIN | {"variant": "stage"}
-    assert list(typed.as_builtins()) == [*TRAIN, "variant"]
+    added = {"feedback_notes": 0, "feedback_donations": 0, "variant": "stage"}
+    assert typed.as_builtins() == TRAIN | added
+    assert list(typed.as_builtins()) == [*TRAIN, *added]
     assert as_result(typed) is typed
     assert pickle.loads(pickle.dumps(typed)) == typed
     assert as_result({"job": "unknown"}) is None
