@@ -73,18 +73,16 @@ def _break(sheet: Sheet, rng: np.random.Generator, strength: float) -> Sheet:
 
 
 def _blur(sheet: Sheet, passes: int) -> Sheet:
-    out = sheet
+    out: Sheet = sheet
     for _ in range(passes):
         padded = np.pad(out, 1, mode="edge")
-        out = (
-            sum(
-                padded[1 + dy : 1 + dy + out.shape[0], 1 + dx : 1 + dx + out.shape[1]]
-                for dy in (-1, 0, 1)
-                for dx in (-1, 0, 1)
-            )
-            / 9.0
-        )
-    return np.asarray(out)
+        shifted = [
+            padded[1 + dy : 1 + dy + out.shape[0], 1 + dx : 1 + dx + out.shape[1]]
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+        ]
+        out = np.stack(shifted).mean(axis=0)
+    return out
 
 
 def _blot(sheet: Sheet, rng: np.random.Generator, strength: float) -> Sheet:
@@ -93,12 +91,14 @@ def _blot(sheet: Sheet, rng: np.random.Generator, strength: float) -> Sheet:
     radius = size * (0.12 + 0.15 * strength)
     yy, xx = np.mgrid[0:size, 0:size]
     ink = np.exp(-(((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2)))
-    return np.clip(np.maximum(_blur(sheet, 1), ink * (0.6 + 0.4 * strength)), 0.0, 1.0)
+    blotted: Sheet = np.clip(np.maximum(_blur(sheet, 1), ink * (0.6 + 0.4 * strength)), 0.0, 1.0)
+    return blotted
 
 
 def _grain(sheet: Sheet, rng: np.random.Generator, strength: float) -> Sheet:
     speckle = rng.random(sheet.shape) < 0.12 + 0.2 * strength
-    return np.clip(sheet * (1.0 - 0.5 * strength) + speckle * 0.7, 0.0, 1.0)
+    grained: Sheet = np.clip(sheet * (1.0 - 0.5 * strength) + speckle * 0.7, 0.0, 1.0)
+    return grained
 
 
 DIGIT_FAILURES: dict[str, Callable[[Sheet, np.random.Generator, float], Sheet]] = {

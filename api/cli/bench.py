@@ -1,7 +1,8 @@
 """`museum bench …`: parses the options, runs the harness that sits beside what it measures
 (`ledger.bench`, `royalties.bench`, `generation.bench`, `generation.erasure_bench`,
-`attribution.bench`, `api.http.bench`) and renders its figures (`api.cli.bench_views*`) or prints
-them as one JSON object. Harnesses load inside the commands, so `museum --help` stays fast."""
+`generation.diversity_bench`, `attribution.bench`, `api.http.bench`) and renders its figures
+(`api.cli.bench_views*`) or prints them as one JSON object. Harnesses load inside the
+commands, so `museum --help` stays fast."""
 
 from __future__ import annotations
 
@@ -187,6 +188,63 @@ def bench_erasure(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     _show(figures, as_json, render_erasure_bench)
+
+
+@bench_app.command("diversity")
+def bench_diversity(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small sizes: minutes, checks the bench runs.")
+    ] = False,
+    seeds: Annotated[
+        int | None, typer.Option(help="Training seeds per arm, 2..32 (default: the plan's).")
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(help="Images per condition, arm and seed, 4..512 (default: the plan's)."),
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(help="Optimiser steps of every arm (default: the plan's).")
+    ] = None,
+    datasets: Annotated[
+        str, typer.Option(help="Comma-separated data sets: demo, digits.")
+    ] = "demo,digits",
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the splits; training seeds follow.")
+    ] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the contact sheets (contact-<data set>.png)."),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="torch CPU threads (default: torch's own choice).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object of the figures.")
+    ] = False,
+) -> None:
+    """Is the process model (every stage) more diverse than a finals-only model at equal
+    quality? Vendi in pixels and in an embedding trained here, precision / recall against
+    held-back real finals, held-back loss, paired differences over seeds and conditions."""
+    from api.cli.bench_views_diversity import render_diversity_bench
+    from generation.diversity_bench.harness import run_diversity_bench
+
+    if out is not None and out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"--out {out} exists and is not a folder")
+    try:
+        figures = run_diversity_bench(
+            plan="quick" if quick else "full",
+            datasets=_names(datasets),
+            seeds=seeds,
+            samples=samples,
+            steps=steps,
+            seed=seed,
+            out=out,
+            threads=threads,
+            progress=_progress(as_json),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _show(figures, as_json, render_diversity_bench)
 
 
 @bench_app.command("attribution")

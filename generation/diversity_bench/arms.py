@@ -16,6 +16,7 @@ UNet whose held-back denoising loss the bench reports, or None where that is not
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -75,13 +76,17 @@ class ModelArm:
     trained_items: int
     final_loss: float
 
-    def generate(self, class_id: int, count: int, seed: int) -> torch.Tensor:
-        pipe = MuseumPipeline(
+    @functools.cached_property
+    def pipeline(self) -> MuseumPipeline:
+        """Built once per arm (a pipeline wraps its UNet in an ensemble: not free)."""
+        return MuseumPipeline(
             unets=self.denoiser,
             scheduler=sampling_scheduler(self.config),
             null_class_id=self.config.null_class_id,
         )
-        out = pipe([class_id] * count, seed=seed, num_inference_steps=self.sample_steps)
+
+    def generate(self, class_id: int, count: int, seed: int) -> torch.Tensor:
+        out = self.pipeline([class_id] * count, seed=seed, num_inference_steps=self.sample_steps)
         return out.samples
 
 

@@ -108,7 +108,7 @@ def train_embedding(
         # 2. Both heads at once.
         loss = F.cross_entropy(role, roles[batch]) + F.cross_entropy(group, group_ids[batch])
         optimiser.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         optimiser.step()
     role_accuracy, group_accuracy = _accuracy(net, held)
     return Embedding(

@@ -107,7 +107,8 @@ class _Report:
         values = [getattr(r, which) for r in runs]
         if any(v is None for v in values):
             return None
-        return np.mean(np.stack(values), axis=0)
+        averaged: np.ndarray = np.mean(np.stack(values), axis=0)
+        return averaged
 
     def roles(self, runs: list[Samples]) -> list[RoleRead]:
         out = []
