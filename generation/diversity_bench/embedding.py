@@ -3,7 +3,8 @@
 No downloaded weights: two convolutions and a 64-wide feature layer, trained from a seeded
 initialisation to tell each stage's role (sketch, attempt, failure, revision, final) and its
 group (the demo's style family — what is drawn — or the digit) from the image alone. Its
-features (the 64 units before the two heads, L2-normalised) are what Vendi, pairwise distances
+features (the 64 units before the two heads, centred on its own data's mean and
+L2-normalised) are what Vendi, pairwise distances
 and the k-NN manifolds of precision / recall are computed in. A seeded fifth of its data is
 held out, and its accuracy there on both heads is reported beside every figure it serves.
 """
@@ -52,6 +53,8 @@ class Embedding:
     """The trained network and its held-out accuracy on both heads."""
 
     net: _Net
+    centre: torch.Tensor  # mean feature of the embedding's own training data
+    pixel_centre: torch.Tensor  # and its mean image, flattened, in 0..1
     role_accuracy: float
     group_accuracy: float
     trained_on: int
@@ -59,11 +62,22 @@ class Embedding:
     steps: int
 
     @torch.no_grad()
-    def features(self, images: torch.Tensor) -> np.ndarray:
-        """(N, 64) L2-normalised features of (N, C, R, R) images in [-1, 1]."""
+    def raw(self, images: torch.Tensor) -> torch.Tensor:
         self.net.eval()
         parts = [self.net(images[i : i + 512])[0] for i in range(0, images.shape[0], 512)]
-        return F.normalize(torch.cat(parts), dim=1).double().numpy()
+        return torch.cat(parts)
+
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        """(N, 64) features of (N, C, R, R) images in [-1, 1], centred on the embedding data's
+        mean and L2-normalised (ReLU features are all positive: uncentred, every cosine
+        similarity is near 1 and every set looks alike)."""
+        return F.normalize(self.raw(images) - self.centre, dim=1).double().numpy()
+
+    def pixels(self, images: torch.Tensor) -> np.ndarray:
+        """(N, C·R·R) pixel vectors in 0..1, centred on the embedding data's mean image (the
+        blank sheet all stages share would otherwise dominate every cosine similarity)."""
+        flat = (images.reshape(images.shape[0], -1).double() + 1.0) / 2.0
+        return (flat - self.pixel_centre.double()).numpy()
 
 
 def _accuracy(net: _Net, data: Stages) -> tuple[float, float]:
@@ -111,8 +125,13 @@ def train_embedding(
         loss.backward()  # type: ignore[no-untyped-call]
         optimiser.step()
     role_accuracy, group_accuracy = _accuracy(net, held)
+    with torch.no_grad():
+        net.eval()
+        centre = net(train.images)[0].mean(dim=0)
     return Embedding(
         net=net,
+        centre=centre,
+        pixel_centre=((train.images.reshape(n, -1) + 1.0) / 2.0).mean(dim=0),
         role_accuracy=role_accuracy,
         group_accuracy=group_accuracy,
         trained_on=len(train),

@@ -29,7 +29,7 @@ import torch
 from generation.benchkit import torch_facts, torch_threads
 from generation.diversity_bench.arms import FINALS, PROCESS, ArmSpec, Budget
 from generation.diversity_bench.data import DATASETS, FINAL, DataPlan, Split, load_split
-from generation.diversity_bench.embedding import train_embedding
+from generation.diversity_bench.embedding import Embedding, train_embedding
 from generation.diversity_bench.figures import VERDICT_RULE, DiversityBenchRead
 from generation.diversity_bench.report import Measured, Samples, dataset_read
 from generation.erasure_bench.scoring import Probe, spread_timesteps
@@ -63,14 +63,14 @@ PLANS: dict[str, BenchPlan] = {
     # Sized on the shared 2-core CPU (README, "museum bench diversity").
     "full": BenchPlan(
         data=DataPlan(
-            demo_artists=120, demo_embedding_artists=80, demo_held_back=0.25, digit_scans=1797
+            demo_artists=96, demo_embedding_artists=64, demo_held_back=0.25, digit_scans=1797
         ),
         seeds=3,
-        samples=32,
-        train_steps=1500,
-        embedding_steps=800,
-        sample_steps=20,
-        eval_timesteps=10,
+        samples=24,
+        train_steps=800,
+        embedding_steps=600,
+        sample_steps=15,
+        eval_timesteps=8,
         bootstrap=2000,
         measured=True,
     ),
@@ -187,10 +187,8 @@ def _measure_dataset(
                     seed=s,
                     trained_items=getattr(arm, "trained_items", 0),
                     final_loss=float(getattr(arm, "final_loss", float("nan"))),
-                    conditions={
-                        c: _features(t, embedding.features) for c, t in by_condition.items()
-                    },
-                    roles={r: _features(t, embedding.features) for r, t in by_role.items()},
+                    conditions={c: _features(t, embedding) for c, t in by_condition.items()},
+                    roles={r: _features(t, embedding) for r, t in by_role.items()},
                     final_losses=None if unet is None else final_probe.losses(unet, model_config),
                     stage_losses=None if unet is None else stage_probe.losses(unet, model_config),
                 )
@@ -217,12 +215,9 @@ def _measure_dataset(
     )
 
 
-def _features(
-    images: torch.Tensor, embed: Callable[[torch.Tensor], np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
+def _features(images: torch.Tensor, embedding: Embedding) -> tuple[np.ndarray, np.ndarray]:
     """(pixel vectors, embedding features) of a batch of samples."""
-    pixels = (images.reshape(images.shape[0], -1).double() + 1.0) / 2.0  # ink and paper in 0..1
-    return pixels.numpy(), embed(images)
+    return embedding.pixels(images), embedding.features(images)
 
 
 def _machine(load_at_start: list[float] | None) -> dict[str, object]:
