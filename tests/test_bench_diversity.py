@@ -17,6 +17,8 @@ from rich.console import Console
 
 from api.cli.bench_views_diversity import render_diversity_bench
 from api.cli.console import plain
+from collection import DIGIT_EMOTIONS, digits_process_collection
+from collection.digits_process import DIGIT_FAILURES
 from generation.diversity_bench.figures import DatasetRead, DiversityBenchRead, IntervalRead
 from generation.diversity_bench.harness import PLANS, run_diversity_bench
 from generation.diversity_bench.metrics import manifold_hits, vendi_score
@@ -134,3 +136,25 @@ def test_the_command_refuses(args: list[str], says: str) -> None:
     assert out == ""
     assert says in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_digits_as_processes() -> None:
+    scans = list(range(30))
+    drawn = digits_process_collection(scans=scans, seed=0)
+    donations = [d for artist in drawn for d in artist.donations]
+    assert len(donations) == len(scans)
+    for donation in donations:
+        roles = [stage.role for stage in donation.stages]
+        assert roles[0] == "sketch"
+        assert roles[-1] == "final"
+        assert "failure" in roles
+        assert set(roles) <= {"sketch", "attempt", "failure", "final"}
+        assert donation.label.failure_type in DIGIT_FAILURES
+        images = {stage.image for stage in donation.stages}
+        assert len(images) == len(roles)  # every sheet differs from the scan
+        assert donation.label.emotion == DIGIT_EMOTIONS[donation.digit or 0]
+    # Deterministic for a seed; another seed draws other defects over the same finals.
+    assert digits_process_collection(scans=scans, seed=0) == drawn
+    other = [d for a in digits_process_collection(scans=scans, seed=1) for d in a.donations]
+    assert [d.stages[-1].image for d in other] == [d.stages[-1].image for d in donations]
+    assert [d.stages[-2].image for d in other] != [d.stages[-2].image for d in donations]
