@@ -208,6 +208,10 @@ def bench_diversity(
     datasets: Annotated[
         str, typer.Option(help="Comma-separated data sets: demo, digits.")
     ] = "demo,digits",
+    arms: Annotated[
+        str,
+        typer.Option(help="Comma-separated arms: process, finals (always), process-weighted."),
+    ] = "process,finals",
     seed: Annotated[
         int, typer.Option(min=0, help="Seed of the splits; training seeds follow.")
     ] = 0,
@@ -226,14 +230,19 @@ def bench_diversity(
     quality? Vendi in pixels and in an embedding trained here, precision / recall against
     held-back real finals, held-back loss, paired differences over seeds and conditions."""
     from api.cli.bench_views_diversity import render_diversity_bench
+    from generation.diversity_bench.arms import ARMS
     from generation.diversity_bench.harness import run_diversity_bench
 
+    unknown = [name for name in _names(arms) if name not in ARMS]
+    if unknown or "finals" not in _names(arms):
+        raise typer.BadParameter(f"--arms takes finals and any of: {', '.join(ARMS)}")
     if out is not None and out.exists() and not out.is_dir():
         raise typer.BadParameter(f"--out {out} exists and is not a folder")
     try:
         figures = run_diversity_bench(
             plan="quick" if quick else "full",
             datasets=_names(datasets),
+            arms=[ARMS[name] for name in dict.fromkeys(_names(arms))],
             seeds=seeds,
             samples=samples,
             steps=steps,

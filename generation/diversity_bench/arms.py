@@ -8,9 +8,11 @@ shared budget, and then answers `generate(class_id, count, seed)` with (count, C
   the consented donations, conditioned on (role, emotion);
 - "finals" (B): the same UNet, steps, batch and seed, trained on the final stages only.
 
-A third arm (the continuation model, rolled out from a donated sketch to a final) plugs in as
-another `ArmSpec` whose `build` returns anything with `name` and `generate`; `denoiser` is the
-UNet whose held-back denoising loss the bench reports, or None where that is not defined.
+"process-weighted" is A with its final stages drawn half the time, so that it sees finals about
+as often as B does within the same steps. A further arm (the continuation model, rolled out
+from a donated sketch to a final) plugs in as another `ArmSpec` whose `build` returns anything
+with `name`, `generate` and `denoiser` (the UNet whose held-back denoising loss the bench
+reports, or None where that is not defined).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from generation.presets import ModelConfig, TrainConfig
 from generation.sampling import MuseumPipeline
 from generation.training import TrainingItem, train
 
-__all__ = ["FINALS", "PROCESS", "Arm", "ArmSpec", "Budget", "ModelArm"]
+__all__ = ["ARMS", "FINALS", "PROCESS", "PROCESS_WEIGHTED", "Arm", "ArmSpec", "Budget", "ModelArm"]
 
 
 class Arm(Protocol):
@@ -90,13 +92,15 @@ class ModelArm:
         return out.samples
 
 
-def _trained(name: str, stages: Stages, budget: Budget) -> ModelArm:
+def _trained(
+    name: str, stages: Stages, budget: Budget, weights: list[float] | None = None
+) -> ModelArm:
     items = [
         TrainingItem(f"{name}-{i}", stages.images[i], int(stages.class_ids[i]))
         for i in range(len(stages))
     ]
     quiet = dataclasses.replace(budget.train, log_every=0, sample_every=0, checkpoint_every=0)
-    result = train(items, budget.model, quiet, device="cpu")
+    result = train(items, budget.model, quiet, device="cpu", item_weights=weights)
     return ModelArm(
         name=name,
         denoiser=result.model,
@@ -113,8 +117,27 @@ PROCESS = ArmSpec(
     build=lambda stages, budget: _trained("process", stages, budget),
     answers_other_roles=True,
 )
+
+
+def _finals_half(stages: Stages) -> list[float]:
+    """Sampling weights that draw final stages half the time, the other stages the other half."""
+    finals = sum(role == FINAL for role in stages.roles)
+    others = len(stages) - finals
+    if not finals or not others:
+        return [1.0] * len(stages)
+    return [others / finals if role == FINAL else 1.0 for role in stages.roles]
+
+
+PROCESS_WEIGHTED = ArmSpec(
+    name="process-weighted",
+    learns_from="every stage, as A, but final stages drawn half the time (weighted sampling)",
+    build=lambda stages, budget: _trained("process-weighted", stages, budget, _finals_half(stages)),
+    answers_other_roles=True,
+)
 FINALS = ArmSpec(
     name="finals",
     learns_from="the final stages of the same donations, label (final, emotion)",
     build=lambda stages, budget: _trained("finals", stages.of_role(FINAL), budget),
 )
+
+ARMS: dict[str, ArmSpec] = {spec.name: spec for spec in (PROCESS, FINALS, PROCESS_WEIGHTED)}
