@@ -128,6 +128,7 @@ def test_refuses_bad_sizes() -> None:
         (["--samples", "2"], "samples must be between 4 and 512"),
         (["--datasets", "mnist"], "data sets must be among: demo, digits"),
         (["--steps", "0"], "steps must be between 1"),
+        (["--arms", "process"], "--arms takes finals and any of: process, finals"),
     ],
 )
 def test_the_command_refuses(args: list[str], says: str) -> None:
