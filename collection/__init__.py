@@ -9,6 +9,7 @@ that benchmarks run on real data with a known class per donation.
 """
 
 from collection.digits import digits_collection
+from collection.digits_process import digits_process_collection
 from collection.drafts import ArtistDraft, DonationDraft, donation_request
 from collection.founding import founding_collection
 from collection.words import DIGIT_EMOTIONS, FAMILIES
@@ -19,6 +20,7 @@ __all__ = [
     "ArtistDraft",
     "DonationDraft",
     "digits_collection",
+    "digits_process_collection",
     "donation_request",
     "founding_collection",
 ]

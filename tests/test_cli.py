@@ -149,6 +149,7 @@ def test_every_subcommand_has_help(seeded: Path) -> None:
         ("bench", "attribution", "--help"),
         ("bench", "royalties", "--help"),
         ("bench", "erasure", "--help"),
+        ("bench", "diversity", "--help"),
         ("attribute", "--help"),
         ("similar-failures", "--help"),
         ("retrain", "--help"),

@@ -1,7 +1,8 @@
 """`museum bench …`: parses the options, runs the harness that sits beside what it measures
 (`ledger.bench`, `royalties.bench`, `generation.bench`, `generation.erasure_bench`,
-`attribution.bench`, `api.http.bench`) and renders its figures (`api.cli.bench_views*`) or prints
-them as one JSON object. Harnesses load inside the commands, so `museum --help` stays fast."""
+`generation.diversity_bench`, `attribution.bench`, `api.http.bench`) and renders its figures
+(`api.cli.bench_views*`) or prints them as one JSON object. Harnesses load inside the
+commands, so `museum --help` stays fast."""
 
 from __future__ import annotations
 
@@ -384,3 +385,9 @@ def bench_api(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     _show(figures, as_json, render_api_bench)
+
+
+# Last: its module imports the helpers above (`museum bench diversity`, issue 21).
+from api.cli.bench_diversity import bench_diversity  # noqa: E402
+
+bench_app.command("diversity")(bench_diversity)
