@@ -110,6 +110,22 @@ class TrakScorer:
         self._weights = weights
         return self
 
+    def weight_dtype(self, n: int, k: int, ridge: float) -> torch.dtype:
+        """The dtype `fit` keeps the k × n weights of n items of k dimensions in."""
+        return DUAL_DTYPE if self.dual(n, k, ridge) else torch.float64
+
+    def use_weights(self, weights: Sequence[torch.Tensor]) -> TrakScorer:
+        """Score with given k × n weights, one per checkpoint, instead of fitting them: for the
+        bench's latency at a scale whose fit would take longer than the query it times (a
+        query's cost depends on the weights' shape and dtype, not on their values)."""
+        if isinstance(weights, torch.Tensor) or not weights:
+            raise ValueError("weights must be a non-empty sequence, one per checkpoint")
+        shapes = {tuple(w.shape) for w in weights}
+        if len(shapes) != 1 or any(w.ndim != 2 for w in weights):
+            raise ValueError("every checkpoint's weights must be one k × n matrix shape")
+        self._weights = list(weights)
+        return self
+
     def dual(self, n: int, k: int, ridge: float) -> bool:
         """Whether `fit` solves n items of k dimensions in the n × n dual form."""
         return k > self.primal_max_dim and n < k and ridge > 0

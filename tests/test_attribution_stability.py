@@ -97,6 +97,23 @@ def test_dual_kernel_equals_the_primal_one_above_the_primal_size() -> None:
     assert torch.equal(kept, direct)
 
 
+def test_given_weights_score_as_fitted_ones_would_in_their_dtype() -> None:
+    scorer = TrakScorer(0.5)
+    assert scorer.weight_dtype(10, PRIMAL_MAX_DIM, 0.5) == torch.float64
+    assert scorer.weight_dtype(10, PRIMAL_MAX_DIM + 1, 0.5) == DUAL_DTYPE
+    assert scorer.weight_dtype(10, PRIMAL_MAX_DIM + 1, 0.0) == torch.float64  # no dual at λ = 0
+    g = torch.Generator().manual_seed(4)
+    weights = [torch.randn((6, 4), generator=g, dtype=DUAL_DTYPE) for _ in range(2)]
+    query = [torch.randn((1, 6), generator=g) for _ in range(2)]
+    out = scorer.use_weights(weights).score(query)
+    # Each checkpoint's product in the weights' dtype, the average in float64.
+    each = [(q.to(DUAL_DTYPE) @ w).to(torch.float64) for q, w in zip(query, weights, strict=True)]
+    assert out.dtype == torch.float64
+    assert torch.equal(out, (each[0] + each[1]) / 2)
+    with pytest.raises(ValueError, match="one k × n matrix shape"):
+        scorer.use_weights([weights[0], weights[1][:3]])
+
+
 @pytest.fixture(scope="module")
 def model() -> BenchModel:
     config = replace(preset("tiny")[0], block_out_channels=(8, 16), norm_num_groups=4)
