@@ -214,6 +214,27 @@ def test_methods_that_differ_only_in_the_kernel_share_one_gradient_pass(
     assert rows["tiny-unit"]["agreement"] != rows["tiny-unit-strong"]["agreement"]
 
 
+def test_latency_with_synthesised_weights_times_a_query_of_the_fitted_shape(
+    model: BenchModel,
+) -> None:
+    from attribution.bench.latency import measure_latency
+
+    method = _method(dim=PRIMAL_MAX_DIM + 1)  # the dual form: float32 weights at 40 items
+    attributor = _attributor(model, method)
+    attributor.build_index()
+    query, label = model.train.images[:1].clone(), model.train.class_ids[:1]
+    out = measure_latency(
+        model, attributor, method, query, label, 40, 2, 1e-3, 0, kernel="synthesised", repeats=2
+    )
+    assert out["kernel"] == "synthesised"
+    assert out["items"] == 40
+    assert out["warm_queries"] == 1
+    assert out["query_s"] > 0
+    assert out["tracin"]["items_measured"] == 2
+    with pytest.raises(ValueError, match="kernel must be"):
+        measure_latency(model, attributor, method, query, label, 40, 2, 1e-3, 0, kernel="none")
+
+
 def test_measured_agreement_only_for_a_method_at_its_registered_settings() -> None:
     from attribution.methods import AGREEMENT, DEFAULT_METHOD, get_method, measured_agreement
 

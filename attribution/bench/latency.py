@@ -27,6 +27,7 @@ def measure_latency(
     learning_rate: float,
     seed: int,
     kernel: str = "fitted",
+    repeats: int = 4,
 ) -> dict[str, Any]:
     """One query against `items` indexed rows (synthesised from the real ones), and TracInCP
     on the same query against `tracin_items` real items, extrapolated linearly.
@@ -35,6 +36,10 @@ def measure_latency(
     10,000 × 10,000 solve with 32,768 right-hand sides: far longer than the query); "synthesised"
     gives it seeded random weights of the shape and dtype the fit would keep, which is all a
     query's cost depends on (`TrakScorer.use_weights`)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 2:
+        raise ValueError(
+            f"repeats must be an integer ≥ 2 (one cold query, then warm ones), not {repeats!r}"
+        )
     if kernel not in ("fitted", "synthesised"):
         raise ValueError(f"kernel must be 'fitted' or 'synthesised', not {kernel!r}")
     index: AttributionIndex = attributor.index
@@ -81,7 +86,7 @@ def measure_latency(
     fit_s = time.perf_counter() - started
     # 2. End to end: first (cold) query, then warm ones (models and projector kept).
     times: list[float] = []
-    for _ in range(4):
+    for _ in range(repeats):
         started = time.perf_counter()
         scores = big.score(query, label)
         times.append(time.perf_counter() - started)
@@ -95,6 +100,7 @@ def measure_latency(
         "kernel_fit_s": fit_s,
         "query_cold_s": times[0],
         "query_s": warm,
+        "warm_queries": len(times) - 1,
         "checkpoints": len(index.checkpoint_hashes),
         "method": method.name,
     }
