@@ -16,7 +16,11 @@ Above `PRIMAL_MAX_DIM` dimensions with fewer items than dimensions, the k × k s
 8·k² bytes: 34 GB at k = 65,536) is replaced by the same matrix through the n × n one:
 (ΦᵀΦ + λI)⁻¹ Φᵀ = Φᵀ (ΦΦᵀ + λI)⁻¹ (push-through identity, λ > 0), so a large projection costs
 what its items cost. At or below it the k × k solve is kept, so recorded attributions recompute
-to the same floats.
+to the same floats. The dual form's A_c is solved in float64 and kept in float32 (`DUAL_DTYPE`):
+a query reads the whole k × n matrix once per checkpoint (2.6 GB in float64 at k = 32,768 and
+10,000 items), so its memory traffic is the query's kernel cost, and float32 halves it; the
+scores then carry float32's ~1e-7 relative error, far below any difference the ranking of
+credited items rests on, and are as repeatable as before (the same index gives the same floats).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Sequence
 import torch
 
 __all__ = [
+    "DUAL_DTYPE",
     "PRIMAL_MAX_DIM",
     "CosineTrakScorer",
     "RelativeRidgeScorer",
@@ -38,6 +43,8 @@ __all__ = [
 
 # Largest k solved in the primal (k × k) form; above it, with n < k, the dual (n × n) form.
 PRIMAL_MAX_DIM = 4096
+# The dtype the dual form's k × n weights are kept in (solved in float64).
+DUAL_DTYPE = torch.float32
 
 
 def _as_matrix(name: str, value: object) -> torch.Tensor:
@@ -90,9 +97,9 @@ class TrakScorer:
             ridge = self.ridge(phi)
             n, k = phi.shape
             try:
-                if k > self.primal_max_dim and n < k and ridge > 0:
+                if self.dual(n, k, ridge):
                     gram = phi @ phi.T + ridge * torch.eye(n, dtype=phi.dtype)
-                    weights.append(torch.linalg.solve(gram, phi).T)
+                    weights.append(torch.linalg.solve(gram, phi).T.to(DUAL_DTYPE))
                 else:
                     gram = phi.T @ phi + ridge * torch.eye(k, dtype=phi.dtype)
                     weights.append(torch.linalg.solve(gram, phi.T))
@@ -102,6 +109,26 @@ class TrakScorer:
                 ) from exc
         self._weights = weights
         return self
+
+    def weight_dtype(self, n: int, k: int, ridge: float) -> torch.dtype:
+        """The dtype `fit` keeps the k × n weights of n items of k dimensions in."""
+        return DUAL_DTYPE if self.dual(n, k, ridge) else torch.float64
+
+    def use_weights(self, weights: Sequence[torch.Tensor]) -> TrakScorer:
+        """Score with given k × n weights, one per checkpoint, instead of fitting them: for the
+        bench's latency at a scale whose fit would take longer than the query it times (a
+        query's cost depends on the weights' shape and dtype, not on their values)."""
+        if isinstance(weights, torch.Tensor) or not weights:
+            raise ValueError("weights must be a non-empty sequence, one per checkpoint")
+        shapes = {tuple(w.shape) for w in weights}
+        if len(shapes) != 1 or any(w.ndim != 2 for w in weights):
+            raise ValueError("every checkpoint's weights must be one k × n matrix shape")
+        self._weights = list(weights)
+        return self
+
+    def dual(self, n: int, k: int, ridge: float) -> bool:
+        """Whether `fit` solves n items of k dimensions in the n × n dual form."""
+        return k > self.primal_max_dim and n < k and ridge > 0
 
     def ridge(self, train_features: torch.Tensor) -> float:
         """λ added to ΦᵀΦ: the regularisation as given, whatever the features' scale."""
@@ -122,7 +149,7 @@ class TrakScorer:
                 raise ValueError(
                     f"query features have {phi.shape[1]} columns, not {weight.shape[0]}"
                 )
-            scores = phi @ weight
+            scores = (phi.to(weight.dtype) @ weight).to(torch.float64)
             # 2. Accumulate for the ensemble average.
             total = scores if total is None else total + scores
         if total is None:  # unreachable: fit() stores at least one checkpoint

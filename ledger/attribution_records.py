@@ -23,6 +23,7 @@ from ledger.model_views import (
     ItemShareRead,
     KeyedShareRead,
     ScoredItemRead,
+    credit_stability_of,
 )
 from ledger.read_models.artists import ArtistDirectory
 from ledger.validation import index_hash as _index_hash
@@ -50,6 +51,16 @@ def _parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidInput(f"attribution parameters exceed {MAX_PARAMETERS_BYTES} bytes of JSON")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def _seeds(parameters: Mapping[str, Any]) -> list[int] | None:
+    """The recorded projection seeds (None before they were recorded)."""
+    seeds = parameters.get("projection_seeds")
+    if not isinstance(seeds, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) for s in seeds
+    ):
+        return None
+    return list(seeds)
 
 
 class AttributionRecords:
@@ -195,5 +206,7 @@ class AttributionRecords:
             per_donation=[KeyedShareRead(**line) for line in attribution.per_donation],
             per_role=[KeyedShareRead(**line) for line in attribution.per_role],
             credits=self.credit_lines(attribution),
+            projection_seeds=_seeds(attribution.parameters),
+            credit_stability=credit_stability_of(attribution.method, attribution.parameters),
             query_seconds=None if query_seconds is None else round(query_seconds, 4),
         )

@@ -6,6 +6,7 @@ Credit names artists by pseudonym only; per-artist shares keyed by artist id sta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ledger.views import View
@@ -47,6 +48,47 @@ class CreditLineRead(View, frozen=True, kw_only=True):
     ppm: int
 
 
+class CreditStabilityRead(View, frozen=True, kw_only=True, omit_defaults=True):
+    """How far an attribution's credit agreed across independent projection seeds, as the
+    attribution bench measured its method at these settings (recorded with the attribution):
+    the credited share mass two seeds agree on per item and per artist (1 = the same payees and
+    shares), mean over the bench's generated targets, and the smallest target's per item."""
+
+    method: str
+    projection_seeds: int
+    item: float
+    artist: float
+    item_min: float | None = None
+    measured: str | None = None
+
+
+def credit_stability_of(method: str, parameters: Mapping[str, Any]) -> CreditStabilityRead | None:
+    """The credit stability recorded in an attribution's parameters (`agreement`), or None
+    where none was recorded (an earlier attribution, or settings the bench did not measure)."""
+    agreement = parameters.get("agreement")
+    if not isinstance(agreement, Mapping):
+        return None
+
+    def number(key: str) -> float | None:
+        value = agreement.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value)
+
+    item, artist, seeds = number("item"), number("artist"), agreement.get("projection_seeds")
+    if item is None or artist is None or isinstance(seeds, bool) or not isinstance(seeds, int):
+        return None
+    measured = agreement.get("measured")
+    return CreditStabilityRead(
+        method=method,
+        projection_seeds=seeds,
+        item=item,
+        artist=artist,
+        item_min=number("item_min"),
+        measured=measured if isinstance(measured, str) else None,
+    )
+
+
 class AttributionRead(View, frozen=True, kw_only=True, omit_defaults=True):
     """A recorded attribution as a reader sees it: items, shares and credit lines.
 
@@ -65,6 +107,10 @@ class AttributionRead(View, frozen=True, kw_only=True, omit_defaults=True):
     per_donation: list[KeyedShareRead]
     per_role: list[KeyedShareRead]
     credits: list[CreditLineRead]
+    # The seeds of its projections, and how stable its credit is across them (None: not
+    # recorded, for attributions before issue 20 or settings the bench did not measure).
+    projection_seeds: list[int] | None = None
+    credit_stability: CreditStabilityRead | None = None
     query_seconds: float | None = None
 
 

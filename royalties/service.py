@@ -27,6 +27,7 @@ from ledger.validation import aware, text
 from ledger.validation import key as _key
 from ledger.vocabulary import Purpose
 from royalties.audit import check_statement, checked_balances
+from royalties.credited import credited_by
 from royalties.currency import check_amount, currency_code
 from royalties.domain import Payout, PayoutDesk, RevenueReport
 from royalties.projection import PostingsProjection, epoch_ms
@@ -403,6 +404,7 @@ class RoyaltyService:
             ),
         )
         return build_statement(
+            credited_by=credited_by(self.ledger, lines),
             artist={
                 "artist_id": str(artist_id),
                 "pseudonym": view.pseudonym,

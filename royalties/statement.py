@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
+from ledger.model_views import CreditStabilityRead
 from royalties.currency import format_minor
 from royalties.split import ARTIST_SHARE, FOUNDING_BONUS, HELD_RELEASE, PAYOUT, PAYOUT_FAILED
 from royalties.views import StatementRead, as_view
@@ -38,8 +39,14 @@ def build_statement(
     end: datetime,
     opening: Mapping[str, int],
     lines: Iterable[Mapping[str, Any]],
+    credited_by: Mapping[str, tuple[str | None, CreditStabilityRead | None]] | None = None,
 ) -> StatementRead:
-    """Group the artist's posting rows of the period by currency into a JSON-ready statement."""
+    """Group the artist's posting rows of the period by currency into a JSON-ready statement.
+
+    `credited_by` maps a revenue report (posting rows' `source_id`) to the attribution it was
+    split by and that attribution's recorded credit stability; each credit shows its first
+    report's (the report its `share_ppm` comes from)."""
+    credited = credited_by or {}
     per: dict[str, dict[str, Any]] = {}
 
     def section(currency: str) -> dict[str, Any]:
@@ -78,15 +85,17 @@ def build_statement(
             }
             part["revenue_lines"].append(entry)
             part["earned"] += amount
-            credit = part["credits"].setdefault(
-                generation,
-                {
+            if generation not in part["credits"]:
+                attribution_id, stability = credited.get(row["source_id"], (None, None))
+                part["credits"][generation] = {
                     "generation_id": generation,
                     "reports": 0,
                     "share_ppm": row["share_ppm"],
                     "earned": 0,
-                },
-            )
+                    "attribution_id": attribution_id,
+                    "credit_stability": None if stability is None else stability.as_builtins(),
+                }
+            credit = part["credits"][generation]
             credit["reports"] += row["kind"] == ARTIST_SHARE
             credit["earned"] += amount
             day = entry["at"][:10]
@@ -180,10 +189,14 @@ td,th{padding:.2rem .5rem;border-bottom:1px solid #ddd;text-align:left}td.n,th.n
 {% endif %}
 <h3>Credits</h3>
 <table><tr><th>generation</th><th class="n">reports</th><th class="n">share</th>
-<th class="n">earned</th></tr>
+<th class="n">earned</th><th>credit stability</th></tr>
 {% for g in c.credits %}<tr><td>{{ g.generation_id }}</td><td class="n">{{ g.reports }}</td>
-<td class="n">{{ ppm(g.share_ppm) }}</td><td class="n">{{ money(g.earned, c.currency) }}</td></tr>
+<td class="n">{{ ppm(g.share_ppm) }}</td><td class="n">{{ money(g.earned, c.currency) }}</td>
+<td>{{ stability(g.credit_stability) }}</td></tr>
 {% endfor %}</table>
+<p class="muted">Credit stability: how much of the credit stays the same when the attribution's
+random projection is drawn with another seed (1.000 = the same payees and shares), as the
+museum's attribution bench measured its method.</p>
 <h3>Revenue lines</h3>
 <table><tr><th>when</th><th>kind</th><th>generation</th><th class="n">gross</th>
 <th class="n">share</th><th class="n">amount</th></tr>
@@ -214,6 +227,18 @@ def _ppm(value: int | None) -> str:
     return f"{whole}.{part:04d} %"
 
 
+def stability_text(stability: Mapping[str, Any] | CreditStabilityRead | None) -> str:
+    """One credit's stability in words: per-artist and per-item agreement across seeds."""
+    if stability is None:
+        return "not measured"
+    if isinstance(stability, CreditStabilityRead):
+        stability = stability.as_builtins()
+    return (
+        f"{float(stability['artist']):.3f} per artist, {float(stability['item']):.3f} per item"
+        f" across {int(stability['projection_seeds'])} projection seeds"
+    )
+
+
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _DOCUMENT = _ENV.from_string(_TEMPLATE)
 
@@ -226,6 +251,7 @@ def render_html(statement: StatementRead) -> str:
             "" if amount is None else format_minor(int(amount), currency)
         ),
         ppm=_ppm,
+        stability=stability_text,
         chart=chart_bars,
         W=CHART_W,
         H=CHART_H,

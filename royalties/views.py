@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from ledger.model_views import CreditStabilityRead
 from ledger.views import View
 
 ViewT = TypeVar("ViewT", bound=View)
@@ -143,12 +144,16 @@ class PeriodRead(View, frozen=True, kw_only=True):
 
 
 class StatementCreditRead(View, frozen=True, kw_only=True):
-    """What one generation earned the artist in the period."""
+    """What one generation earned the artist in the period, and how stable that credit is:
+    the attribution its first report in the period was split by (whose share is `share_ppm`)
+    and the credit agreement across projection seeds recorded with it (None: not recorded)."""
 
     generation_id: str | None
     reports: int
     share_ppm: int | None
     earned: int
+    attribution_id: str | None = None
+    credit_stability: CreditStabilityRead | None = None
 
 
 class RevenueLineRead(View, frozen=True, kw_only=True):

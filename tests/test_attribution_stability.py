@@ -22,7 +22,7 @@ from attribution.bench.stability import (
 )
 from attribution.front import Attributor
 from attribution.methods import METHODS, Method
-from attribution.scoring import PRIMAL_MAX_DIM, CosineTrakScorer, TrakScorer
+from attribution.scoring import DUAL_DTYPE, PRIMAL_MAX_DIM, CosineTrakScorer, TrakScorer
 from attribution.store import IndexStore
 from generation.model import build_unet, checkpoint_hash
 from generation.presets import preset
@@ -81,7 +81,13 @@ def test_dual_kernel_equals_the_primal_one_above_the_primal_size() -> None:
     primal = query @ torch.linalg.solve(
         unit.T @ unit + 0.5 * torch.eye(unit.shape[1], dtype=unit.dtype), unit.T
     )
-    assert torch.allclose(dual, primal, rtol=1e-6, atol=1e-9)
+    # Its weights are kept in float32 (the query's memory traffic), so float32's precision.
+    assert scorer._weights[0].dtype == DUAL_DTYPE == torch.float32
+    assert torch.allclose(dual, primal, rtol=1e-5, atol=1e-6)
+    # And as repeatable as the primal form: the same rows give the same floats.
+    again = CosineTrakScorer(0.5, normalise_queries=False)
+    again.primal_max_dim = 128
+    assert torch.equal(again.fit([train.clone()]).score([query.clone()]), dual)
     # At or below the primal size the k × k solve is kept (recorded attributions recompute).
     small = train[:, :64]
     kept = TrakScorer(0.5).fit([small]).score([query[:, :64]])
@@ -89,6 +95,23 @@ def test_dual_kernel_equals_the_primal_one_above_the_primal_size() -> None:
         small.T @ small + 0.5 * torch.eye(64, dtype=small.dtype), small.T
     )
     assert torch.equal(kept, direct)
+
+
+def test_given_weights_score_as_fitted_ones_would_in_their_dtype() -> None:
+    scorer = TrakScorer(0.5)
+    assert scorer.weight_dtype(10, PRIMAL_MAX_DIM, 0.5) == torch.float64
+    assert scorer.weight_dtype(10, PRIMAL_MAX_DIM + 1, 0.5) == DUAL_DTYPE
+    assert scorer.weight_dtype(10, PRIMAL_MAX_DIM + 1, 0.0) == torch.float64  # no dual at λ = 0
+    g = torch.Generator().manual_seed(4)
+    weights = [torch.randn((6, 4), generator=g, dtype=DUAL_DTYPE) for _ in range(2)]
+    query = [torch.randn((1, 6), generator=g) for _ in range(2)]
+    out = scorer.use_weights(weights).score(query)
+    # Each checkpoint's product in the weights' dtype, the average in float64.
+    each = [(q.to(DUAL_DTYPE) @ w).to(torch.float64) for q, w in zip(query, weights, strict=True)]
+    assert out.dtype == torch.float64
+    assert torch.equal(out, (each[0] + each[1]) / 2)
+    with pytest.raises(ValueError, match="one k × n matrix shape"):
+        scorer.use_weights([weights[0], weights[1][:3]])
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +197,42 @@ def test_stability_block_reports_agreement_costs_and_the_noise_seed(model: Bench
     assert np.array_equal(score_exact(grads, method), score_exact(grads, method))
     with pytest.raises(ValueError, match="two projection seeds"):
         measure_stability(model, [method], method.name, targets, labels, replace(plan, seeds=1))
+
+
+def test_methods_that_differ_only_in_the_kernel_share_one_gradient_pass(
+    model: BenchModel,
+) -> None:
+    targets, labels = model.train.images[:2].clone(), model.train.class_ids[:2]
+    weak, strong = _method(), _method(name="tiny-unit-strong", regularisation=0.1)
+    plan = StabilityPlan(seeds=2, top=3, dims=(), ensembles=(), exact=False, noise_seeds=False)
+    said: list[str] = []
+    out = measure_stability(model, [weak, strong], weak.name, targets, labels, plan, said.append)
+    assert said == ["stability: gradients for tiny-unit"]
+    rows = {row["name"]: row for row in out["rows"]}
+    assert set(rows) == {"tiny-unit", "tiny-unit-strong"}
+    # Same gradients, another λ: other scores (the rows are not one computation twice).
+    assert rows["tiny-unit"]["agreement"] != rows["tiny-unit-strong"]["agreement"]
+
+
+def test_latency_with_synthesised_weights_times_a_query_of_the_fitted_shape(
+    model: BenchModel,
+) -> None:
+    from attribution.bench.latency import measure_latency
+
+    method = _method(dim=PRIMAL_MAX_DIM + 1)  # the dual form: float32 weights at 40 items
+    attributor = _attributor(model, method)
+    attributor.build_index()
+    query, label = model.train.images[:1].clone(), model.train.class_ids[:1]
+    out = measure_latency(
+        model, attributor, method, query, label, 40, 2, 1e-3, 0, kernel="synthesised", repeats=2
+    )
+    assert out["kernel"] == "synthesised"
+    assert out["items"] == 40
+    assert out["warm_queries"] == 1
+    assert out["query_s"] > 0
+    assert out["tracin"]["items_measured"] == 2
+    with pytest.raises(ValueError, match="kernel must be"):
+        measure_latency(model, attributor, method, query, label, 40, 2, 1e-3, 0, kernel="none")
 
 
 def test_measured_agreement_only_for_a_method_at_its_registered_settings() -> None:

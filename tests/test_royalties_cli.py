@@ -49,7 +49,16 @@ def test_report_statement_and_payout(
     assert statement.returncode == 0, statement.stderr
     data = json.loads(statement.stdout)
     assert data["currencies"][0]["earned"] > 0
+    [credit] = data["currencies"][0]["credits"]
+    assert credit["credit_stability"] is None  # this attribution recorded no agreement
     assert "<svg" in page.read_text()
+    readable = factories.museum_in_process(
+        where, "royalties", "statement", ids["artist"], "--from", "2000-01-01", "--to", "2100-01-01",
+        env=env,
+    )  # fmt: skip
+    assert readable.returncode == 0, readable.stderr
+    assert f"generation {ids['generation']}: earned" in readable.stdout
+    assert "credit stability not measured" in readable.stdout
 
 
 @pytest.mark.parametrize(

@@ -304,12 +304,17 @@ def test_statement_json_and_html(ledger: MuseumLedger) -> None:
     assert len(eur.revenue_lines) == 4  # two reports × (share + founding bonus)
     assert eur.credits[0].generation_id == str(world.generation.id)
     assert eur.credits[0].reports == 2
+    # Split by the generation's attribution, recorded without a measured agreement.
+    latest = AttributionRecords(ledger).latest_for(world.generation.id)
+    assert latest is not None
+    assert eur.credits[0].attribution_id == str(latest.id)
+    assert eur.credits[0].credit_stability is None
     assert eur.reversed > 0
     assert len(eur.reversals) >= 1
     assert eur.paid_out == eur.earned - eur.reversed
     assert eur.closing_balance == 0 == balance_of(world, artist_account(first))
     html = render_html(statement)
-    for text in ("<svg", "<rect", "Ink Moth", "Closing balance", "founding artist"):
+    for text in ("<svg", "<rect", "Ink Moth", "Closing balance", "founding artist", "not measured"):
         assert text in html
     # A period that starts later opens with what was booked before it.
     now = datetime.now(UTC)

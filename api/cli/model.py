@@ -6,7 +6,7 @@ inside the commands, so `--help` stays fast."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import typer
@@ -16,6 +16,9 @@ from api.cli.console import json_line, out, say
 from api.cli.jobs import as_refusal, make_job_id, no_worker, run_training_job, submitted
 from api.cli.options import INT64, JOB_ID_HELP
 from ledger.errors import InvalidInput, LedgerError
+
+if TYPE_CHECKING:
+    from api.jobs.results import AttributeJobResult
 
 
 def train(
@@ -221,19 +224,19 @@ def attribute(
     out.print(table)
     for credit in credited.credits:
         say(f"credit: {credit.pseudonym} {credit.ppm / 10_000:.2f} %")
-    say(_stability_line(credited.parameters))
+    say(_stability_line(credited))
 
 
-def _stability_line(parameters: dict[str, Any]) -> str:
+def _stability_line(credited: AttributeJobResult) -> str:
     """How far this method's credit held across projection seeds where the bench measured it."""
-    agreement = parameters.get("agreement")
-    seeds = len(parameters.get("projection_seeds") or [])
-    if not isinstance(agreement, dict):
+    stability = credited.credit_stability
+    if stability is None:
+        seeds = len(credited.projection_seeds or [])
         return f"credit stability: not measured at these settings ({seeds} projection seed(s))"
     return (
-        f"credit stability: across {agreement.get('projection_seeds', '?')} projection seeds "
-        f"the bench's credit agreed {agreement.get('item', float('nan')):.3f} per item and "
-        f"{agreement.get('artist', float('nan')):.3f} per artist"
+        f"credit stability: across {stability.projection_seeds} projection seeds "
+        f"the bench's credit agreed {stability.item:.3f} per item and "
+        f"{stability.artist:.3f} per artist"
     )
 
 

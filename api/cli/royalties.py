@@ -176,7 +176,7 @@ def statement(
     """An artist's statement for a period: credits, revenue, reversals, payouts, balances."""
     from api.cli.files import writable_target, write_atomically
     from royalties.currency import format_minor
-    from royalties.statement import render_html
+    from royalties.statement import render_html, stability_text
 
     if html is not None:
         writable_target(html, "--html")
@@ -198,6 +198,13 @@ def statement(
             f"{format_minor(part.closing_balance, part.currency)}",
             highlight=False,
         )
+        for credit in part.credits:
+            out.print(
+                f"  generation {credit.generation_id}: earned "
+                f"{format_minor(credit.earned, part.currency)} on {credit.reports} reports; "
+                f"credit stability {stability_text(credit.credit_stability)}",
+                highlight=False,
+            )
     if html is not None:
         out.print(f"wrote {html}", highlight=False)
 

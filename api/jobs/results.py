@@ -14,6 +14,7 @@ from ledger.errors import Conflict
 from ledger.model_views import (
     AttributionRead,
     CreditLineRead,
+    CreditStabilityRead,
     GenerationRead,
     ItemShareRead,
     KeyedShareRead,
@@ -111,6 +112,8 @@ class AttributeJobResult(View, frozen=True, kw_only=True, omit_defaults=True):
     per_donation: list[KeyedShareRead]
     per_role: list[KeyedShareRead]
     credits: list[CreditLineRead]
+    projection_seeds: list[int] | None = None
+    credit_stability: CreditStabilityRead | None = None
     query_seconds: float | None = None
 
     @classmethod

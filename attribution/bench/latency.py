@@ -26,9 +26,22 @@ def measure_latency(
     tracin_items: int,
     learning_rate: float,
     seed: int,
+    kernel: str = "fitted",
+    repeats: int = 4,
 ) -> dict[str, Any]:
     """One query against `items` indexed rows (synthesised from the real ones), and TracInCP
-    on the same query against `tracin_items` real items, extrapolated linearly."""
+    on the same query against `tracin_items` real items, extrapolated linearly.
+
+    `kernel` "fitted" fits the scorer on the synthesised rows (at k = 32768 and 10,000 items a
+    10,000 × 10,000 solve with 32,768 right-hand sides: far longer than the query); "synthesised"
+    gives it seeded random weights of the shape and dtype the fit would keep, which is all a
+    query's cost depends on (`TrakScorer.use_weights`)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 2:
+        raise ValueError(
+            f"repeats must be an integer ≥ 2 (one cold query, then warm ones), not {repeats!r}"
+        )
+    if kernel not in ("fitted", "synthesised"):
+        raise ValueError(f"kernel must be 'fitted' or 'synthesised', not {kernel!r}")
     index: AttributionIndex = attributor.index
     n = len(model.train.item_ids)
     generator = torch.Generator().manual_seed(seed)
@@ -62,11 +75,18 @@ def measure_latency(
         regularisation=index.regularisation,
         extra=index.extra,
     )
-    big.scorer.fit(features)
+    if kernel == "fitted":
+        big.scorer.fit(features)
+    else:
+        k = features[0].shape[1]
+        dtype = big.scorer.weight_dtype(items, k, big.scorer.regularisation)
+        big.scorer.use_weights(
+            [torch.randn((k, items), generator=generator, dtype=dtype) for _ in features]
+        )
     fit_s = time.perf_counter() - started
     # 2. End to end: first (cold) query, then warm ones (models and projector kept).
     times: list[float] = []
-    for _ in range(4):
+    for _ in range(repeats):
         started = time.perf_counter()
         scores = big.score(query, label)
         times.append(time.perf_counter() - started)
@@ -76,9 +96,11 @@ def measure_latency(
     result: dict[str, Any] = {
         "items": items,
         "index_rows": f"synthesised: {n} real feature rows tiled to {items} + 1% seeded noise",
+        "kernel": kernel,
         "kernel_fit_s": fit_s,
         "query_cold_s": times[0],
         "query_s": warm,
+        "warm_queries": len(times) - 1,
         "checkpoints": len(index.checkpoint_hashes),
         "method": method.name,
     }

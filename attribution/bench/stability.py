@@ -31,6 +31,7 @@ from attribution.bench.plan import BenchModel
 from attribution.gradients import GradientComputer
 from attribution.methods import SCORERS, Method
 from attribution.projector import make_projector
+from attribution.scoring import DUAL_DTYPE
 
 __all__ = ["StabilityPlan", "Variant", "measure_stability", "variants_for"]
 
@@ -76,6 +77,17 @@ def variants_for(method: Method, default: str, plan: StabilityPlan) -> list[Vari
     if plan.exact:
         rows.append(Variant(f"{method.name} exact", method, exact=True))
     return rows
+
+
+def _gradient_signature(method: Method) -> tuple[Any, ...]:
+    """What a method's unprojected gradients depend on (not k, R, the scorer or λ)."""
+    return (
+        method.output,
+        method.query_output,
+        method.timesteps,
+        method.timestep_groups,
+        method.checkpoints,
+    )
 
 
 def _checkpoints(model: BenchModel, method: Method) -> list[tuple[str, Any]]:
@@ -160,13 +172,26 @@ def _query_cost(grads: Gradients, method: Method, seeds: Sequence[int]) -> float
 
 
 def _bytes(method: Method, checkpoints: int, n: int, p: int, exact: bool) -> dict[str, float]:
-    """Index (float32 features) and kernel (float64 k × n weights) MiB, here and at 10,000."""
-    dims = p if exact else method.dim * method.projections
+    """Index (float32 features) and kernel (k × n weights: float64, or `DUAL_DTYPE` where the
+    scorer solves the dual form) MiB, here and at 10,000 items."""
+    dim = p if exact else method.dim
+    dims = dim * (1 if exact else method.projections)
     mib = 1024.0 * 1024.0
+    scorer = SCORERS[method.scorer](method.regularisation)
+
+    def weight_bytes(items: int) -> int:
+        dual = scorer.dual(items, dim, method.regularisation)
+        return DUAL_DTYPE.itemsize if dual else 8
+
     return {
         "index_mib": checkpoints * n * dims * 4 / mib,
-        "kernel_mib": checkpoints * n * dims * 8 / mib,
+        "kernel_mib": checkpoints * n * dims * weight_bytes(n) / mib,
         "index_mib_at_10k": checkpoints * ITEMS_AT_SCALE * dims * 4 / mib,
+        "kernel_mib_at_10k": checkpoints
+        * ITEMS_AT_SCALE
+        * dims
+        * weight_bytes(ITEMS_AT_SCALE)
+        / mib,
     }
 
 
@@ -187,12 +212,17 @@ def measure_stability(
     items = train.items_by_id()
     rows: list[dict[str, Any]] = []
     noise: dict[str, Any] | None = None
+    # Methods that differ only in k, R or the kernel's λ share one gradient pass.
+    computed: dict[tuple[Any, ...], tuple[Gradients, float, float]] = {}
     for method in methods:
-        if progress is not None:
-            progress(f"stability: gradients for {method.name}")
-        started = time.perf_counter()
-        grads, gradient_s = gradients(model, method, targets, labels, model.seed)
-        gradients_s = time.perf_counter() - started
+        signature = _gradient_signature(method)
+        if signature not in computed:
+            if progress is not None:
+                progress(f"stability: gradients for {method.name}")
+            started = time.perf_counter()
+            grads, gradient_s = gradients(model, method, targets, labels, model.seed)
+            computed[signature] = (grads, gradient_s, time.perf_counter() - started)
+        grads, gradient_s, gradients_s = computed[signature]
         p = grads[0][0].shape[1]
         for variant in variants_for(method, default, plan):
             v = variant.method
@@ -237,7 +267,7 @@ def measure_stability(
                     plan.top,
                 ),
             }
-        del grads
+    computed.clear()
     return {
         "top": plan.top,
         "seeds": plan.seeds,

@@ -29,8 +29,13 @@ class Money:
     generation_id: str
 
 
-def money_world(where: TestClient[Litestar] | MuseumServices, keys: Keys | None = None) -> Money:
-    """Keys for every role (unless given) and an attributed generation, on the app's ledger."""
+def money_world(
+    where: TestClient[Litestar] | MuseumServices,
+    keys: Keys | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Money:
+    """Keys for every role (unless given) and an attributed generation, on the app's ledger
+    (its attribution recorded with `parameters`, by default a bare one)."""
     museum = where if isinstance(where, MuseumServices) else museum_of(where)
     keys = keys or issue_keys(museum)
     ledger = museum.ledger
@@ -45,7 +50,9 @@ def money_world(where: TestClient[Litestar] | MuseumServices, keys: Keys | None 
     )
     ids = run.item_ids()
     scores = {item_id: float(len(ids) - i) for i, item_id in enumerate(ids)}
-    AttributionRecords(ledger).record(generation.id, "trak", {"t": 1}, INDEX, scores, k=6)
+    AttributionRecords(ledger).record(
+        generation.id, "trak", parameters or {"t": 1}, INDEX, scores, k=6
+    )
     return Money(keys, str(generation.id))
 
 

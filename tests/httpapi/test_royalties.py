@@ -161,6 +161,39 @@ def test_revenue_balances_payout_refund_statement(client: TestClient[Litestar]) 
         assert client.get(mine, headers=keys["compliance"], params=PERIOD).status_code == 200
 
 
+STABLE = {
+    "t": 1,
+    "projection_seeds": [7],
+    "agreement": {"item": 0.959, "artist": 0.963, "item_min": 0.897, "projection_seeds": 3},
+}
+
+
+def test_the_statement_and_the_attribution_say_how_stable_the_credit_is(
+    sqlite_client: TestClient[Litestar],
+) -> None:
+    money = money_world(sqlite_client, parameters=STABLE)
+    keys, member = money.keys, money.keys.artist_ids["member"]
+    booked = sqlite_client.post(
+        f"{API}/revenue", json=revenue(money), headers=keyed(keys["integrator"], "stable-1")
+    )
+    assert booked.status_code == 201, booked.text
+    # The attribution's public view carries its projection seeds and recorded agreement.
+    seen = sqlite_client.get(f"{API}/generations/{money.generation_id}/attribution")
+    assert seen.status_code == 200, seen.text
+    body = seen.json()
+    assert body["projection_seeds"] == [7]
+    assert body["credit_stability"] == {"method": "trak", **STABLE["agreement"]}
+    # The artist's statement says it per credited generation, in JSON and in the page.
+    url = f"{API}/artists/{member}/statement"
+    statement = sqlite_client.get(url, headers=keys["member"], params=PERIOD)
+    assert statement.status_code == 200, statement.text
+    [credit] = statement.json()["currencies"][0]["credits"]
+    assert credit["attribution_id"] == body["attribution_id"]
+    assert credit["credit_stability"]["artist"] == 0.963
+    page = sqlite_client.get(url + ".html", headers=keys["member"], params=PERIOD)
+    assert "0.963 per artist, 0.959 per item across 3 projection seeds" in page.text
+
+
 BAD_KEYS = ["sale-2\n", " sale-2", "sale-2 ", "sale\t2", "sale-2\r", "s" * 129, ""]
 
 
