@@ -8,8 +8,6 @@ hashes on the same CPU setup, so a run can be replayed and checked.
 
 from __future__ import annotations
 
-import copy
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,13 +19,10 @@ import torch.nn.functional as F
 
 # Imported from their modules: the package root re-exports dummies under type checking.
 from diffusers.models.unets.unet_2d import UNet2DModel
-from diffusers.optimization import get_scheduler
 from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
-from diffusers.training_utils import EMAModel
 
 from generation.model import (
     build_unet,
-    checkpoint_hash,
     grid_png,
     images_to_tensor,
     sampling_scheduler,
@@ -35,6 +30,7 @@ from generation.model import (
 )
 from generation.presets import ModelConfig, TrainConfig
 from generation.sampling import MuseumPipeline
+from generation.training_steps import Checkpoint, Optimisation, TrainResult, averaged, finish
 from ledger.shards import shard_of
 
 __all__ = [
@@ -69,39 +65,6 @@ class Progress:
     loss: float
     steps_per_second: float
     sample_png: bytes | None = None
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """Weights at one step, copied to the CPU, named by `checkpoint_hash`.
-
-    `state_dict` holds the raw trained weights (what gradient-based attribution needs); with EMA
-    on, `ema_state_dict` holds the averaged weights that generation uses.
-    """
-
-    step: int
-    state_dict: dict[str, torch.Tensor]
-    hash: str
-    ema_state_dict: dict[str, torch.Tensor] | None = None
-    ema_hash: str | None = None
-
-
-@dataclass
-class TrainResult:
-    """Outcome of `train`.
-
-    `model` is the UNet to generate with (EMA weights when EMA is on), on the CPU in eval mode,
-    and `model_hash` its `checkpoint_hash`. `final_loss` is the mean loss over the last
-    `log_every` steps (the last step alone when logging is off); `losses` has every step's.
-    `steps_per_second` counts optimiser steps only, not previews or checkpoints.
-    """
-
-    model: UNet2DModel
-    checkpoints: list[Checkpoint]
-    final_loss: float
-    losses: list[float]
-    steps_per_second: float
-    model_hash: str
 
 
 def sharded_assignment(item_ids: Sequence[str], shards: int) -> dict[str, int]:
@@ -251,19 +214,6 @@ def _batches(
         order = order[batch_size:]
 
 
-def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-
-
-def _averaged(model: UNet2DModel, ema: EMAModel | None) -> UNet2DModel:
-    """The weights to generate with: a copy holding the EMA average, or the model itself."""
-    if ema is None:
-        return model
-    averaged = copy.deepcopy(model)
-    ema.copy_to(averaged.parameters())
-    return averaged
-
-
 def _preview(
     model: UNet2DModel,
     model_config: ModelConfig,
@@ -310,18 +260,8 @@ def train(
         model.to(run_on)  # type: ignore[arg-type]
         model.train()
         noise_scheduler = training_scheduler(model_config)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.learning_rate)
-        lr_schedule = get_scheduler(
-            train_config.lr_schedule,
-            optimizer=optimizer,
-            num_warmup_steps=train_config.lr_warmup_steps,
-            num_training_steps=train_config.steps,
-        )
-        ema = (
-            EMAModel(model.parameters(), decay=train_config.ema_decay, use_ema_warmup=True)
-            if train_config.ema
-            else None
-        )
+        optimisation = Optimisation(model, train_config)
+        ema = optimisation.ema
         batches = _batches(len(ids), train_config.batch_size, weights, generator)
         null_id = model_config.null_class_id
         dropout = train_config.class_dropout if null_id is not None else 0.0
@@ -329,20 +269,6 @@ def train(
         checkpoints: list[Checkpoint] = []
         train_seconds = 0.0
         window_start = 0
-
-        def checkpoint(step: int) -> None:
-            state = _cpu_state(model)
-            ema_state = _cpu_state(_averaged(model, ema)) if ema is not None else None
-            taken = Checkpoint(
-                step=step,
-                state_dict=state,
-                hash=checkpoint_hash(state),
-                ema_state_dict=ema_state,
-                ema_hash=checkpoint_hash(ema_state) if ema_state is not None else None,
-            )
-            checkpoints.append(taken)
-            if on_checkpoint is not None:
-                on_checkpoint(taken)
 
         for step in range(1, train_config.steps + 1):
             started = time.perf_counter()
@@ -366,17 +292,7 @@ def train(
             ).mean()
 
             # 4. Update the weights (clipped), the learning rate and the EMA.
-            optimizer.zero_grad(set_to_none=True)
-            torch.autograd.backward(loss)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.max_grad_norm)
-            optimizer.step()
-            lr_schedule.step()
-            if ema is not None:
-                ema.step(model.parameters())
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(f"loss became {value} at step {step}; lower the rate")
-            losses.append(value)
+            losses.append(optimisation.update(loss, step))
             train_seconds += time.perf_counter() - started
 
             # 5. Report progress, with a preview grid when one is due.
@@ -387,7 +303,7 @@ def train(
                 if sample_due:
                     model.eval()
                     preview = _preview(
-                        _averaged(model, ema), model_config, train_config, preview_ids
+                        averaged(model, ema), model_config, train_config, preview_ids
                     )
                     model.train()
                 window = losses[window_start:]
@@ -404,19 +320,10 @@ def train(
                 window_start = step
 
             # 6. Checkpoint periodically and always at the end.
-            every = train_config.checkpoint_every
-            if (every > 0 and step % every == 0) or step == train_config.steps:
-                checkpoint(step)
+            if optimisation.checkpoint_due(step):
+                taken = optimisation.checkpoint(step)
+                checkpoints.append(taken)
+                if on_checkpoint is not None:
+                    on_checkpoint(taken)
 
-    final = _averaged(model, ema)
-    final.to("cpu")  # type: ignore[arg-type]
-    final.eval()
-    tail = losses[-train_config.log_every :] if train_config.log_every > 0 else losses[-1:]
-    return TrainResult(
-        model=final,
-        checkpoints=checkpoints,
-        final_loss=sum(tail) / len(tail),
-        losses=losses,
-        steps_per_second=train_config.steps / train_seconds,
-        model_hash=checkpoint_hash(final),
-    )
+    return finish(optimisation, checkpoints, losses, train_seconds)

@@ -8,30 +8,24 @@ setup and a retried run can be checked against what it recorded.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
-from diffusers.optimization import get_scheduler
-from diffusers.training_utils import EMAModel
 
-from generation.model import checkpoint_hash, images_to_tensor, training_scheduler
+from generation.model import images_to_tensor, training_scheduler
 from generation.presets import TrainConfig
 from generation.process.config import ContinuationConfig
 from generation.process.model import build_continuation_unet, continuation_loss
 from generation.training import (
-    Checkpoint,
     Progress,
-    TrainResult,
-    _averaged,
     _batches,
-    _cpu_state,
     _deterministic,
     _pick_device,
     _sampling_weights,
 )
+from generation.training_steps import Checkpoint, Optimisation, TrainResult, finish
 
 __all__ = ["PairExample", "train_continuation"]
 
@@ -112,18 +106,7 @@ def train_continuation(
         model.to(run_on)  # type: ignore[arg-type]
         model.train()
         noise_scheduler = training_scheduler(config.model)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.learning_rate)
-        lr_schedule = get_scheduler(
-            train_config.lr_schedule,
-            optimizer=optimizer,
-            num_warmup_steps=train_config.lr_warmup_steps,
-            num_training_steps=train_config.steps,
-        )
-        ema = (
-            EMAModel(model.parameters(), decay=train_config.ema_decay, use_ema_warmup=True)
-            if train_config.ema
-            else None
-        )
+        optimisation = Optimisation(model, train_config)
         batches = _batches(len(ids), train_config.batch_size, weights, generator)
         null_id = config.null_class_id
         label_dropout = train_config.class_dropout if null_id is not None else 0.0
@@ -152,17 +135,7 @@ def train_continuation(
             loss = continuation_loss(model, noise_scheduler, x_prev, x0, y, t, noise).mean()
 
             # 4. Update the weights (clipped), the learning rate and the EMA.
-            optimizer.zero_grad(set_to_none=True)
-            torch.autograd.backward(loss)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.max_grad_norm)
-            optimizer.step()
-            lr_schedule.step()
-            if ema is not None:
-                ema.step(model.parameters())
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(f"loss became {value} at step {step}; lower the rate")
-            losses.append(value)
+            losses.append(optimisation.update(loss, step))
             seconds += time.perf_counter() - started
 
             # 5. Report progress.
@@ -178,29 +151,10 @@ def train_continuation(
                 window_start = step
 
             # 6. Checkpoint periodically and always at the end (raw and EMA weights).
-            every = train_config.checkpoint_every
-            if (every > 0 and step % every == 0) or step == train_config.steps:
-                state = _cpu_state(model)
-                ema_state = _cpu_state(_averaged(model, ema)) if ema is not None else None
-                taken = Checkpoint(
-                    step=step,
-                    state_dict=state,
-                    hash=checkpoint_hash(state),
-                    ema_state_dict=ema_state,
-                    ema_hash=checkpoint_hash(ema_state) if ema_state is not None else None,
-                )
+            if optimisation.checkpoint_due(step):
+                taken = optimisation.checkpoint(step)
                 checkpoints.append(taken)
                 if on_checkpoint is not None:
                     on_checkpoint(taken)
-    final = _averaged(model, ema)
-    final.to("cpu")  # type: ignore[arg-type]
-    final.eval()
-    tail = losses[-train_config.log_every :] if train_config.log_every > 0 else losses[-1:]
-    return TrainResult(
-        model=final,
-        checkpoints=checkpoints,
-        final_loss=sum(tail) / len(tail),
-        losses=losses,
-        steps_per_second=train_config.steps / seconds,
-        model_hash=checkpoint_hash(final),
-    )
+
+    return finish(optimisation, checkpoints, losses, seconds)
