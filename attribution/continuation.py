@@ -28,8 +28,9 @@ from generation.process.service import continuation_config
 from ledger.application import MuseumLedger
 from ledger.domain.model import CONTINUATION, Generation, TrainingRun
 from ledger.errors import Conflict, KeyShredded
-from ledger.model_records import ModelRecords, TrainingItem
+from ledger.model_records import ModelRecords
 from ledger.process_records import StagePair
+from ledger.training_snapshot import TrainingItem
 
 __all__ = ["ContinuationRunAttribution", "attribution_of"]
 

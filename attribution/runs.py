@@ -37,8 +37,8 @@ from generation.service import load_checkpoint
 from ledger.application import MuseumLedger
 from ledger.domain.model import Generation, TrainingRun
 from ledger.errors import Conflict, InvalidInput, KeyShredded
-from ledger.model_records import TrainingItem
 from ledger.shards import members_by_shard
+from ledger.training_snapshot import TrainingItem
 
 __all__ = ["RunAttribution", "RunScores", "index_directory"]
 

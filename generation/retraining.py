@@ -24,10 +24,11 @@ from ledger.application import MuseumLedger
 from ledger.domain.model import CONTINUATION, TrainingRun
 from ledger.erasures import Erasures
 from ledger.errors import Conflict, KeyShredded, NotFound
-from ledger.model_records import ConsentSnapshot, ModelRecords
-from ledger.model_records import TrainingItem as LedgerItem
+from ledger.model_records import ModelRecords
 from ledger.retraining_records import RetrainingRecords
 from ledger.shards import assign_shards, members_by_shard
+from ledger.training_snapshot import ConsentSnapshot
+from ledger.training_snapshot import TrainingItem as LedgerItem
 
 
 @dataclass(frozen=True)

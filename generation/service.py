@@ -28,8 +28,8 @@ from ledger.domain.model import Generation, TrainingRun
 from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, KeyShredded
 from ledger.model_records import ModelRecords
-from ledger.model_records import TrainingItem as LedgerItem
 from ledger.shards import members_by_shard
+from ledger.training_snapshot import TrainingItem as LedgerItem
 from ledger.vocabulary import Emotion, StageRole, parse
 
 EMA_PREFIX = "ema."

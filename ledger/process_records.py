@@ -20,7 +20,8 @@ from ledger.application import MuseumLedger
 from ledger.domain import Donation
 from ledger.domain.model import CONTINUATION, Generation, TrainingRun
 from ledger.errors import Conflict, NotFound
-from ledger.model_records import ConsentSnapshot, ModelRecords, TrainingItem
+from ledger.model_records import ModelRecords
+from ledger.training_snapshot import ConsentSnapshot, TrainingItem
 from ledger.vocabulary import Purpose
 
 __all__ = [

@@ -11,7 +11,8 @@ from typing import Any
 from ledger.application import MuseumLedger
 from ledger.domain.model import TrainingRun
 from ledger.errors import Conflict
-from ledger.model_records import ModelRecords, TrainingItem
+from ledger.model_records import ModelRecords
+from ledger.training_snapshot import TrainingItem
 from ledger.validation import key
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ledger.model_records import TrainingItem
+    from ledger.training_snapshot import TrainingItem
 
 
 def shard_of(key: str, shards: int) -> int:

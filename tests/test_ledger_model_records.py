@@ -11,7 +11,8 @@ from ledger.application import MuseumLedger
 from ledger.domain.model import TrainingRun
 from ledger.erasures import Erasures
 from ledger.errors import Conflict, InvalidInput, NotFound
-from ledger.model_records import ModelRecords, feedback_weight
+from ledger.model_records import ModelRecords
+from ledger.training_snapshot import feedback_weight
 
 CONFIG = {"preset": "tiny"}
 
