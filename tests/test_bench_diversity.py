@@ -19,9 +19,13 @@ from api.cli.bench_views_diversity import render_diversity_bench
 from api.cli.console import plain
 from collection import DIGIT_EMOTIONS, digits_process_collection
 from collection.digits_process import DIGIT_FAILURES
+from generation.diversity_bench.arms import CONTINUATION, FINALS
+from generation.diversity_bench.continuation import stage_pairs
+from generation.diversity_bench.data import emotion_of, load_split
 from generation.diversity_bench.figures import DatasetRead, DiversityBenchRead, IntervalRead
 from generation.diversity_bench.harness import PLANS, run_diversity_bench
 from generation.diversity_bench.metrics import manifold_hits, vendi_score
+from generation.process.model import continuation_class
 
 TINY = PLANS["tiny"]
 
@@ -159,3 +163,38 @@ def test_digits_as_processes() -> None:
     other = [d for a in digits_process_collection(scans=scans, seed=1) for d in a.donations]
     assert [d.stages[-1].image for d in other] == [d.stages[-1].image for d in donations]
     assert [d.stages[-2].image for d in other] != [d.stages[-2].image for d in donations]
+
+
+def test_the_continuation_arm_runs_and_is_reported() -> None:
+    split = load_split("digits", TINY.data, seed=0)
+    pairs = stage_pairs(split.training)
+    donations = int(split.training.donations.max()) + 1
+    # One pair per consecutive stage of a donation, labelled with the next stage's role and
+    # the donation label's failure type.
+    assert len(pairs) == len(split.training) - donations
+    for pair in pairs:
+        i = int(pair.item_id.removeprefix("pair-"))
+        stages = split.training
+        assert stages.donations[i] == stages.donations[i - 1]
+        emotion = emotion_of(int(stages.class_ids[i]))
+        assert pair.class_id == continuation_class(
+            stages.roles[i], emotion, stages.failure_types[i]
+        )
+        assert stages.failure_types[i] in DIGIT_FAILURES
+    figures = run_diversity_bench(
+        plan="tiny", datasets=("digits",), arms=(FINALS, CONTINUATION), steps=2, threads=1
+    )
+    (data,) = figures.datasets
+    assert [a.arm for a in data.arms] == ["finals", "continuation"]
+    _, continuation = data.arms
+    assert continuation.trained_items == len(pairs)
+    assert len(continuation.conditions) == len(data.conditions) >= 2
+    assert continuation.held_back_loss is None  # no stage-model UNet to score
+    assert 1.0 - 1e-6 <= continuation.vendi_pixels.low <= continuation.vendi_pixels.high
+    assert continuation.vendi_pixels.high <= figures.samples + 1e-6
+    (comparison,) = data.comparisons
+    assert (comparison.arm, comparison.against) == ("continuation", "finals")
+    assert comparison.held_back_loss_ratio is None
+    console = Console(record=True, width=240)
+    console.print(render_diversity_bench(figures))
+    assert "continuation" in console.export_text()

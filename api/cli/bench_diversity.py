@@ -30,7 +30,9 @@ def bench_diversity(
     ] = "demo,digits",
     arms: Annotated[
         str,
-        typer.Option(help="Comma-separated arms: process, finals (always), process-weighted."),
+        typer.Option(
+            help="Comma-separated arms: process, finals (always), process-weighted, continuation."
+        ),
     ] = "process,finals",
     seed: Annotated[
         int, typer.Option(min=0, help="Seed of the splits; training seeds follow.")

@@ -9,10 +9,10 @@ shared budget, and then answers `generate(class_id, count, seed)` with (count, C
 - "finals" (B): the same UNet, steps, batch and seed, trained on the final stages only.
 
 "process-weighted" is A with its final stages drawn half the time, so that it sees finals about
-as often as B does within the same steps. A further arm (the continuation model, rolled out
-from a donated sketch to a final) plugs in as another `ArmSpec` whose `build` returns anything
-with `name`, `generate` and `denoiser` (the UNet whose held-back denoising loss the bench
-reports, or None where that is not defined).
+as often as B does within the same steps. "continuation" (C, `diversity_bench.continuation`)
+is the process continuation model rolled out from a training sketch to a final. Any `ArmSpec`
+whose `build` returns something with `name`, `generate` and `denoiser` (the UNet whose
+held-back denoising loss the bench reports, or None where that is not defined) plugs in.
 """
 
 from __future__ import annotations
@@ -26,13 +26,24 @@ from typing import Protocol
 import torch
 from diffusers.models.unets.unet_2d import UNet2DModel
 
+from generation.diversity_bench.continuation import build_continuation_arm
 from generation.diversity_bench.data import FINAL, Stages
 from generation.model import sampling_scheduler
 from generation.presets import ModelConfig, TrainConfig
 from generation.sampling import MuseumPipeline
 from generation.training import TrainingItem, train
 
-__all__ = ["ARMS", "FINALS", "PROCESS", "PROCESS_WEIGHTED", "Arm", "ArmSpec", "Budget", "ModelArm"]
+__all__ = [
+    "ARMS",
+    "CONTINUATION",
+    "FINALS",
+    "PROCESS",
+    "PROCESS_WEIGHTED",
+    "Arm",
+    "ArmSpec",
+    "Budget",
+    "ModelArm",
+]
 
 
 class Arm(Protocol):
@@ -140,4 +151,16 @@ FINALS = ArmSpec(
     build=lambda stages, budget: _trained("finals", stages.of_role(FINAL), budget),
 )
 
-ARMS: dict[str, ArmSpec] = {spec.name: spec for spec in (PROCESS, FINALS, PROCESS_WEIGHTED)}
+CONTINUATION = ArmSpec(
+    name="continuation",
+    learns_from=(
+        "consecutive stage pairs of the same donations, label (next role, emotion, the "
+        "donation label's failure type); rolled out from a seeded training sketch of the "
+        "emotion to a final"
+    ),
+    build=build_continuation_arm,
+)
+
+ARMS: dict[str, ArmSpec] = {
+    spec.name: spec for spec in (PROCESS, FINALS, PROCESS_WEIGHTED, CONTINUATION)
+}

@@ -47,13 +47,15 @@ class DataPlan:
 class Stages:
     """Stage images of one part, in [-1, 1], with what each one is: its role, its class id
     (`label_to_class(role, emotion)`), its donation (a number within the part) and its group
-    (what the embedding learns besides the role: the style family, or the digit)."""
+    (what the embedding learns besides the role: the style family, or the digit), and the failure
+    type its donation's label gives (what the continuation arm is conditioned on)."""
 
     images: torch.Tensor
     roles: tuple[str, ...]
     class_ids: torch.Tensor
     donations: np.ndarray
     groups: np.ndarray
+    failure_types: tuple[str, ...]  # the failure type of each stage's donation label
 
     def __len__(self) -> int:
         return len(self.roles)
@@ -67,6 +69,7 @@ class Stages:
             class_ids=self.class_ids[at].contiguous(),
             donations=self.donations[index],
             groups=self.groups[index],
+            failure_types=tuple(self.failure_types[i] for i in index),
         )
 
     def of_role(self, role: str) -> Stages:
@@ -96,6 +99,7 @@ def _stages(artists: Sequence[ArtistDraft], groups: Sequence[int], config: Model
     labels: list[int] = []
     donations: list[int] = []
     group_ids: list[int] = []
+    failure_types: list[str] = []
     number = 0
     for artist, group in zip(artists, groups, strict=True):
         for donation in artist.donations:
@@ -105,6 +109,7 @@ def _stages(artists: Sequence[ArtistDraft], groups: Sequence[int], config: Model
                 labels.append(label_to_class(stage.role, donation.label.emotion))
                 donations.append(number)
                 group_ids.append(group)
+                failure_types.append(donation.label.failure_type)
             number += 1
     return Stages(
         images=images_to_tensor(pngs, config),
@@ -112,6 +117,7 @@ def _stages(artists: Sequence[ArtistDraft], groups: Sequence[int], config: Model
         class_ids=torch.tensor(labels, dtype=torch.long),
         donations=np.array(donations, dtype=np.int64),
         groups=np.array(group_ids, dtype=np.int64),
+        failure_types=tuple(failure_types),
     )
 
 
