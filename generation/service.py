@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -92,7 +93,7 @@ def train_run(
     # A retried job trains exactly what its start event recorded, whatever it was called with.
     model_config = ModelConfig.from_dict(run.config["model"])
     train_config = TrainConfig.from_dict(run.config["train"])
-    try:
+    with failure_recorded(records, run):
         items = [LedgerItem.from_dict(item) for item in run.items]
         losses: list[float] = []
         for shard, members in enumerate(members_by_shard(items, run.shards)):
@@ -115,6 +116,14 @@ def train_run(
         )
         Erasures(ledger).settle()  # a fresh version may hold no erased donor's stages
         return completed
+
+
+@contextmanager
+def failure_recorded(records: ModelRecords, run: TrainingRun) -> Iterator[None]:
+    """Record why a run's training failed, so it never keeps the training slot; the error goes
+    on to the caller. A lost race or a run the ledger failed already is passed on as it is."""
+    try:
+        yield
     except KeyShredded as exc:
         records.fail_run(run.id, f"an item was erased while the run trained: {exc}")
         raise
@@ -122,7 +131,6 @@ def train_run(
         # Already failed by the ledger, or another copy of this job is recording the run.
         raise
     except Exception as exc:
-        # Any other failure must not leave the run holding the training slot.
         records.fail_run(run.id, f"{type(exc).__name__}: {exc}")
         raise
 

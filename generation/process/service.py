@@ -12,20 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
 from generation.model import sampling_scheduler
 from generation.presets import TrainConfig
 from generation.process.config import ContinuationConfig, continuation_run_config
 from generation.process.model import build_continuation_unet, continuation_class
 from generation.process.pipeline import ContinuationPipeline
 from generation.process.training import PairExample, train_continuation
-from generation.service import RunProgress, checkpoint_bytes, load_checkpoint
+from generation.service import (
+    RunProgress,
+    checkpoint_bytes,
+    failure_recorded,
+    load_checkpoint,
+)
 from generation.training import Checkpoint, Progress
 from ledger.application import MuseumLedger
 from ledger.domain.model import CONTINUATION, TrainingRun
 from ledger.erasures import Erasures
-from ledger.errors import Conflict, InvalidInput, KeyShredded
+from ledger.errors import Conflict, InvalidInput
 from ledger.model_records import ModelRecords
 from ledger.process_records import ProcessRecords, StagePair
 
@@ -75,20 +78,12 @@ def train_continuation_run(
         return run
     if run.state == "failed":
         return run
-    try:
+    with failure_recorded(records, run):
         # A retried job trains what its start event recorded, whatever it was called with.
         loss = _train(ledger, records, run, on_progress)
         completed = records.complete_run(run.id, final_loss=loss, deploy=deploy)
         Erasures(ledger).settle()
         return completed
-    except KeyShredded as exc:
-        records.fail_run(run.id, f"an item was erased while the run trained: {exc}")
-        raise
-    except (Conflict, IntegrityError):
-        raise
-    except Exception as exc:
-        records.fail_run(run.id, f"{type(exc).__name__}: {exc}")
-        raise
 
 
 def _train(
