@@ -95,6 +95,15 @@ CANDIDATES: dict[str, Method] = {
             ("d-trak-unit-k100-d32768-l0p1", 0.1),
         )
     },
+    # Round 8 (issue 20): the default at the largest k `museum attribute` accepts, for the full
+    # plan's models, on which k = 32768 falls short of the agreement thresholds.
+    "d-trak-unit-k100-d65536": replace(
+        bench_method(
+            "d-trak-unit-k100-d65536", "square_norm", "square_norm", "unit-train", timesteps=100
+        ),
+        checkpoints=2,
+        dim=65536,
+    ),
 }
 
 # Every name the bench accepts besides tracin: the registry's, then the candidates.
