@@ -11,8 +11,8 @@ Pure model code only (no ledger): the items come from `collection`, built in cod
 2. Sampling speed: a freshly built UNet of each preset in `MuseumPipeline` generates a batch of
    16 images with `inference_steps` DDIM steps (PNG encoding included), after one short warm-up
    call; images per second over `repeats` timed calls.
-3. Cost of sharding (`generation.sharding_bench`): the tiny preset on scikit-learn's digits (classes 0-3, 720 scans at
-   16x16), 20% of the items held back. For each shard count S the training items are split with
+3. Cost of sharding (`generation.sharding_bench`): the tiny preset on scikit-learn's digits
+   (classes 0-3, 720 scans at 16x16), 20% of the items held back. For each shard count S the training items are split with
    `sharded_assignment` and each shard trains its own UNet for `total_steps / S` steps at the
    preset's batch size, so every S gets the same total budget of optimiser steps (and of
    examples seen, and about the same compute). The score is the held-back denoising loss
