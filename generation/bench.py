@@ -15,9 +15,9 @@ Pure model code only (no ledger): the items come from `collection`, built in cod
    (classes 0-3, 720 scans at 16x16), 20% of the items held back. For each shard count S the
    training items are split with `sharded_assignment` and each shard trains its own UNet for
    `total_steps / S` steps at the preset's batch size, so every S gets the same total budget of
-   optimiser steps (and of examples seen, and about the same compute). The score is the held-
-   back denoising loss (`denoising_loss`, epsilon MSE) over fixed timesteps spread across the
-   schedule and fixed, seeded noise, of the shard ENSEMBLE (`UNetEnsemble`, the mean of the
+   optimiser steps (and of examples seen, and about the same compute). The score is the
+   held-back denoising loss (`denoising_loss`, epsilon MSE) over fixed timesteps spread across
+   the schedule and fixed, seeded noise, of the shard ENSEMBLE (`UNetEnsemble`, the mean of the
    shards' noise predictions, exactly what `MuseumPipeline` generates with); the ratio to S = 1
    has a target of at most 1.10. It trains on the CPU on every machine, so its figures compare
    across them.
