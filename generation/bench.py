@@ -66,10 +66,7 @@ class _Plan:
     generate_batch: int
     inference_steps: int
     generate_repeats: int
-    digit_classes: tuple[int, ...]
-    held_back_share: float
-    shard_total_steps: int
-    eval_timesteps: int
+    sharding: ShardingPlan
 
     def warmup(self, preset_name: str) -> int:
         return self.warmup_steps.get(preset_name, self.warmup_steps["other"])
@@ -85,10 +82,9 @@ FULL = _Plan(
     generate_batch=16,
     inference_steps=50,
     generate_repeats=3,
-    digit_classes=(0, 1, 2, 3),
-    held_back_share=0.2,
-    shard_total_steps=1600,
-    eval_timesteps=16,
+    sharding=ShardingPlan(
+        digit_classes=(0, 1, 2, 3), held_back_share=0.2, total_steps=1600, eval_timesteps=16
+    ),
 )
 QUICK = _Plan(
     warmup_steps={"tiny": 1, "demo": 1, "other": 1},
@@ -97,10 +93,9 @@ QUICK = _Plan(
     generate_batch=16,
     inference_steps=4,
     generate_repeats=1,
-    digit_classes=(0, 1),
-    held_back_share=0.2,
-    shard_total_steps=8,
-    eval_timesteps=4,
+    sharding=ShardingPlan(
+        digit_classes=(0, 1), held_back_share=0.2, total_steps=8, eval_timesteps=4
+    ),
 )
 MAX_SHARD_STEPS = 1_000_000
 
@@ -284,7 +279,9 @@ def run_generation_bench(
                 f"the shard budget must be between the largest shard count and "
                 f"{MAX_SHARD_STEPS:,} steps, got {shard_steps}"
             )
-        plan = dataclasses.replace(plan, shard_total_steps=shard_steps)
+        plan = dataclasses.replace(
+            plan, sharding=dataclasses.replace(plan.sharding, total_steps=shard_steps)
+        )
     with torch_threads(threads):
         return _run(
             plan,
@@ -339,10 +336,7 @@ def _run(
             )
     figures["training"] = training
     figures["sampling"] = sampling
-    sharding = ShardingPlan(
-        plan.digit_classes, plan.held_back_share, plan.shard_total_steps, plan.eval_timesteps
-    )
-    figures["sharding"] = sharding_cost(shard_counts, sharding, seed, say)
+    figures["sharding"] = sharding_cost(shard_counts, plan.sharding, seed, say)
     figures["machine"] = _machine(load_at_start)
     figures["seconds_total"] = time.perf_counter() - began
     return figures
