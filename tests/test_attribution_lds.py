@@ -305,7 +305,7 @@ def test_tiny_end_to_end_run_and_rerun_from_cache(tmp_path: Path) -> None:
         MethodEntry("random", _fixed_scores(0)),
         MethodEntry("d-trak", _dtrak_small()),
     ]
-    figures, model, generated = run_dataset(
+    figures, model, lds_targets = run_dataset(
         "tiny",
         plan,
         methods,
@@ -318,7 +318,12 @@ def test_tiny_end_to_end_run_and_rerun_from_cache(tmp_path: Path) -> None:
     assert figures["train_items"] == 16
     assert figures["subset_size"] == 8
     assert len(model.checkpoints) == 2  # steps 2 and 4: the raw weights of the full run
-    assert generated.shape == (2, 1, 8, 8)
+    assert lds_targets.generated.shape == (2, 1, 8, 8)
+    # Every target in row order (held-back, then generated) with its ground truth: M subsets.
+    assert lds_targets.images.shape[0] == lds_targets.labels.shape[0] == 6
+    assert lds_targets.rows("generated").tolist() == [4, 5]
+    assert np.asarray(lds_targets.truth.losses).shape == (4, 6)
+    assert torch.equal(lds_targets.images[4:], lds_targets.generated)
     # Full model + 4 subsets + 3 of them reseeded + 2 counterfactual removals (top-k and one
     # random draw).
     assert figures["models_trained"] == 10
@@ -375,7 +380,7 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     from api.cli.bench_views import render_attribution_bench
     from attribution.bench.harness import run
     from attribution.bench.stability import StabilityPlan
-    from attribution.methods import DEFAULT_METHOD
+    from attribution.methods import DEFAULT_METHOD, PREVIOUS_DEFAULT
 
     plan = _tiny_plan(
         num_subsets=3,
@@ -392,20 +397,20 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     console = Console(record=True, width=200)
     figures = run(
         datasets=("digits-2",),
-        methods=("d-trak", DEFAULT_METHOD),
+        methods=("d-trak", PREVIOUS_DEFAULT, DEFAULT_METHOD),
         workers=1,
         cache_dir=tmp_path,
         plan=plan,
         latency=False,
         counterfactual=False,
         stability=StabilityPlan(
-            seeds=2, top=3, dims=(256,), ensembles=(), exact=False, noise_seeds=False
+            seeds=2, lds_seeds=3, top=3, dims=(256,), ensembles=(), exact=False, noise_seeds=False
         ),
     )
     console.print(render_attribution_bench(figures))
     text = console.export_text()
     (data,) = figures["datasets"]
-    assert [row["name"] for row in data["methods"]] == ["d-trak", DEFAULT_METHOD]
+    assert [row["name"] for row in data["methods"]] == ["d-trak", PREVIOUS_DEFAULT, DEFAULT_METHOD]
     assert data["models_trained"] == 1 + 3 * 2  # full, subsets × two seeds
     assert data["ground_truth_reliability"]["subsets"] == 3
     assert "Ground truth digits-2: test-retest Spearman % over 3 subsets" in text
@@ -416,6 +421,7 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     block = data["stability"]
     assert [row["name"] for row in block["rows"]] == [
         "d-trak",
+        PREVIOUS_DEFAULT,
         DEFAULT_METHOD,
         f"{DEFAULT_METHOD} k=256",
     ]
@@ -423,6 +429,22 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     assert "Credit stability: digits-2 — 3 generations, 2 projection seeds" in text
     assert "digits-2: noise seed not measured" in text
     assert "met" in figures["verdicts"]["digits-2/credit_agreement"]
+    # Every scoring of the block also gets an LDS on all the LDS table's targets: the line-up's
+    # methods at 3 seeds, the default's other k at the agreement's 2; and the default against
+    # the previous default with both averaged over their seeds.
+    rows = {row["name"]: row for row in block["rows"]}
+    assert rows[DEFAULT_METHOD]["lds_over_seeds"]["seeds"] == 3
+    assert rows[f"{DEFAULT_METHOD} k=256"]["lds_over_seeds"]["seeds"] == 2
+    for name, count in data["targets"].items():
+        assert len(rows[PREVIOUS_DEFAULT]["lds_over_seeds"][name]["per_target"]) == count
+    assert {(c["a"], c["b"]) for c in block["lds_comparisons"]} == {
+        (DEFAULT_METHOD, PREVIOUS_DEFAULT)
+    }
+    assert "LDS across projection seeds: digits-2" in text
+    assert "LDS averaged over projection seeds: digits-2" in text
+    verdict = figures["verdicts"]["digits-2/generated"]["default_not_lower_than_previous"]
+    assert isinstance(verdict["at_the_bench_seed"], bool)
+    assert isinstance(verdict["over_projection_seeds"], bool)
 
 
 def test_spearman_brown_predicts_the_agreement_of_a_mean_of_seeds() -> None:
@@ -485,6 +507,7 @@ def test_ground_truth_averages_the_seeds_of_every_subset(tmp_path: Path) -> None
 def test_verdicts_hold_the_default_to_the_better_dtrak_setting() -> None:
     """The ≥ 5-point target is against D-TRAK at its best (K = 10 or the published K = 100)."""
     from attribution.bench.harness import _verdicts
+    from attribution.methods import PREVIOUS_DEFAULT
 
     def row(name: str, held: float, generated: float) -> dict[str, Any]:
         return {
@@ -506,10 +529,35 @@ def test_verdicts_hold_the_default_to_the_better_dtrak_setting() -> None:
                     row("d-trak-k100", 0.10, 0.08),
                     row("trak-ridge", 0.20, 0.12),
                 ],
+                # Against the previous default: lower at the bench's seed on generated targets
+                # (the interval ends below 0), not lower over projection seeds.
+                "comparisons": [
+                    {"a": "trak-ridge", "b": PREVIOUS_DEFAULT, "targets": t, "high": high}
+                    for t, high in (("held-back", 0.01), ("generated", -0.001))
+                ],
+                "stability": {
+                    "rows": [],
+                    "lds_comparisons": [
+                        {
+                            "a": "trak-ridge",
+                            "b": PREVIOUS_DEFAULT,
+                            "targets": "generated",
+                            "high": 0.0,
+                        }
+                    ],
+                },
             }
         ],
     }
     verdicts = _verdicts(figures)
+    assert verdicts["digits-2/generated"]["default_not_lower_than_previous"] == {
+        "at_the_bench_seed": False,
+        "over_projection_seeds": True,
+    }
+    assert verdicts["digits-2/held-back"]["default_not_lower_than_previous"] == {
+        "at_the_bench_seed": True,
+        "over_projection_seeds": None,
+    }
     held, generated = verdicts["digits-2/held-back"], verdicts["digits-2/generated"]
     assert held["default_minus_dtrak_points"] == pytest.approx(10.0)  # 20 − max(4, 10)
     assert held["default_beats_dtrak_by_5"] is True

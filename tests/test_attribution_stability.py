@@ -13,6 +13,7 @@ import torch
 from attribution.bench.agreement import credit_agreement, seed_agreement
 from attribution.bench.data import BenchData
 from attribution.bench.plan import BenchModel
+from attribution.bench.seed_lds import LdsTruth, lds_of
 from attribution.bench.stability import (
     StabilityPlan,
     gradients,
@@ -20,6 +21,7 @@ from attribution.bench.stability import (
     score_exact,
     score_projected,
 )
+from attribution.bench.stats import subset_masks
 from attribution.front import Attributor
 from attribution.methods import METHODS, Method
 from attribution.scoring import DUAL_DTYPE, PRIMAL_MAX_DIM, CosineTrakScorer, TrakScorer
@@ -197,6 +199,80 @@ def test_stability_block_reports_agreement_costs_and_the_noise_seed(model: Bench
     assert np.array_equal(score_exact(grads, method), score_exact(grads, method))
     with pytest.raises(ValueError, match="two projection seeds"):
         measure_stability(model, [method], method.name, targets, labels, replace(plan, seeds=1))
+
+
+def test_with_a_ground_truth_every_projection_seed_gets_an_lds(model: BenchModel) -> None:
+    targets, labels = model.train.images[:4].clone(), model.train.class_ids[:4]
+    method, narrow = _method(), _method(name="tiny-unit-narrow", dim=32)
+    plan = StabilityPlan(
+        seeds=2, lds_seeds=4, top=3, dims=(128,), ensembles=(), exact=True, noise_seeds=False
+    )
+    rng = np.random.default_rng(2)
+    sets = {"held-back": np.array([0, 1]), "generated": np.array([2, 3])}
+    truth = LdsTruth(subset_masks(10, 8, 0.5, seed=0), rng.normal(size=(8, 4)), sets, 50)
+    pairs = [(method.name, narrow.name), (f"{method.name} exact", narrow.name)]
+    out = measure_stability(
+        model,
+        [narrow, method],
+        method.name,
+        targets,
+        labels,
+        plan,
+        credited=[2, 3],
+        truth=truth,
+        lds_pairs=pairs,
+    )
+    rows = {row["name"]: row for row in out["rows"]}
+    assert out["targets"] == 2
+    own = rows[method.name]
+    # The line-up's own rows: lds_seeds scorings, the first `seeds` of them the agreement's.
+    assert own["lds_over_seeds"]["seeds"] == 4
+    assert own["projection_seeds"] == own["lds_projection_seeds"][:2]
+    assert rows[f"{method.name} k=128"]["lds_over_seeds"]["seeds"] == 2
+    # Each seed's LDS is that projection's scoring of every target against the ground truth,
+    # and the agreement compares the credited rows only.
+    grads, _ = gradients(model, method, targets, labels, model.seed)
+    runs = [score_projected(grads, method, tuple(s)) for s in own["lds_projection_seeds"]]
+    for name in sets:
+        expected = [lds_of(run, truth)[name]["mean"] for run in runs]
+        assert own["lds_over_seeds"][name]["by_seed"] == pytest.approx(expected)
+    assert own["agreement"] == seed_agreement(
+        [run[2:] for run in runs[:2]], model.train.item_ids, model.train.items_by_id(), 3
+    )
+    exact = rows[f"{method.name} exact"]
+    assert exact["lds"]["generated"]["mean"] == pytest.approx(
+        lds_of(score_exact(grads, method), truth)["generated"]["mean"]
+    )
+    compared = out["lds_comparisons"]
+    assert [(c["a"], c["targets"]) for c in compared] == [
+        (method.name, "held-back"),
+        (method.name, "generated"),
+        (f"{method.name} exact", "held-back"),
+        (f"{method.name} exact", "generated"),
+    ]
+    first = np.asarray(own["lds_over_seeds"]["generated"]["per_target"])
+    second = np.asarray(rows[narrow.name]["lds_over_seeds"]["generated"]["per_target"])
+    assert compared[1]["diff"] == pytest.approx(float((first - second).mean()))
+    # Without a ground truth: no LDS, no comparisons (and the block runs as before).
+    plain = measure_stability(model, [method], method.name, targets, labels, plan)
+    assert plain["lds_comparisons"] == []
+    assert "lds_over_seeds" not in plain["rows"][0]
+
+
+def test_stability_refuses_a_ground_truth_or_pair_that_does_not_fit(model: BenchModel) -> None:
+    targets, labels = model.train.images[:4].clone(), model.train.class_ids[:4]
+    method = _method()
+    plan = StabilityPlan(seeds=2, top=3, dims=(), ensembles=(), exact=False, noise_seeds=False)
+    truth = LdsTruth(subset_masks(10, 8, 0.5, seed=0), np.zeros((8, 3)), {"g": np.arange(3)})
+    with pytest.raises(ValueError, match="every target row"):
+        measure_stability(model, [method], method.name, targets, labels, plan, truth=truth)
+    fits = LdsTruth(subset_masks(10, 8, 0.5, seed=0), np.zeros((8, 4)), {"g": np.arange(4)})
+    with pytest.raises(ValueError, match="without an LDS"):
+        measure_stability(
+            model, [method], method.name, targets, labels, plan, truth=fits, lds_pairs=[("x", "y")]
+        )
+    with pytest.raises(ValueError, match="at least one credited"):
+        measure_stability(model, [method], method.name, targets, labels, plan, credited=[])
 
 
 def test_methods_that_differ_only_in_the_kernel_share_one_gradient_pass(

@@ -71,14 +71,16 @@ def _lds_table(data: dict[str, Any], default: str) -> Table:
     return table
 
 
-def _comparison_table(data: dict[str, Any]) -> Table:
+def _comparison_table(title: str, comparisons: list[dict[str, Any]], how: str = "") -> Table:
     table = Table(
-        title=f"Paired bootstrap over targets: {data['name']}",
-        caption="difference of LDS points (a − b), 95% interval; better = interval excludes 0",
+        title=title,
+        caption=(
+            f"difference of {how}LDS points (a − b), 95% interval; better = interval excludes 0"
+        ),
     )
     for label in ("a", "b", "targets", "a − b", "95% interval", "verdict"):
         table.add_column(label, justify="right" if label in ("a − b", "95% interval") else "left")
-    for c in data["comparisons"]:
+    for c in comparisons:
         verdict = "a better" if c["a_better"] else "b better" if c["b_better"] else "no call"
         table.add_row(
             c["a"],
@@ -215,6 +217,43 @@ def _noise_text(data: dict[str, Any]) -> Text:
     )
 
 
+def _seed_lds_table(data: dict[str, Any], default: str) -> Table:
+    targets = list(data["targets"])
+    table = Table(
+        title=f"LDS across projection seeds: {data['name']} — the same models and targets",
+        caption=(
+            "per target set: LDS % averaged over the seeds' scorings, 95% bootstrap interval "
+            "over targets · sd and range of the seeds' own LDS · exact: no projection, no seed"
+        ),
+    )
+    table.add_column("method")
+    table.add_column("seeds", justify="right")
+    for name in targets:
+        table.add_column(f"LDS % {name}", justify="right")
+        table.add_column("sd · range", justify="right")
+    for row in data["stability"]["rows"]:
+        over = row.get("lds_over_seeds")
+        single = row.get("lds")
+        if over is None and single is None:
+            continue
+        cells: list[str] = []
+        for name in targets:
+            if over is not None:
+                block = over[name]
+                cells += [
+                    _pct(block),
+                    f"{100 * block['sd']:.1f} · {100 * block['min']:+.1f}…{100 * block['max']:+.1f}",
+                ]
+            else:
+                cells += [_pct(single[name]), "—"]
+        table.add_row(
+            f"{row['name']} (default)" if row["name"] == default else row["name"],
+            "—" if over is None else str(over["seeds"]),
+            *cells,
+        )
+    return table
+
+
 def render_attribution_bench(figures: dict[str, Any]) -> Group:
     """Per data set: the LDS table, the paired comparisons and the counterfactual line; then
     the latency line and a line about the machine."""
@@ -222,12 +261,24 @@ def render_attribution_bench(figures: dict[str, Any]) -> Group:
     for data in figures["datasets"]:
         parts.append(_lds_table(data, figures["default_method"]))
         if data["comparisons"]:
-            parts.append(_comparison_table(data))
+            title = f"Paired bootstrap over targets: {data['name']}"
+            parts.append(_comparison_table(title, data["comparisons"]))
         parts.append(_reliability_text(data))
         parts.append(_counterfactual_text(data))
         if data.get("stability"):
             parts.append(_stability_table(data, figures["default_method"]))
             parts.append(_noise_text(data))
+            if any("lds_over_seeds" in row for row in data["stability"]["rows"]):
+                parts.append(_seed_lds_table(data, figures["default_method"]))
+            if data["stability"].get("lds_comparisons"):
+                parts.append(
+                    _comparison_table(
+                        f"Paired bootstrap over targets, LDS averaged over projection seeds: "
+                        f"{data['name']}",
+                        data["stability"]["lds_comparisons"],
+                        "seed-averaged ",
+                    )
+                )
     parts.append(_latency_text(figures))
     machine = figures.get("machine", {})
     load_start, load_end = machine.get("load_average_at_start"), machine.get("load_average_at_end")

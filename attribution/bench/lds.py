@@ -23,6 +23,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from attribution.bench.ground_truth import (
     ground_truth_reliability,
 )
 from attribution.bench.plan import BenchModel, BenchPlan, MethodEntry, StateDict, digest_array
+from attribution.bench.seed_lds import LdsTruth
 from attribution.bench.stats import (
     bootstrap_interval,
     lds_per_target,
@@ -56,6 +58,25 @@ from attribution.methods import evenly_spaced
 from generation.model import build_unet, checkpoint_hash, sampling_scheduler
 from generation.presets import ModelConfig
 from generation.sampling import MuseumPipeline
+
+
+@dataclass(frozen=True)
+class LdsTargets:
+    """The LDS targets in row order (held-back real items, then generated images), their class
+    ids, and the ground truth over them (what the stability block scores per projection seed)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    truth: LdsTruth
+
+    def rows(self, name: str) -> np.ndarray:
+        """The row indices of target set `name` ("held-back", "generated")."""
+        return np.asarray(self.truth.sets[name])
+
+    @property
+    def generated(self) -> torch.Tensor:
+        """The full model's generated images (the targets whose credit the museum pays)."""
+        return self.images[torch.as_tensor(self.rows("generated"), dtype=torch.long)]
 
 
 def _generate(
@@ -133,9 +154,9 @@ def run_dataset(
     progress: Callable[[str], None] | None = None,
     data: BenchData | None = None,
     ground_truth_only: bool = False,
-) -> tuple[dict[str, Any], BenchModel, torch.Tensor]:
+) -> tuple[dict[str, Any], BenchModel, LdsTargets]:
     """The whole LDS protocol on one data set; returns (figures, the full model's
-    BenchModel, the generated targets). `data` overrides the named data set (tests);
+    BenchModel, the targets with their ground truth). `data` overrides the named data set (tests);
     `ground_truth_only` stops once the subset models are trained and measured (to fill the
     cache ahead of scoring)."""
     if not methods and not ground_truth_only:
@@ -288,8 +309,13 @@ def run_dataset(
     model = BenchModel(
         recipe.model_config, checkpoints, train_set, plan.seed, plan.attribution_batch
     )
+    lds_targets = LdsTargets(
+        target_images,
+        target_labels,
+        LdsTruth(masks, losses, sets, bootstrap=plan.bootstrap, seed=plan.seed),
+    )
     if ground_truth_only:
-        return {"name": name, "cache": str(folder), **trainings}, model, generated
+        return {"name": name, "cache": str(folder), **trainings}, model, lds_targets
 
     # 5. Every method on the same full model and targets (the pool is idle: fair timings).
     rows: list[dict[str, Any]] = []
@@ -368,4 +394,4 @@ def run_dataset(
         "counterfactual": counterfactual,
         "seconds": time.perf_counter() - began,
     }
-    return figures, model, generated
+    return figures, model, lds_targets

@@ -8,7 +8,9 @@ set's full model and generated targets, the training and query gradients are com
 tested), so the R scorings differ by the projection alone. The same gradients then answer what
 a larger k, an ensemble of projections, or no projection at all (the exact kernel through the
 n × n dual, feasible here because n is small) would agree on, and a second gradient pass with
-another noise seed measures the noise's share for the default method.
+another noise seed measures the noise's share for the default method. Given the LDS ground
+truth of the same targets (`seed_lds.LdsTruth`), every scoring also gets an LDS, so a method's
+LDS is reported over its projection seeds, not at one of them (`attribution.bench.seed_lds`).
 
 Costs are reported from shapes, not guessed: the index's and the kernel's bytes at this n and at
 10,000 items, and the measured time of one query's projection and kernel beside its gradients.
@@ -28,6 +30,7 @@ import torch
 
 from attribution.bench.agreement import seed_agreement
 from attribution.bench.plan import BenchModel
+from attribution.bench.seed_lds import LdsTruth, compare_over_seeds, lds_of, lds_over_seeds
 from attribution.gradients import GradientComputer
 from attribution.methods import SCORERS, Method
 from attribution.projector import make_projector
@@ -43,9 +46,12 @@ Gradients = list[tuple[torch.Tensor, torch.Tensor]]  # per checkpoint: (train n�
 @dataclass(frozen=True)
 class StabilityPlan:
     """Sizes of the stability block: R projection seeds per variant, the credited top-k, the
-    default's extra projection sizes and ensembles, and whether to measure the noise seed."""
+    default's extra projection sizes and ensembles, and whether to measure the noise seed.
+    With an LDS ground truth, the line-up's own methods are scored at `lds_seeds` projection
+    seeds (the first `seeds` of them also give the agreement), the other variants at `seeds`."""
 
     seeds: int = 3
+    lds_seeds: int = 5
     top: int = 10
     dims: tuple[int, ...] = (2048, 8192, 16384, 32768)
     ensembles: tuple[tuple[int, int], ...] = ((4, 2048),)  # (R, k) pairs
@@ -203,13 +209,34 @@ def measure_stability(
     labels: torch.Tensor,
     plan: StabilityPlan,
     progress: Callable[[str], None] | None = None,
+    *,
+    credited: Sequence[int] | None = None,
+    truth: LdsTruth | None = None,
+    lds_pairs: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Per variant: agreement over R projection seeds (mean, smallest, per target) and costs;
-    for the default, agreement over two noise seeds (exact kernel, so noise alone)."""
+    for the default, agreement over two noise seeds (exact kernel, so noise alone).
+
+    `credited` are the rows of `targets` whose credit is compared (the generations; default:
+    every row). With `truth` (the LDS ground truth of every row of `targets`) each scoring
+    also gets an LDS: per seed and seed-averaged, and for each pair of `lds_pairs` (row
+    names) the paired comparison of their seed-averaged LDS."""
     if plan.seeds < 2:
         raise ValueError("agreement needs at least two projection seeds")
+    if truth is not None and truth.targets != targets.shape[0]:
+        raise ValueError("the LDS ground truth must cover every target row")
+    rows_credited = torch.as_tensor(
+        list(range(targets.shape[0])) if credited is None else list(credited), dtype=torch.long
+    )
+    if rows_credited.numel() == 0:
+        raise ValueError("credit agreement needs at least one credited target")
+    picked = rows_credited.numpy()
     train = model.train
     items = train.items_by_id()
+
+    def agreement(runs: Sequence[np.ndarray]) -> dict[str, Any]:
+        return seed_agreement([run[picked] for run in runs], train.item_ids, items, plan.top)
+
     rows: list[dict[str, Any]] = []
     noise: dict[str, Any] | None = None
     # Methods that differ only in k, R or the kernel's λ share one gradient pass.
@@ -239,29 +266,36 @@ def measure_stability(
             if variant.exact:
                 exact = score_exact(grads, v)
                 row["agreement"] = None  # no projection seed to disagree
-                row["agreement_with_projected"] = seed_agreement(
-                    [exact, score_projected(grads, v, v.projection_seeds(model.seed))],
-                    train.item_ids,
-                    items,
-                    plan.top,
+                row["agreement_with_projected"] = agreement(
+                    [exact, score_projected(grads, v, v.projection_seeds(model.seed))]
                 )
                 row["query_projection_kernel_s"] = None
+                if truth is not None:
+                    row["lds"] = lds_of(exact, truth)
             else:
-                seed_sets = _member_seeds(v, model.seed, plan.seeds)
+                count = plan.seeds
+                if truth is not None and variant.label == method.name:
+                    count = max(plan.seeds, plan.lds_seeds)
+                seed_sets = _member_seeds(v, model.seed, count)
                 runs = [score_projected(grads, v, seeds) for seeds in seed_sets]
-                row["projection_seeds"] = [list(s) for s in seed_sets]
-                row["agreement"] = seed_agreement(runs, train.item_ids, items, plan.top)
+                row["projection_seeds"] = [list(s) for s in seed_sets[: plan.seeds]]
+                row["agreement"] = agreement(runs[: plan.seeds])
                 row["query_projection_kernel_s"] = _query_cost(grads, v, seed_sets[0])
+                if truth is not None:
+                    row["lds_projection_seeds"] = [list(s) for s in seed_sets]
+                    row["lds_over_seeds"] = lds_over_seeds(runs, truth)
             rows.append(row)
         if method.name == default and plan.noise_seeds:
             if progress is not None:
                 progress(f"stability: another noise seed for {method.name}")
-            other, _ = gradients(model, method, targets, labels, model.seed + 1)
+            other, _ = gradients(
+                model, method, targets[rows_credited], labels[rows_credited], model.seed + 1
+            )
             noise = {
                 "method": method.name,
                 "noise_seeds": [model.seed, model.seed + 1],
                 "exact": seed_agreement(
-                    [score_exact(grads, method), score_exact(other, method)],
+                    [score_exact(grads, method)[picked], score_exact(other, method)],
                     train.item_ids,
                     items,
                     plan.top,
@@ -271,8 +305,26 @@ def measure_stability(
     return {
         "top": plan.top,
         "seeds": plan.seeds,
-        "targets": int(targets.shape[0]),
+        "targets": int(rows_credited.numel()),
         "items": len(train.item_ids),
         "rows": rows,
         "noise_seed": noise,
+        "lds_comparisons": _lds_comparisons(rows, lds_pairs, truth),
     }
+
+
+def _lds_comparisons(
+    rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[str, str]], truth: LdsTruth | None
+) -> list[dict[str, Any]]:
+    """Seed-averaged LDS of a − b, per pair of row names and target set."""
+    if truth is None:
+        return []
+    by_name = {row["name"]: row.get("lds_over_seeds") or row.get("lds") for row in rows}
+    out: list[dict[str, Any]] = []
+    for a, b in pairs:
+        first, second = by_name.get(a), by_name.get(b)
+        if first is None or second is None:
+            raise ValueError(f"LDS comparison {a} vs {b} names a row without an LDS")
+        for name, result in compare_over_seeds(first, second, truth).items():
+            out.append({"a": a, "b": b, "targets": name, **result})
+    return out
