@@ -438,7 +438,8 @@ def test_bench_front_end_reports_lds_and_ground_truth_reliability(tmp_path: Path
     for name, count in data["targets"].items():
         assert len(rows[PREVIOUS_DEFAULT]["lds_over_seeds"][name]["per_target"]) == count
     assert {(c["a"], c["b"]) for c in block["lds_comparisons"]} == {
-        (DEFAULT_METHOD, PREVIOUS_DEFAULT)
+        ("d-trak", PREVIOUS_DEFAULT),
+        (DEFAULT_METHOD, PREVIOUS_DEFAULT),
     }
     assert "LDS across projection seeds: digits-2" in text
     assert "LDS averaged over projection seeds: digits-2" in text

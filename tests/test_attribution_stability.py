@@ -326,3 +326,15 @@ def test_registered_methods_keep_their_parameters() -> None:
     for method in METHODS.values():
         if method.projections == 1:
             assert "projections" not in method.parameters()
+
+
+def test_the_bench_synthesises_the_latency_kernel_only_where_the_fit_is_a_dual_solve() -> None:
+    from attribution.bench.harness import LATENCY_ITEMS, _latency_kernel
+    from attribution.methods import DEFAULT_METHOD, PREVIOUS_DEFAULT
+
+    assert _latency_kernel(METHODS[DEFAULT_METHOD]) == "synthesised"  # k = 65536 > 10,000 items
+    assert _latency_kernel(METHODS[PREVIOUS_DEFAULT]) == "fitted"  # k = 2048: the primal form
+    # The dual form needs k above the primal size AND above the 10,000 items, and a ridge.
+    assert _latency_kernel(_method(dim=PRIMAL_MAX_DIM + 1)) == "fitted"
+    assert _latency_kernel(_method(dim=LATENCY_ITEMS + 1)) == "synthesised"
+    assert _latency_kernel(_method(dim=LATENCY_ITEMS + 1, regularisation=0.0)) == "fitted"
