@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attribution.bench.seed_lds import LdsTruth, compare_over_seeds, lds_of, lds_over_seeds
+from attribution.bench.seed_lds import LdsTruth, compare_lds, lds_of, lds_over_seeds
 from attribution.bench.stats import subset_masks
 
 
@@ -49,7 +49,7 @@ def test_one_scoring_and_the_seed_averaged_comparison() -> None:
     rng = np.random.default_rng(9)
     noisy = [effects + rng.normal(scale=3.0, size=effects.shape) for _ in range(3)]
     over = lds_over_seeds(noisy, truth)
-    compared = compare_over_seeds(single, over, truth)
+    compared = compare_lds(single, over, truth)
     assert set(compared) == {"held-back", "generated"}
     for name, result in compared.items():
         # The exact effects beat noisy scorings on average; the difference is per target.
@@ -57,7 +57,7 @@ def test_one_scoring_and_the_seed_averaged_comparison() -> None:
         assert result["diff"] == pytest.approx(expected)
         assert result["diff"] > 0.0
     # Compared with itself: no difference, and no call either way.
-    same = compare_over_seeds(over, over, truth)["generated"]
+    same = compare_lds(over, over, truth)["generated"]
     assert same["diff"] == 0.0
     assert not same["a_better"]
     assert not same["b_better"]

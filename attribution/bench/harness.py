@@ -39,8 +39,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from attribution.bench.candidates import BENCH_METHODS, method_entries
 from attribution.bench.data import DATASETS
 from attribution.bench.latency import measure_latency
@@ -245,7 +243,6 @@ def _run(
                 # Training features reused from an earlier row: say so, and what they cost.
                 row["features_shared_with"] = shared[0]
                 row["index_build_s_standalone"] = shared[1] + row["index_build_s"]
-        generated = lds_targets.generated
         if stability is not None:
             # Credit stability on the generated targets (no retraining, only more projections),
             # and every scoring's LDS on all targets, so LDS is reported over projection seeds.
@@ -275,8 +272,8 @@ def _run(
                 model,
                 keep[DEFAULT_METHOD],
                 METHODS[DEFAULT_METHOD],
-                generated[:1],
-                torch.as_tensor(data_label(data, generated), dtype=torch.long),
+                lds_targets.generated[:1],
+                lds_targets.generated_labels[:1],
                 LATENCY_ITEMS,
                 TRACIN_ITEMS["quick" if quick else "full"],
                 chosen.learning_rate,
@@ -300,13 +297,6 @@ def _latency_kernel(method: Method) -> str:
     scorer = SCORERS[method.scorer](method.regularisation)
     dual = scorer.dual(LATENCY_ITEMS, method.dim, method.regularisation)
     return "synthesised" if dual else "fitted"
-
-
-def data_label(data: dict[str, Any], generated: torch.Tensor) -> list[int]:
-    """The class id of the first generated target (recorded by the harness)."""
-    del generated
-    labels: list[int] = data["generated_class_ids"][:1]
-    return labels
 
 
 def _lds(row: dict[str, Any], targets: str) -> float:

@@ -39,11 +39,8 @@ from attribution.bench.ground_truth import (
     ground_truth_reliability,
 )
 from attribution.bench.plan import BenchModel, BenchPlan, MethodEntry, StateDict, digest_array
-from attribution.bench.seed_lds import LdsTruth
+from attribution.bench.seed_lds import LdsTruth, compare_lds, lds_of
 from attribution.bench.stats import (
-    bootstrap_interval,
-    lds_per_target,
-    paired_bootstrap,
     peak_rss_meter,
     subset_masks,
 )
@@ -77,6 +74,11 @@ class LdsTargets:
     def generated(self) -> torch.Tensor:
         """The full model's generated images (the targets whose credit the museum pays)."""
         return self.images[torch.as_tensor(self.rows("generated"), dtype=torch.long)]
+
+    @property
+    def generated_labels(self) -> torch.Tensor:
+        """The class ids the generated images were made for."""
+        return self.labels[torch.as_tensor(self.rows("generated"), dtype=torch.long)]
 
 
 def _generate(
@@ -318,33 +320,23 @@ def run_dataset(
         return {"name": name, "cache": str(folder), **trainings}, model, lds_targets
 
     # 5. Every method on the same full model and targets (the pool is idle: fair timings).
+    truth = lds_targets.truth
     rows: list[dict[str, Any]] = []
-    per_target: dict[str, dict[str, np.ndarray]] = {}
     all_scores: dict[str, np.ndarray] = {}
     for entry in methods:
         _say(progress, f"{name}: scoring with {entry.name}")
         scores, timing = _time_method(entry, model, target_images, target_labels, plan)
         all_scores[entry.name] = scores
-        per_target[entry.name] = {}
-        lds: dict[str, Any] = {}
-        for set_name, idx in sets.items():
-            values = lds_per_target(scores[idx], masks, losses[:, idx])
-            per_target[entry.name][set_name] = values
-            mean, lo, hi = bootstrap_interval(values, resamples=plan.bootstrap, seed=plan.seed)
-            lds[set_name] = {"mean": mean, "low": lo, "high": hi, "per_target": values.tolist()}
+        lds = lds_of(scores, truth)
         rows.append({"name": entry.name, "parameters": entry.parameters, **timing, "lds": lds})
 
     # 6. Paired bootstraps: the same resampled targets for both methods of a pair.
-    compared: list[dict[str, Any]] = []
-    for a, b in comparisons:
-        for set_name in sets:
-            result = paired_bootstrap(
-                per_target[a][set_name],
-                per_target[b][set_name],
-                resamples=plan.bootstrap,
-                seed=plan.seed,
-            )
-            compared.append({"a": a, "b": b, "targets": set_name, **result})
+    by_name = {row["name"]: row["lds"] for row in rows}
+    compared = [
+        {"a": a, "b": b, "targets": set_name, **result}
+        for a, b in comparisons
+        for set_name, result in compare_lds(by_name[a], by_name[b], truth).items()
+    ]
 
     # 7. Counterfactual: remove the top-k items of a generation, or k random ones, retrain.
     counterfactual: dict[str, Any] | None = None

@@ -7,7 +7,8 @@ method against a lucky (or unlucky) seed. So, on the same retrained models, the 
 block's R independent scorings of each method also get an LDS each; reported per target set:
 every seed's LDS, their mean and spread, and — for the pairs the harness names — the paired
 bootstrap of the seed-averaged per-target LDS (each target's LDS averaged over the method's
-seeds, then the same resampled targets for both methods).
+seeds, then the same resampled targets for both methods). The LDS table itself is `lds_of` and
+`compare_lds` on each method's one scoring.
 
 Pure: numbers in, numbers out.
 """
@@ -23,7 +24,7 @@ import numpy as np
 
 from attribution.bench.stats import bootstrap_interval, lds_per_target, paired_bootstrap
 
-__all__ = ["LdsTruth", "compare_over_seeds", "lds_of", "lds_over_seeds"]
+__all__ = ["LdsTruth", "compare_lds", "lds_of", "lds_over_seeds"]
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,11 @@ def lds_over_seeds(runs: Sequence[np.ndarray], truth: LdsTruth) -> dict[str, Any
     return out
 
 
-def compare_over_seeds(
+def compare_lds(
     a: Mapping[str, Any], b: Mapping[str, Any], truth: LdsTruth
 ) -> dict[str, dict[str, float | bool]]:
-    """Per set, the paired bootstrap of a − b on their seed-averaged per-target LDS (the
-    output of `lds_over_seeds`, or of `lds_of` for a method with no projection seed)."""
+    """Per set, the paired bootstrap of a − b on their per-target LDS: the output of `lds_of`
+    (one scoring: the LDS table) or of `lds_over_seeds` (seed-averaged), in any mix."""
     out: dict[str, dict[str, float | bool]] = {}
     for name in truth.sets:
         out[name] = paired_bootstrap(

@@ -30,7 +30,7 @@ import torch
 
 from attribution.bench.agreement import seed_agreement
 from attribution.bench.plan import BenchModel
-from attribution.bench.seed_lds import LdsTruth, compare_over_seeds, lds_of, lds_over_seeds
+from attribution.bench.seed_lds import LdsTruth, compare_lds, lds_of, lds_over_seeds
 from attribution.gradients import GradientComputer
 from attribution.methods import SCORERS, Method
 from attribution.projector import make_projector
@@ -251,6 +251,7 @@ def measure_stability(
             computed[signature] = (grads, gradient_s, time.perf_counter() - started)
         grads, gradient_s, gradients_s = computed[signature]
         p = grads[0][0].shape[1]
+        exact_scores: np.ndarray | None = None  # the exact variant's, reused by the noise seed
         for variant in variants_for(method, default, plan):
             v = variant.method
             row: dict[str, Any] = {
@@ -264,7 +265,7 @@ def measure_stability(
                 **_bytes(v, len(grads), train.images.shape[0], p, variant.exact),
             }
             if variant.exact:
-                exact = score_exact(grads, v)
+                exact = exact_scores = score_exact(grads, v)
                 row["agreement"] = None  # no projection seed to disagree
                 row["agreement_with_projected"] = agreement(
                     [exact, score_projected(grads, v, v.projection_seeds(model.seed))]
@@ -291,11 +292,13 @@ def measure_stability(
             other, _ = gradients(
                 model, method, targets[rows_credited], labels[rows_credited], model.seed + 1
             )
+            if exact_scores is None:
+                exact_scores = score_exact(grads, method)
             noise = {
                 "method": method.name,
                 "noise_seeds": [model.seed, model.seed + 1],
                 "exact": seed_agreement(
-                    [score_exact(grads, method)[picked], score_exact(other, method)],
+                    [exact_scores[picked], score_exact(other, method)],
                     train.item_ids,
                     items,
                     plan.top,
@@ -325,6 +328,6 @@ def _lds_comparisons(
         first, second = by_name.get(a), by_name.get(b)
         if first is None or second is None:
             raise ValueError(f"LDS comparison {a} vs {b} names a row without an LDS")
-        for name, result in compare_over_seeds(first, second, truth).items():
+        for name, result in compare_lds(first, second, truth).items():
             out.append({"a": a, "b": b, "targets": name, **result})
     return out
